@@ -1,0 +1,94 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { loadEngineConfig } from '../../config/engine-config.js';
+import type { AnalyzedFace, ImageAnalysis } from '../../engine/engine-types.js';
+import { faceDistance } from '../../engine/face-distance.js';
+import { FaceError, type FaceErrorJson } from '../../engine/face-error.js';
+import { FACE_MODEL } from '../../engine/face-model.js';
+import { errorJson } from '../../util/error-json.js';
+import { withEngine } from '../engine-session.js';
+import { EXIT, fixed, printJson, printLine } from '../output.js';
+
+interface FacePair {
+  face1: number;
+  face2: number;
+  distance: number;
+}
+
+export function registerVerify(program: Command): void {
+  program
+    .command('verify')
+    .description('are two images the same person? distance between their faces <= threshold')
+    .argument('<image1>')
+    .argument('<image2>')
+    .option('--threshold <t>', 'same person when distance <= t', parseThreshold, FACE_MODEL.threshold)
+    .option(
+      '--json',
+      'print one JSON object: {backend, model, threshold, distance, same, faces1, faces2, pairs, error}',
+    )
+    .action(async (path1: string, path2: string, opts: { threshold: number; json?: boolean }, command: Command) => {
+      const options = loadEngineConfig(command.optsWithGlobals());
+      const { threshold } = opts;
+      const { backend, analyses, error } = await withEngine(options, async (engine) => {
+        const settled = await Promise.allSettled([engine.analyze(path1), engine.analyze(path2)]);
+        const analyses = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+        return { backend: engine.backend, analyses, error: firstError(settled, [path1, path2]) };
+      });
+
+      const [faces1, faces2] = analyses.map((a) => a?.faces ?? []);
+      // Every face of image 1 against every face of image 2, closest first: the decision uses the closest.
+      const pairs: FacePair[] = error
+        ? []
+        : faces1
+            .flatMap((f1, i) => faces2.map((f2, j) => ({ face1: i, face2: j, distance: faceDistance(f1.embedding, f2.embedding) })))
+            .sort((p, q) => p.distance - q.distance);
+      const distance = pairs[0]?.distance ?? null;
+      const same = distance === null ? null : distance <= threshold;
+
+      if (opts.json) {
+        printJson({
+          backend,
+          model: FACE_MODEL,
+          threshold,
+          distance,
+          same,
+          faces1: faces1.map(summary),
+          faces2: faces2.map(summary),
+          pairs,
+          error,
+        });
+      } else if (error) {
+        process.stderr.write(`facepipe verify: ${error.code}: ${error.message}\n`);
+      } else {
+        const verdict = same ? `same person: distance ${fixed(distance!)} <= threshold` : `different people: distance ${fixed(distance!)} > threshold`;
+        printLine(`${verdict} ${threshold}`);
+        if (pairs.length > 1) {
+          printLine(`image1 has ${faces1.length} face(s), image2 ${faces2.length}; the closest pair decides:`);
+          for (const p of pairs) printLine(`  image1 face ${p.face1 + 1} ${where(faces1[p.face1])} vs image2 face ${p.face2 + 1} ${where(faces2[p.face2])}: ${fixed(p.distance)}`);
+        }
+      }
+      process.exitCode = error ? EXIT.failed : EXIT.ok;
+    });
+}
+
+/** A failed or faceless image, image 1 first; NO_FACE is an error here since there is nothing to compare. */
+function firstError(settled: PromiseSettledResult<ImageAnalysis>[], paths: string[]): FaceErrorJson | null {
+  for (const [i, s] of settled.entries()) {
+    if (s.status === 'rejected') return errorJson(s.reason);
+    if (s.value.faces.length === 0) return new FaceError('NO_FACE', `${paths[i]}: no face found`).toJSON();
+  }
+  return null;
+}
+
+function summary({ box, score }: AnalyzedFace) {
+  return { box, score };
+}
+
+function where({ box }: AnalyzedFace): string {
+  return `(box ${Math.round(box.x)},${Math.round(box.y)} ${Math.round(box.width)}x${Math.round(box.height)})`;
+}
+
+function parseThreshold(value: string): number {
+  const t = Number(value);
+  if (value.trim() === '' || !Number.isFinite(t) || t < 0) throw new InvalidArgumentError('expected a number >= 0.');
+  return t;
+}

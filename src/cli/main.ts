@@ -1,0 +1,85 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/engine-config.js';
+import { DETECTORS } from '../engine/face-detector.js';
+import { DEFAULT_ENGINE_OPTIONS } from '../engine/face-engine.js';
+import { BACKEND_NAMES } from '../engine/tf-backend.js';
+import { logger } from '../logger.js';
+import { registerDetect } from './commands/detect.js';
+import { registerEmbed } from './commands/embed.js';
+import { registerEvaluate } from './commands/evaluate.js';
+import { registerVerify } from './commands/verify.js';
+import { EXIT } from './output.js';
+
+const HELP_FOOTER = `
+Examples:
+  $ facepipe detect photo.jpg --json
+  $ facepipe verify id-card.jpg selfie.jpg --threshold 0.55
+  $ facepipe embed archive/ new-photo.jpg --out embeddings.jsonl
+  $ facepipe evaluate lfw/ --pairs lfw/pairs.txt --report reports/lfw
+  $ FACEPIPE_BACKEND=wasm facepipe --threads 4 detect photo.jpg
+
+Engine settings: a flag wins over its environment variable (FACEPIPE_BACKEND, FACEPIPE_THREADS,
+FACEPIPE_DETECTOR, FACEPIPE_MIN_FACE_SIZE, FACEPIPE_MAX_PIXELS, FACEPIPE_MAX_BATCH,
+FACEPIPE_MAX_WAIT_MS, FACEPIPE_FLIP_TTA). Logs go to stderr as JSON lines, at
+FACEPIPE_LOG_LEVEL (default info); with --json, stdout holds only the result.
+
+Exit codes:
+  0  every input was processed (for verify: a decision, same or different, was made)
+  1  some input failed: a bad or missing image, no face to verify, an unreadable pairs file
+  2  usage error: unknown command or option, missing argument, invalid engine setting
+`;
+
+export function buildProgram(): Command {
+  const d = DEFAULT_ENGINE_OPTIONS;
+  const program = new Command('facepipe')
+    .description('Face detection, verification (1:1) and embedding, and the LFW benchmark')
+    .version(packageVersion())
+    // Settings before any .command(): subcommands copy them when created.
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
+    .option('--backend <name>', `tfjs backend: ${BACKEND_NAMES.join(' | ')} (default: the fastest installed)`)
+    .option('--threads <n>', `inference worker threads (default: CPU cores, here ${d.threads})`)
+    .option('--detector <name>', `face detector: ${DETECTORS.join(' | ')} (default: ${d.analyzer.detector})`)
+    .option('--min-face-size <px>', `ignore faces smaller than this (default: ${d.analyzer.minFaceSize})`)
+    .option('--max-pixels <n>', `refuse images larger than this, width x height (default: ${d.maxPixels})`)
+    .option('--max-batch <n>', `faces per embedding pass (default: ${d.maxBatch})`)
+    .option('--max-wait-ms <ms>', `how long a face waits for a batch to fill (default: ${d.maxWaitMs})`)
+    .option('--flip-tta', 'average each embedding with its mirror image (slower)')
+    .option('--no-flip-tta', 'do not (default)')
+    .addHelpText('after', HELP_FOOTER);
+  registerDetect(program);
+  registerVerify(program);
+  registerEmbed(program);
+  registerEvaluate(program);
+  return program;
+}
+
+/** From src/cli or dist/cli alike, package.json is two folders up. */
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
+
+/** Runs the CLI and returns its exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  process.exitCode = undefined;
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed its message (or the help) already.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof ConfigError) {
+      for (const problem of err.problems) process.stderr.write(`facepipe: ${problem}\n`);
+      return EXIT.usage;
+    }
+    logger.debug({ err }, 'command failed');
+    process.stderr.write(`facepipe: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT.failed;
+  }
+}
+
+process.exitCode = await main(process.argv);

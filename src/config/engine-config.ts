@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import type { EngineOptions } from '../engine/engine-types.js';
+import { DETECTORS } from '../engine/face-detector.js';
+import { DEFAULT_ENGINE_OPTIONS } from '../engine/face-engine.js';
+import { BACKEND_NAMES } from '../engine/tf-backend.js';
+
+/** Engine flags as commander hands them over: strings, or booleans for --flip-tta / --no-flip-tta. */
+export interface EngineFlags {
+  backend?: string;
+  threads?: string;
+  detector?: string;
+  minFaceSize?: string;
+  maxPixels?: string;
+  maxBatch?: string;
+  maxWaitMs?: string;
+  flipTta?: boolean | string;
+}
+
+type Key = keyof EngineFlags;
+
+/** An engine setting that is not valid; the message names the variable or flag and the allowed values. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+const int = (min: number, what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { error: `expected ${what}` })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { error: `expected ${what}` }));
+
+/** The one schema: raw strings (env or flags) in, typed engine settings out. */
+const schema = z.object({
+  backend: z.enum(BACKEND_NAMES, { error: `expected one of ${BACKEND_NAMES.join(', ')}` }).optional(),
+  threads: int(1, 'a positive integer').optional(),
+  detector: z.enum(DETECTORS, { error: `expected one of ${DETECTORS.join(', ')}` }).optional(),
+  minFaceSize: int(0, 'an integer >= 0 (pixels)').optional(),
+  maxPixels: int(1, 'a positive integer (width x height)').optional(),
+  maxBatch: int(1, 'a positive integer').optional(),
+  maxWaitMs: int(0, 'an integer >= 0 (milliseconds)').optional(),
+  flipTta: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'expected true or false (or 1/0, yes/no, on/off)' }))
+    .transform((v) => ['true', '1', 'yes', 'on'].includes(v))
+    .optional(),
+});
+
+/** Where each setting comes from: environment variable and CLI flag. */
+export const ENGINE_SETTINGS: Record<Key, { env: string; flag: string }> = {
+  backend: { env: 'FACEPIPE_BACKEND', flag: '--backend' },
+  threads: { env: 'FACEPIPE_THREADS', flag: '--threads' },
+  detector: { env: 'FACEPIPE_DETECTOR', flag: '--detector' },
+  minFaceSize: { env: 'FACEPIPE_MIN_FACE_SIZE', flag: '--min-face-size' },
+  maxPixels: { env: 'FACEPIPE_MAX_PIXELS', flag: '--max-pixels' },
+  maxBatch: { env: 'FACEPIPE_MAX_BATCH', flag: '--max-batch' },
+  maxWaitMs: { env: 'FACEPIPE_MAX_WAIT_MS', flag: '--max-wait-ms' },
+  flipTta: { env: 'FACEPIPE_FLIP_TTA', flag: '--flip-tta' },
+};
+
+/**
+ * The engine's options from the environment and CLI flags (a flag wins over its variable), validated
+ * once; unset settings keep DEFAULT_ENGINE_OPTIONS. Throws a ConfigError listing every bad value.
+ */
+export function loadEngineConfig(flags: EngineFlags = {}, env: NodeJS.ProcessEnv = process.env): EngineOptions {
+  const raw: Partial<Record<Key, string>> = {};
+  const source: Partial<Record<Key, string>> = {};
+  for (const key of Object.keys(ENGINE_SETTINGS) as Key[]) {
+    const { env: name, flag } = ENGINE_SETTINGS[key];
+    const envValue = env[name] === '' ? undefined : env[name]; // an empty variable counts as unset
+    if (flags[key] !== undefined) [raw[key], source[key]] = [String(flags[key]), flag]; // --flip-tta gives a boolean
+    else if (envValue !== undefined) [raw[key], source[key]] = [envValue, name];
+  }
+
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = issue.path[0] as Key;
+        return `invalid ${source[key]} ${JSON.stringify(raw[key])}: ${issue.message}`;
+      }),
+    );
+  }
+  const c = parsed.data;
+  const defaults = DEFAULT_ENGINE_OPTIONS;
+  return {
+    backend: c.backend ?? defaults.backend,
+    threads: c.threads ?? defaults.threads,
+    maxBatch: c.maxBatch ?? defaults.maxBatch,
+    maxWaitMs: c.maxWaitMs ?? defaults.maxWaitMs,
+    maxPixels: c.maxPixels ?? defaults.maxPixels,
+    analyzer: {
+      detector: c.detector ?? defaults.analyzer.detector,
+      minFaceSize: c.minFaceSize ?? defaults.analyzer.minFaceSize,
+      flipTta: c.flipTta ?? defaults.analyzer.flipTta,
+    },
+  };
+}

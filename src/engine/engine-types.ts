@@ -1,0 +1,43 @@
+import type { DetectedFace, DetectorOptions } from './face-detector.js';
+import type { EmbedderOptions, FaceChips } from './face-embedder.js';
+import type { BackendName } from './tf-backend.js';
+
+export type AnalyzerOptions = DetectorOptions & EmbedderOptions;
+
+export interface EngineOptions {
+  /** Force a tfjs backend (FACEPIPE_BACKEND); by default the fastest installed one. */
+  backend?: BackendName;
+  /** Inference worker threads; one wasm instance each. */
+  threads: number;
+  /** Micro-batcher: at most this many faces per forward pass... */
+  maxBatch: number;
+  /** ...and a face waits at most this long for others to join it. */
+  maxWaitMs: number;
+  /** Decompression-bomb limit, width x height. */
+  maxPixels: number;
+  analyzer: AnalyzerOptions;
+}
+
+export interface EngineWorkerData {
+  backend?: BackendName;
+  maxPixels: number;
+  analyzer: AnalyzerOptions;
+}
+
+export interface DetectionResult {
+  width: number;
+  height: number;
+  faces: DetectedFace[];
+  /** The aligned crops of each face, for the embedder. */
+  chips: FaceChips[];
+}
+
+export interface AnalyzedFace extends DetectedFace {
+  embedding: Float32Array;
+}
+
+export interface ImageAnalysis {
+  width: number;
+  height: number;
+  faces: AnalyzedFace[];
+}

@@ -1,0 +1,118 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import type { FaceApi } from './face-models.js';
+import type { TfBackend } from './tf-backend.js';
+import type { Box, Point, RgbImage } from './types.js';
+
+export const DETECTORS = ['auto', 'ssd', 'tiny'] as const;
+export type DetectorName = (typeof DETECTORS)[number];
+
+export interface DetectorOptions {
+  /**
+   * ssd: SSD-MobileNet (accurate, small faces); tiny: the tiny detector (fast, portraits);
+   * auto: portrait-sized photos go to the tiny detector with an SSD fallback, larger frames to SSD.
+   */
+  detector: DetectorName;
+  /** Faces whose box is smaller than this (shorter side, px) are ignored. */
+  minFaceSize: number;
+}
+
+/** SSD's confidence floor: 0.5 (face-api's default) missed 10% of one-photo enrollment images. */
+const SSD_MIN_CONFIDENCE = 0.3;
+/** Tiny detector input: 320 missed fewer LFW faces than 416 or 224 at a third of SSD's time. */
+const TINY_INPUT = 320;
+
+export interface DetectedFace {
+  box: Box;
+  score: number;
+  landmarks: Point[];
+}
+
+/**
+ * Face detection and 68 landmarks on one thread. Synchronous, heavy work: it runs inside the
+ * engine's worker threads, never on a caller's event loop.
+ */
+export class FaceDetector {
+  constructor(
+    private readonly tf: TfBackend['tf'],
+    private readonly faceapi: FaceApi,
+    readonly options: DetectorOptions,
+  ) {}
+
+  async detect(image: RgbImage): Promise<DetectedFace[]> {
+    const tensor = this.tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
+    try {
+      // Clip first: the crop the landmarks are found in, and so their offset, is the clipped box.
+      const found = (await this.locate(tensor))
+        .map(({ score, box }) => ({ score, box: box.clipAtImageBorders(image.width, image.height) }))
+        .filter(({ box }) => box.width > 1 && box.height > 1);
+      if (found.length === 0) return [];
+      const crops = await this.faceapi.extractFaceTensors(tensor as never, found.map((f) => f.box));
+      try {
+        const faces: DetectedFace[] = [];
+        for (let i = 0; i < found.length; i++) {
+          const marks = (await this.faceapi.nets.faceLandmark68Net.detectLandmarks(crops[i] as never)) as InstanceType<
+            FaceApi['FaceLandmarks68']
+          >;
+          const { x, y, width, height } = found[i].box;
+          faces.push({
+            box: { x, y, width, height },
+            score: found[i].score,
+            landmarks: marks.positions.map((p) => [p.x + x, p.y + y] as Point),
+          });
+        }
+        return faces;
+      } finally {
+        this.tf.dispose(crops as never);
+      }
+    } finally {
+      tensor.dispose();
+    }
+  }
+
+  private async locate(tensor: tfjs.Tensor3D): Promise<Array<InstanceType<FaceApi['FaceDetection']>>> {
+    const { faceapi } = this;
+    const tiny = (inputSize: number) => (input: tfjs.Tensor3D) =>
+      faceapi.nets.tinyFaceDetector.locateFaces(input as never, new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.3 }));
+    const ssd = (input: tfjs.Tensor3D) =>
+      faceapi.nets.ssdMobilenetv1.locateFaces(input as never, new faceapi.SsdMobilenetv1Options({ minConfidence: SSD_MIN_CONFIDENCE, maxResults: 100 }));
+    const keep = (found: Array<InstanceType<FaceApi['FaceDetection']>>) =>
+      found.filter((d) => Math.min(d.box.width, d.box.height) >= this.options.minFaceSize);
+
+    const [height, width] = tensor.shape;
+    const { detector } = this.options;
+    // In a frame much larger than the tiny detector's input, faces shrink below what it finds.
+    if (detector === 'ssd' || (detector === 'auto' && Math.max(width, height) > 2 * TINY_INPUT)) {
+      return keep(await ssd(tensor));
+    }
+    if (detector === 'tiny') return keep(await tiny(TINY_INPUT)(tensor));
+
+    // Portraits. Measured on the 3,811 LFW pair images: both detectors miss faces that fill the
+    // frame. A 25% margin let the tiny detector find the central face in 3,800 (3,749 without),
+    // at the same cost; a 50% margin let SSD find it in all of the rest but one.
+    for (const [margin, detect] of [[0.25, tiny(TINY_INPUT)], [0.5, ssd], [0, tiny(TINY_INPUT / 2)]] as const) {
+      const found = keep(await this.withMargin(tensor, margin, detect));
+      if (found.length > 0) return found;
+    }
+    return [];
+  }
+
+  /** Runs a detector on the image framed by a black margin, and maps its boxes back onto the image. */
+  private async withMargin(
+    tensor: tfjs.Tensor3D,
+    margin: number,
+    detect: (input: tfjs.Tensor3D) => Promise<Array<InstanceType<FaceApi['FaceDetection']>>>,
+  ): Promise<Array<InstanceType<FaceApi['FaceDetection']>>> {
+    if (margin === 0) return detect(tensor);
+    const [height, width] = tensor.shape;
+    const pad = Math.round(Math.max(width, height) * margin);
+    const padded = this.tf.pad(tensor, [[pad, pad], [pad, pad], [0, 0]]) as tfjs.Tensor3D;
+    try {
+      return (await detect(padded)).map(({ score, box }) => {
+        const relative = new this.faceapi.Rect((box.x - pad) / width, (box.y - pad) / height, box.width / width, box.height / height);
+        return new this.faceapi.FaceDetection(score, relative, { width, height });
+      });
+    } finally {
+      padded.dispose();
+    }
+  }
+}

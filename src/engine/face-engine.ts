@@ -1,0 +1,81 @@
+import os from 'node:os';
+import type { EngineOptions, DetectionResult, ImageAnalysis } from './engine-types.js';
+import { MicroBatcher } from './micro-batcher.js';
+import type { FaceChips } from './face-embedder.js';
+import type { ImageInput } from './types.js';
+import { WorkerPool } from './worker-pool.js';
+import { DEFAULT_MAX_PIXELS } from './decode-image.js';
+
+export type EngineOverrides = Partial<Omit<EngineOptions, 'analyzer'>> & { analyzer?: Partial<EngineOptions['analyzer']> };
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  threads: os.availableParallelism(),
+  maxBatch: 32,
+  maxWaitMs: 10,
+  maxPixels: DEFAULT_MAX_PIXELS,
+  analyzer: { detector: 'auto', minFaceSize: 20, flipTta: true },
+};
+
+/**
+ * The engine's one async API. Images are decoded and detected in a pool of worker threads; the
+ * aligned faces of all concurrent callers meet in one micro-batcher so a forward pass serves many.
+ */
+export class FaceEngine {
+  private constructor(
+    private readonly pool: WorkerPool,
+    private readonly batcher: MicroBatcher<FaceChips, Float32Array>,
+    /** The tfjs backend the workers run, e.g. "wasm" or "tensorflow (tfjs-node-gpu)". */
+    readonly backend: string,
+    readonly options: EngineOptions,
+    /** Embedding batches sent and faces in them: facesEmbedded / forwardPasses is the batch size reached. */
+    readonly stats: { readonly forwardPasses: number; readonly facesEmbedded: number },
+  ) {}
+
+  static async start(overrides: EngineOverrides = {}): Promise<FaceEngine> {
+    const options: EngineOptions = {
+      ...DEFAULT_ENGINE_OPTIONS,
+      ...overrides,
+      analyzer: { ...DEFAULT_ENGINE_OPTIONS.analyzer, ...overrides.analyzer },
+    };
+    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+    const pool = new WorkerPool({
+      script: new URL(`./engine-worker${ext}`, import.meta.url),
+      size: Math.max(1, options.threads),
+      name: 'facepipe-engine',
+      workerData: { backend: options.backend, maxPixels: options.maxPixels, analyzer: options.analyzer },
+    });
+    await pool.ready();
+    const backend = await pool.run<string>('backend', null);
+    const stats = { forwardPasses: 0, facesEmbedded: 0 };
+    const batcher = new MicroBatcher<FaceChips, Float32Array>({
+      maxBatch: options.maxBatch,
+      maxWaitMs: options.maxWaitMs,
+      process: (chips) => {
+        stats.forwardPasses++;
+        stats.facesEmbedded += chips.length;
+        // Each chip moves to the worker (transfer, no copy); nothing here reads it again.
+        const buffers = chips.flatMap((c) => [...c.resnet, c.faceres].map((chip) => chip.buffer as ArrayBuffer));
+        return pool.run<Float32Array[]>('embed', chips, buffers, true);
+      },
+    });
+    return new FaceEngine(pool, batcher, backend, options, stats);
+  }
+
+  /** Faces with boxes, scores and 68 landmarks. Rejects with a FaceError for a bad input. */
+  async detect(input: ImageInput): Promise<Omit<DetectionResult, 'chips'>> {
+    const { chips: _chips, ...detection } = await this.pool.run<DetectionResult>('detect', input);
+    return detection;
+  }
+
+  /** Every face with its embedding. Rejects with a FaceError for a bad input. */
+  async analyze(input: ImageInput): Promise<ImageAnalysis> {
+    const { chips, ...detection } = await this.pool.run<DetectionResult>('detect', input);
+    const embeddings = await Promise.all(chips.map((chip) => this.batcher.add(chip)));
+    return { ...detection, faces: detection.faces.map((face, i) => ({ ...face, embedding: embeddings[i] })) };
+  }
+
+  async close(): Promise<void> {
+    await this.batcher.close();
+    await this.pool.close();
+  }
+}

@@ -1,0 +1,42 @@
+/** Stable codes for inputs the engine refuses. They appear in every JSON output and result file. */
+export const FACE_ERROR_CODES = [
+  'MISSING_FILE',
+  'EMPTY_FILE',
+  'NOT_AN_IMAGE',
+  'UNSUPPORTED_FORMAT',
+  'TRUNCATED_IMAGE',
+  'TOO_MANY_PIXELS',
+  'NO_FACE',
+  'ENGINE_FAILURE',
+] as const;
+
+export type FaceErrorCode = (typeof FACE_ERROR_CODES)[number];
+
+export interface FaceErrorJson {
+  code: FaceErrorCode;
+  message: string;
+}
+
+/** An expected refusal of one input: the caller records it and goes on with the others. */
+export class FaceError extends Error {
+  constructor(
+    readonly code: FaceErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FaceError';
+  }
+
+  toJSON(): FaceErrorJson {
+    return { code: this.code, message: this.message };
+  }
+
+  static isFaceError(value: unknown): value is FaceError {
+    return value instanceof FaceError;
+  }
+
+  /** Errors cross worker-thread boundaries as plain objects; this turns one back into a FaceError. */
+  static fromJSON(json: FaceErrorJson): FaceError {
+    return new FaceError(json.code, json.message);
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * What the shipped defaults compute, recorded in every JSON output so that a result names its model.
+ *
+ * threshold: the one `facepipe evaluate ../shared/datasets/lfw-dev --pairs
+ * ../shared/datasets/lfw-dev/pairs.txt --json` picks on all 3,000 pairs of LFW View-2 folds 1-5
+ * with these defaults (cross-validated accuracy in README.md). Verification only: 1:N
+ * identification needs its own, stricter rule.
+ */
+export const FACE_MODEL = {
+  id: 'facepipe-fused-v1',
+  detector: 'auto: face-api tiny detector (320, 25% margin) with SSD-MobileNet v1 fallback; SSD for frames over 640 px',
+  embedder:
+    'face-api ResNet-34 128-D (dlib) averaged over 5-point and 51-point chip alignments and their mirrors, joined with Human FaceRes 1024-D (weight 0.25); Euclidean distance',
+  threshold: 0.65,
+} as const;

@@ -1,0 +1,54 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type * as tfjs from '@tensorflow/tfjs';
+import type { TfBackend } from './tf-backend.js';
+
+export type FaceApi = typeof import('@vladmandic/face-api');
+
+const require = createRequire(import.meta.url);
+/** Where an installed package lives; from its entry point, as Human's exports hide package.json. */
+function packageDir(name: string): string {
+  const entry = require.resolve(name);
+  return entry.slice(0, entry.lastIndexOf(`${path.sep}dist${path.sep}`));
+}
+
+/** Model weights ship inside the npm packages and are read from disk: nothing is fetched. */
+export const FACE_API_MODEL_DIR = path.join(packageDir('@vladmandic/face-api'), 'model');
+export const FACERES_MODEL = path.join(packageDir('@vladmandic/human'), 'models', 'faceres.json');
+
+/** Loads face-api's bundle for this tfjs flavour and the four networks the engine uses. */
+export async function loadFaceApi(backend: TfBackend): Promise<FaceApi> {
+  const faceapi = require(`@vladmandic/face-api/dist/face-api.${backend.bundle}.js`) as FaceApi;
+  await Promise.all([
+    faceapi.nets.ssdMobilenetv1.loadFromDisk(FACE_API_MODEL_DIR),
+    faceapi.nets.tinyFaceDetector.loadFromDisk(FACE_API_MODEL_DIR),
+    faceapi.nets.faceLandmark68Net.loadFromDisk(FACE_API_MODEL_DIR),
+    faceapi.nets.faceRecognitionNet.loadFromDisk(FACE_API_MODEL_DIR),
+  ]);
+  return faceapi;
+}
+
+/**
+ * Loads a tfjs graph model (model.json plus its weight files) from disk. Only the model files are
+ * used, not the Human library: tfjs has no file:// loader outside tfjs-node, so the files are read
+ * here and handed over from memory.
+ */
+export async function loadGraphModel(tf: TfBackend['tf'], modelJson: string): Promise<tfjs.GraphModel> {
+  const dir = path.dirname(modelJson);
+  const model = JSON.parse(await readFile(modelJson, 'utf8')) as {
+    modelTopology: object;
+    weightsManifest: Array<{ paths: string[]; weights: tfjs.io.WeightsManifestEntry[] }>;
+  };
+  const groups = await Promise.all(
+    model.weightsManifest.flatMap((group) => group.paths.map((file) => readFile(path.join(dir, file)))),
+  );
+  const weights = Buffer.concat(groups);
+  return tf.loadGraphModel(
+    tf.io.fromMemory({
+      modelTopology: model.modelTopology,
+      weightSpecs: model.weightsManifest.flatMap((group) => group.weights),
+      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+    }),
+  );
+}
