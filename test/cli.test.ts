@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadEngineConfig } from '../src/config/engine-config.js';
+import { FACE_MODEL } from '../src/engine/face-model.js';
 
 // The real CLI, end to end: each run starts the engine (model loading takes seconds), hence the timeouts.
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -181,7 +182,7 @@ describe('facepipe CLI', () => {
       expect(line.error).toBeNull();
       expect(line.faces).toHaveLength(1);
       expect(Object.keys(line.faces[0]).sort()).toEqual(['box', 'embedding', 'score']);
-      expect(line.faces[0].embedding).toHaveLength(128);
+      expect(line.faces[0].embedding).toHaveLength(FACE_MODEL.embeddingSize);
     }
   });
 

@@ -46,8 +46,8 @@ export function buildProgram(): Command {
     .option('--max-pixels <n>', `refuse images larger than this, width x height (default: ${d.maxPixels})`)
     .option('--max-batch <n>', `faces per embedding pass (default: ${d.maxBatch})`)
     .option('--max-wait-ms <ms>', `how long a face waits for a batch to fill (default: ${d.maxWaitMs})`)
-    .option('--flip-tta', 'average each embedding with its mirror image (slower)')
-    .option('--no-flip-tta', 'do not (default)')
+    .option('--flip-tta', `average each embedding with its mirror image's (default: ${d.analyzer.flipTta})`)
+    .option('--no-flip-tta', 'embed each face once, without its mirror image (faster)')
     .addHelpText('after', HELP_FOOTER);
   registerDetect(program);
   registerVerify(program);

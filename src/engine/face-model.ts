@@ -12,4 +12,6 @@ export const FACE_MODEL = {
   embedder:
     'face-api ResNet-34 128-D (dlib) averaged over 5-point and 51-point chip alignments and their mirrors, joined with Human FaceRes 1024-D (weight 0.25); Euclidean distance',
   threshold: 0.65,
+  /** 128 ResNet values, then 1024 FaceRes values. */
+  embeddingSize: 1152,
 } as const;

@@ -19,8 +19,9 @@ export function accuracyAt(scores: readonly ScoredPair[], t: number): number {
 /**
  * The threshold maximising accuracyAt on these pairs. Candidates sit midway between adjacent
  * distinct scores (or half a mean gap beyond the extremes), so the result generalises instead of
- * sitting on a training score. Ties go to the lowest threshold: the strictest, with the fewest
- * false accepts. Nulls lower every candidate's accuracy equally; when every score is null no
+ * sitting on a training score. Among equally accurate candidates the middle one is taken, so that
+ * a plateau of best thresholds favours neither false accepts nor false rejects.
+ * Nulls lower every candidate's accuracy equally; when every score is null no
  * threshold helps and 0 is returned. O(n log n).
  */
 export function bestThreshold(scores: readonly ScoredPair[]): number {
@@ -31,14 +32,17 @@ export function bestThreshold(scores: readonly ScoredPair[]): number {
   // Start with everything rejected: exactly the impostor pairs are right.
   let correct = groups.reduce((sum, g) => sum + g.impostor, 0);
   let best = correct;
-  let bestAfter = -1; // -1: below every score; g: between groups g and g + 1 (or above the last)
+  let ties = [-1]; // -1: below every score; g: between groups g and g + 1 (or above the last)
   groups.forEach((g, i) => {
     correct += g.genuine - g.impostor;
     if (correct > best) {
       best = correct;
-      bestAfter = i;
+      ties = [i];
+    } else if (correct === best) {
+      ties.push(i);
     }
   });
+  const bestAfter = ties[Math.floor((ties.length - 1) / 2)];
 
   const first = groups[0].score;
   const last = groups[groups.length - 1].score;
