@@ -23,6 +23,18 @@ afterEach(async () => {
 });
 
 describe('WorkerPool', { timeout: 30_000 }, () => {
+  it('runs urgent tasks before every queued ordinary one', async () => {
+    const pool = makePool(1);
+    await pool.ready();
+    const finished: string[] = [];
+    const track = (name: string, p: Promise<unknown>) => p.then(() => finished.push(name));
+    const busy = track('busy', pool.run('sleep', 150));
+    const ordinary = ['a', 'b'].map((name) => track(name, pool.run('sleep', 1)));
+    const urgent = track('urgent', pool.run('sleep', 1, undefined, true));
+    await Promise.all([busy, ...ordinary, urgent]);
+    expect(finished).toEqual(['busy', 'urgent', 'a', 'b']);
+  });
+
   it('runs tasks in worker threads and returns their results', async () => {
     const pool = makePool(2, { initDelayMs: 50 });
     await pool.ready();
