@@ -18,7 +18,7 @@ export interface DetectorOptions {
 
 /** SSD's confidence floor: 0.5 (face-api's default) missed 10% of one-photo enrollment images. */
 const SSD_MIN_CONFIDENCE = 0.3;
-/** Tiny detector input: 320 missed fewer LFW faces than 416 or 224 at a third of SSD's time. */
+/** Tiny detector input. On 60 LFW photos: 320 missed none, 416 missed 3, 224 missed 1; 41 ms against SSD's 300. */
 const TINY_INPUT = 320;
 
 export interface DetectedFace {

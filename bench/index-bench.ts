@@ -1,0 +1,183 @@
+/**
+ * npm run bench:index [-- --n 200000 --dim 128 --ef 96 --m 16 --queries 1000 --sweep 16,32,64,128]
+ *
+ * Builds a FaceIndex over N synthetic unit vectors clustered like face embeddings and measures it
+ * against exact search:
+ *  - persons = N/4, each a random unit centre (with a shared mean direction, as real embeddings
+ *    have), 4 faces per person = centre + gaussian noise, renormalised. sigma is set so that
+ *    same-person distances are ~0.5 and different-person distances ~1.3;
+ *  - 1,000 held-out queries: noisy copies of random centres (not in the index);
+ *  - build time, RSS after the build, bytes per face, recall@1 and recall@10 against exact search,
+ *    single-query p50/p99 latency at the chosen ef (default: the index's DEFAULT_EF), and a recall /
+ *    latency sweep over other ef values.
+ * Human lines first; the LAST line is one JSON object.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_EF, DEFAULT_M, FaceIndex, exactTopK, type FaceRecord } from '../src/index/face-index.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '200000' },
+    dim: { type: 'string', default: '128' },
+    ef: { type: 'string', default: String(DEFAULT_EF) },
+    m: { type: 'string', default: String(DEFAULT_M) },
+    queries: { type: 'string', default: '1000' },
+    sweep: { type: 'string', default: '16,32,48,64,96,128' },
+    seed: { type: 'string', default: '42' },
+  },
+});
+const N = Number(values.n);
+const DIM = Number(values.dim);
+const EF = Number(values.ef);
+const M = Number(values.m);
+const Q = Number(values.queries);
+const SWEEP = values.sweep ? values.sweep.split(',').map(Number).filter((x) => x > 0) : [];
+const FACES_PER_PERSON = 4;
+
+/** mulberry32 */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const rand = prng(Number(values.seed));
+let spare: number | null = null;
+function gaussian(): number {
+  if (spare !== null) {
+    const s = spare;
+    spare = null;
+    return s;
+  }
+  const u = Math.max(rand(), 1e-12);
+  const r = Math.sqrt(-2 * Math.log(u));
+  const t = 2 * Math.PI * rand();
+  spare = r * Math.sin(t);
+  return r * Math.cos(t);
+}
+function normalise(v: Float32Array, offset = 0, dim = v.length): void {
+  let s = 0;
+  for (let i = 0; i < dim; i++) s += v[offset + i] * v[offset + i];
+  const inv = 1 / Math.sqrt(s);
+  for (let i = 0; i < dim; i++) v[offset + i] *= inv;
+}
+
+// Noise: after renormalisation two faces of one person are ~ sqrt(2) * s / sqrt(1 + s^2) apart,
+// s = sigma * sqrt(dim); s = 0.378 gives ~0.5.
+const SIGMA = 0.378 / Math.sqrt(DIM);
+// Centres share a mean direction so that different persons are ~1.3 apart instead of sqrt(2).
+const SHARED = 0.43;
+
+const persons = Math.max(1, Math.floor(N / FACES_PER_PERSON));
+const mean = new Float32Array(DIM).map(() => gaussian());
+normalise(mean);
+const centres = new Float32Array(persons * DIM);
+for (let p = 0; p < persons; p++) {
+  const o = p * DIM;
+  for (let i = 0; i < DIM; i++) centres[o + i] = gaussian() / Math.sqrt(DIM) + SHARED * mean[i];
+  normalise(centres, o, DIM);
+}
+function noisyCopy(person: number, out: Float32Array, offset: number): void {
+  const o = person * DIM;
+  for (let i = 0; i < DIM; i++) out[offset + i] = centres[o + i] + SIGMA * gaussian();
+  normalise(out, offset, DIM);
+}
+const data = new Float32Array(N * DIM);
+for (let f = 0; f < N; f++) noisyCopy(Math.floor(f / FACES_PER_PERSON) % persons, data, f * DIM);
+const queryData = new Float32Array(Q * DIM);
+for (let q = 0; q < Q; q++) noisyCopy(Math.floor(rand() * persons), queryData, q * DIM);
+const queries = Array.from({ length: Q }, (_, q) => queryData.subarray(q * DIM, (q + 1) * DIM));
+
+function dist(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s);
+}
+if (N >= 8) {
+  const row = (f: number) => data.subarray(f * DIM, (f + 1) * DIM);
+  console.log(
+    `data: ${N} faces, ${persons} persons, dim ${DIM}; same-person distance ~${dist(row(0), row(1)).toFixed(2)}, ` +
+      `different ~${dist(row(0), row(4)).toFixed(2)}`,
+  );
+}
+
+// ---- build -------------------------------------------------------------------------------------
+globalThis.gc?.();
+const rssBefore = process.memoryUsage().rss;
+const index = new FaceIndex({ dim: DIM, m: M, ef: EF });
+const start = performance.now();
+const BATCH = 1000;
+for (let f = 0; f < N; f += BATCH) {
+  const batch: FaceRecord[] = [];
+  for (let g = f; g < Math.min(N, f + BATCH); g++) {
+    const p = Math.floor(g / FACES_PER_PERSON) % persons;
+    batch.push({ faceId: `f${g}`, personId: `p${p}`, embedding: data.subarray(g * DIM, (g + 1) * DIM) });
+  }
+  index.add(batch);
+  if (process.stdout.isTTY && (f / BATCH) % 20 === 0) process.stdout.write(`\rbuilding ${f}/${N}`);
+}
+const buildSeconds = (performance.now() - start) / 1000;
+globalThis.gc?.();
+const rssAfter = process.memoryUsage().rss;
+if (process.stdout.isTTY) process.stdout.write('\r');
+console.log(
+  `build: ${buildSeconds.toFixed(1)} s (${((buildSeconds * 1e6) / N).toFixed(0)} µs/face, M ${M}, efConstruction ${index.efConstruction}), ` +
+    `RSS ${(rssAfter / 2 ** 20).toFixed(0)} MB, ${((rssAfter - rssBefore) / N).toFixed(0)} bytes/face`,
+);
+
+// ---- exact reference (over our own copy of the data: same float32 values the index holds) ------
+const exactStart = performance.now();
+const exact = exactTopK(data, N, DIM, queries, 10).map((best) => best.map(({ row }) => `f${row}`));
+console.log(`exact search: ${Q} queries in ${((performance.now() - exactStart) / 1000).toFixed(1)} s`);
+
+// ---- approximate: recall and single-query latency ----------------------------------------------
+function measure(ef: number) {
+  index.ef = ef;
+  for (let i = 0; i < Math.min(50, Q); i++) index.search([queries[i]], 10); // warm up
+  const times: number[] = [];
+  let hit1 = 0;
+  let hit10 = 0;
+  for (let i = 0; i < Q; i++) {
+    const t0 = performance.now();
+    const [res] = index.search([queries[i]], 10);
+    times.push(performance.now() - t0);
+    if (res[0]?.faceId === exact[i][0]) hit1++;
+    const truth = new Set(exact[i]);
+    for (const m of res) if (truth.has(m.faceId)) hit10++;
+  }
+  times.sort((a, b) => a - b);
+  const pct = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
+  return { ef, recallAt1: hit1 / Q, recallAt10: hit10 / (Q * Math.min(10, N)), p50Ms: pct(0.5), p99Ms: pct(0.99) };
+}
+
+for (const ef of SWEEP) {
+  const r = measure(ef);
+  console.log(
+    `  ef ${String(ef).padStart(4)}: recall@1 ${r.recallAt1.toFixed(3)}, recall@10 ${r.recallAt10.toFixed(3)}, ` +
+      `p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms`,
+  );
+}
+const result = measure(EF);
+console.log(
+  `at ef ${EF}: recall@1 ${result.recallAt1.toFixed(4)}, recall@10 ${result.recallAt10.toFixed(4)}, ` +
+    `p50 ${result.p50Ms.toFixed(3)} ms, p99 ${result.p99Ms.toFixed(3)} ms` +
+    `  (targets at 200k: recall@1 >= 0.99, p50 <= 1 ms)`,
+);
+const round = (x: number, d: number) => Number(x.toFixed(d));
+console.log(
+  JSON.stringify({
+    n: N,
+    buildSeconds: round(buildSeconds, 2),
+    rssMB: round(rssAfter / 2 ** 20, 1),
+    bytesPerFace: Math.round((rssAfter - rssBefore) / N),
+    recallAt1: round(result.recallAt1, 4),
+    recallAt10: round(result.recallAt10, 4),
+    p50Ms: round(result.p50Ms, 4),
+    p99Ms: round(result.p99Ms, 4),
+    ef: EF,
+  }),
+);

@@ -1,0 +1,210 @@
+import { randomBytes } from 'node:crypto';
+import type { BigIntStats, Dirent } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { compareKeys } from './compare-keys.js';
+import { InvalidStorageKeyError } from './invalid-storage-key-error.js';
+import {
+  DEFAULT_LIST_LIMIT,
+  type ListOptions,
+  type ListPage,
+  type PutOptions,
+  type Storage,
+  type StorageObject,
+} from './storage.js';
+import { StorageNotFoundError } from './storage-not-found-error.js';
+
+/** Names of in-flight writes; listings never show them. */
+const TEMP_PREFIX = '.facepipe-tmp-';
+
+/**
+ * Storage in a local folder; a key is a path relative to the root.
+ *
+ * - `put` is atomic: it writes a temp file in the target's directory, syncs it and renames it
+ *   over the target, so readers see the old content or the new, never a partial file.
+ * - The etag is `<size>-<mtimeNs>-<inode>` (hex), from one `stat`: cheap for listings of
+ *   thousands of files, and it changes whenever the file is rewritten (every `put` creates a new
+ *   inode). It is not an MD5 of the content, so it cannot be compared with S3 ETags.
+ * - Keys cannot leave the root: absolute keys and '..' segments are refused.
+ */
+export class FolderStorage implements Storage {
+  readonly root: string;
+  readonly url: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.url = pathToFileURL(this.root).href;
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    const limit = checkLimit(options.limit);
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const found: StorageObject[] = [];
+    // One more than asked, so the last page says it is the last.
+    await this.walk('', prefix, after, limit + 1, found);
+    if (found.length <= limit) return { items: found };
+    const items = found.slice(0, limit);
+    return { items, cursor: encodeCursor(items[items.length - 1].key) };
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const file = this.resolve(key);
+    try {
+      return await readFile(file);
+    } catch (err) {
+      if (isMissing(err) || errnoCode(err) === 'EISDIR') throw new StorageNotFoundError(key, this.url);
+      throw err;
+    }
+  }
+
+  async put(key: string, body: Uint8Array | string, _options: PutOptions = {}): Promise<{ etag: string }> {
+    const file = this.resolve(key);
+    const dir = path.dirname(file);
+    await mkdir(dir, { recursive: true });
+    const temp = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    try {
+      const handle = await open(temp, 'wx');
+      try {
+        await handle.writeFile(body);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, file);
+    } catch (err) {
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    }
+    const stats = await stat(file, { bigint: true });
+    return { etag: etagOf(stats) };
+  }
+
+  async head(key: string): Promise<StorageObject | null> {
+    const file = this.resolve(key);
+    try {
+      const stats = await stat(file, { bigint: true });
+      return stats.isFile() ? toObject(key, stats) : null;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.resolve(key);
+    try {
+      await unlink(file);
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+  }
+
+  /** The absolute path of a key, refusing keys that would leave the root. */
+  private resolve(key: string): string {
+    if (typeof key !== 'string' || key === '') throw new InvalidStorageKeyError(String(key), 'empty');
+    if (key.includes('\0')) throw new InvalidStorageKeyError(key, 'contains a NUL byte');
+    if (key.startsWith('/') || key.includes('\\') || path.isAbsolute(key)) {
+      throw new InvalidStorageKeyError(key, 'keys are relative and "/"-separated');
+    }
+    const segments = key.split('/');
+    if (segments.some((segment) => segment === '..' || segment === '.')) {
+      throw new InvalidStorageKeyError(key, '"." and ".." segments are not allowed');
+    }
+    if (segments.some((segment) => segment === '')) throw new InvalidStorageKeyError(key, 'empty segment');
+    if (segments[segments.length - 1].startsWith(TEMP_PREFIX)) {
+      throw new InvalidStorageKeyError(key, `names starting with ${TEMP_PREFIX} are reserved`);
+    }
+    const file = path.resolve(this.root, ...segments);
+    if (!file.startsWith(this.root + path.sep)) throw new InvalidStorageKeyError(key, 'outside the storage root');
+    return file;
+  }
+
+  /**
+   * Depth-first walk in key order: entries sorted by name, with '/' appended to directory names,
+   * give keys in global lexicographic order. Subtrees that cannot hold keys matching `prefix`, or
+   * keys after `after`, are skipped without reading them. Stops once `want` objects are found.
+   */
+  private async walk(
+    dirKey: string,
+    prefix: string,
+    after: string | undefined,
+    want: number,
+    found: StorageObject[],
+  ): Promise<void> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dirKey === '' ? this.root : path.join(this.root, dirKey), { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return; // no root yet, or removed while we walk
+      throw err;
+    }
+    const named: { key: string; sortKey: string; dir: boolean }[] = [];
+    for (const entry of entries) {
+      if (entry.name.startsWith(TEMP_PREFIX)) continue;
+      let dir = entry.isDirectory();
+      let file = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        const target = await stat(path.join(this.root, dirKey, entry.name)).catch(() => null);
+        dir = target?.isDirectory() ?? false;
+        file = target?.isFile() ?? false;
+      }
+      if (!dir && !file) continue;
+      const key = dirKey + entry.name;
+      named.push({ key, sortKey: dir ? `${key}/` : key, dir });
+    }
+    named.sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+
+    for (const { key, sortKey, dir } of named) {
+      if (found.length >= want) return;
+      if (dir) {
+        // Every key below starts with sortKey ("dir/").
+        const matchesPrefix = sortKey.startsWith(prefix) || prefix.startsWith(sortKey);
+        const beforeCursor = after !== undefined && compareKeys(sortKey, after) < 0 && !after.startsWith(sortKey);
+        if (matchesPrefix && !beforeCursor) await this.walk(sortKey, prefix, after, want, found);
+        continue;
+      }
+      if (!key.startsWith(prefix)) continue;
+      if (after !== undefined && compareKeys(key, after) <= 0) continue;
+      try {
+        const stats = await stat(path.join(this.root, key), { bigint: true });
+        if (stats.isFile()) found.push(toObject(key, stats));
+      } catch (err) {
+        if (!isMissing(err)) throw err; // deleted while we walk: skip it
+      }
+    }
+  }
+}
+
+function toObject(key: string, stats: BigIntStats): StorageObject {
+  return { key, size: Number(stats.size), etag: etagOf(stats), modified: new Date(Number(stats.mtimeMs)) };
+}
+
+function etagOf(stats: BigIntStats): string {
+  return `${stats.size.toString(16)}-${stats.mtimeNs.toString(16)}-${stats.ino.toString(16)}`;
+}
+
+function checkLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_LIST_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`list limit must be a positive integer, got ${limit}`);
+  return limit;
+}
+
+function encodeCursor(lastKey: string): string {
+  return Buffer.from(lastKey, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  if (!/^[A-Za-z0-9_-]*$/.test(cursor)) throw new Error(`invalid list cursor: ${JSON.stringify(cursor)}`);
+  return Buffer.from(cursor, 'base64url').toString('utf8');
+}
+
+function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function isMissing(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
