@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { ConfigError } from './engine-config.js';
+
+/** App flags as commander hands them over. */
+export interface AppFlags {
+  storage?: string;
+  redisUrl?: string;
+  queuePrefix?: string;
+  indexUrl?: string;
+}
+
+export interface AppConfig {
+  /** A folder path, file:///path or s3://bucket/prefix (see openStorage). */
+  storage: string;
+  /** redis:// or rediss:// URL. */
+  redisUrl: string;
+  /** BullMQ queue prefix; also names storage paths, hence [A-Za-z0-9_-]+. */
+  queuePrefix: string;
+  /** Base URL of the index service, without a trailing '/'. */
+  indexUrl: string;
+}
+
+type Key = keyof AppConfig;
+
+export const APP_DEFAULTS: AppConfig = {
+  storage: './data',
+  redisUrl: 'redis://127.0.0.1:6379',
+  queuePrefix: 'facepipe',
+  indexUrl: 'http://127.0.0.1:7070',
+};
+
+/** Where each setting comes from: environment variable and CLI flag. */
+export const APP_SETTINGS: Record<Key, { env: string; flag: string }> = {
+  storage: { env: 'FACEPIPE_STORAGE', flag: '--storage' },
+  redisUrl: { env: 'REDIS_URL', flag: '--redis-url' },
+  queuePrefix: { env: 'FACEPIPE_QUEUE_PREFIX', flag: '--queue-prefix' },
+  indexUrl: { env: 'FACEPIPE_INDEX_URL', flag: '--index-url' },
+};
+
+const urlWith = (protocols: string[], what: string) =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (value) => {
+        try {
+          const url = new URL(value);
+          return protocols.includes(url.protocol) && url.hostname !== '';
+        } catch {
+          return false;
+        }
+      },
+      { error: `expected ${what}` },
+    );
+
+const schema = z.object({
+  storage: z
+    .string()
+    .trim()
+    .refine(
+      (value) => {
+        if (value === '') return false;
+        const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+        if (scheme === undefined || scheme === 'file') return true;
+        return scheme === 's3' && /^s3:\/\/[^/]+(\/.*)?$/i.test(value);
+      },
+      { error: 'expected a folder path, file:///path or s3://bucket/prefix' },
+    ),
+  redisUrl: urlWith(['redis:', 'rediss:'], 'a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379'),
+  // BullMQ itself would accept ':' in a prefix (its keys are '<prefix>:<queue>:...'), but the prefix
+  // also names storage paths (run and watermark keys) and shows up in job ids, so it is kept to
+  // characters that are safe in S3 keys, file names and Redis keys alike.
+  queuePrefix: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]+$/, { error: 'expected letters, digits, "_" or "-" only ([A-Za-z0-9_-]+; it also names storage paths)' }),
+  indexUrl: urlWith(['http:', 'https:'], 'an http:// or https:// URL, e.g. http://127.0.0.1:7070').transform((value) =>
+    value.replace(/\/+$/, ''),
+  ),
+});
+
+/**
+ * The app's settings from the environment and CLI flags (a flag wins over its variable; an empty
+ * variable counts as unset), validated once. Throws a ConfigError listing every bad value, each
+ * naming its variable or flag and the allowed form.
+ */
+export function loadAppConfig(flags: AppFlags = {}, env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const raw = { ...APP_DEFAULTS } as Record<Key, string>;
+  const source: Record<Key, string> = { storage: 'default', redisUrl: 'default', queuePrefix: 'default', indexUrl: 'default' };
+  for (const key of Object.keys(APP_SETTINGS) as Key[]) {
+    const { env: name, flag } = APP_SETTINGS[key];
+    const envValue = env[name] === '' ? undefined : env[name];
+    if (flags[key] !== undefined) [raw[key], source[key]] = [String(flags[key]), flag];
+    else if (envValue !== undefined) [raw[key], source[key]] = [envValue, name];
+  }
+
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = issue.path[0] as Key;
+        return `invalid ${source[key]} ${JSON.stringify(raw[key])}: ${issue.message}`;
+      }),
+    );
+  }
+  return parsed.data;
+}

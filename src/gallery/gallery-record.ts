@@ -1,0 +1,33 @@
+/** One enrolled face as the durable gallery stores it (one JSON line of a segment). */
+export interface GalleryRecord {
+  /** Deterministic id, see faceIdFor(). */
+  faceId: string;
+  personId: string;
+  name?: string;
+  /** The storage key of the enrolled image and its etag when it was read. */
+  sourceKey: string;
+  sourceEtag: string;
+  box: { x: number; y: number; width: number; height: number };
+  landmarks: [number, number][];
+  /** Detector score. */
+  score: number;
+  quality?: { size: number; blur: number; pose: number };
+  warnings?: string[];
+  /** FACE_MODEL.id of the model that computed the embedding. */
+  model: string;
+  embedding: number[];
+  /** ISO 8601 time of enrollment; orders re-enrollments and tombstones. */
+  enrolledAt: string;
+}
+
+/**
+ * Deletion of a person (every face) or of some of their faces. It removes the faces enrolled at or
+ * before `deletedAt`; faces enrolled later (re-enrollment after deletion) stay.
+ */
+export interface Tombstone {
+  personId: string;
+  /** ISO 8601 time of the deletion. */
+  deletedAt: string;
+  /** Only these faces of the person; all of them when absent. */
+  faceIds?: string[];
+}

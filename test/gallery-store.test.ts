@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { faceIdFor } from '../src/gallery/face-id.js';
+import type { GalleryRecord } from '../src/gallery/gallery-record.js';
+import { GalleryStore } from '../src/gallery/gallery-store.js';
+import { openStorage } from '../src/storage/open-storage.js';
+import { S3Storage } from '../src/storage/s3-storage.js';
+import type { Storage } from '../src/storage/storage.js';
+import { startS3Server, type S3TestServer } from './support/s3-server.js';
+
+const runId = randomBytes(4).toString('hex');
+const bucket = `facepipe-gallery-${runId}`;
+let folderRoot: string;
+let s3: S3TestServer;
+const opened: Storage[] = [];
+
+beforeAll(async () => {
+  folderRoot = await mkdtemp(path.join(tmpdir(), 'facepipe-gallery-'));
+  s3 = await startS3Server([bucket]);
+  vi.stubEnv('FACEPIPE_S3_ENDPOINT', s3.endpoint);
+  vi.stubEnv('AWS_ACCESS_KEY_ID', s3.accessKeyId);
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', s3.secretAccessKey);
+  vi.stubEnv('AWS_REGION', 'us-east-1');
+});
+
+afterAll(async () => {
+  for (const storage of opened) if (storage instanceof S3Storage) storage.destroy();
+  vi.unstubAllEnvs();
+  await s3?.stop();
+  if (folderRoot) await rm(folderRoot, { recursive: true, force: true });
+});
+
+let counter = 0;
+const implementations: { name: string; fresh: () => Storage }[] = [
+  { name: 'folder', fresh: () => openStorage(path.join(folderRoot, `t${++counter}`)) },
+  { name: 's3', fresh: () => openStorage(`s3://${bucket}/${runId}/t${++counter}`) },
+];
+
+// A model id with characters that are unsafe in keys.
+const MODEL = 'my model/v1:α';
+
+function record(personId: string, source: string, enrolledAt: string, extra: Partial<GalleryRecord> = {}): GalleryRecord {
+  const sourceKey = `archive/${personId}/${source}`;
+  return {
+    faceId: faceIdFor(sourceKey, 'etag-1', MODEL),
+    personId,
+    sourceKey,
+    sourceEtag: 'etag-1',
+    box: { x: 1, y: 2, width: 30, height: 40 },
+    landmarks: [
+      [1, 2],
+      [3, 4],
+    ],
+    score: 0.9,
+    model: MODEL,
+    embedding: [0.1, 0.2, 0.3],
+    enrolledAt,
+    ...extra,
+  };
+}
+
+const T = (minute: number) => new Date(Date.UTC(2026, 10, 29, 2, minute)).toISOString();
+const ids = (records: GalleryRecord[]) => records.map((r) => r.faceId);
+
+describe.each(implementations)('gallery store: $name', ({ fresh }) => {
+  const open = (options: { pageSize?: number } = {}) => {
+    const storage = fresh();
+    opened.push(storage);
+    return { storage, gallery: new GalleryStore(storage, MODEL, undefined, options) };
+  };
+
+  it('round-trips appended records through readAll, one segment per append', async () => {
+    const { storage, gallery } = open();
+    const a = record('alice', '1.jpg', T(1), { name: 'Alice', quality: { size: 30, blur: 0.1, pose: 0.2 }, warnings: ['small'] });
+    const b = record('bob', '1.jpg', T(1));
+    const c = record('bob', '2.jpg', T(2));
+    const key1 = await gallery.append([a, b]);
+    const key2 = await gallery.append([c]);
+    expect(key1).not.toBe(key2);
+    expect(key1).toMatch(/^facepipe\/gallery\/my%20model%2Fv1%3A%CE%B1\/segments\/[^/]+\.jsonl$/);
+    const all = await gallery.readAll();
+    expect(all).toHaveLength(3);
+    expect(new Map(all.map((r) => [r.faceId, r]))).toEqual(new Map([a, b, c].map((r) => [r.faceId, r])));
+    expect(await gallery.persons()).toEqual(new Map([['alice', 1], ['bob', 2]]));
+    const listed = (await storage.list('facepipe/gallery/')).items.map((item) => item.key);
+    expect(listed.sort()).toEqual([key1, key2].sort());
+  });
+
+  it('the same segmentId twice gives one copy of its records', async () => {
+    const { storage, gallery } = open();
+    const records = [record('alice', '1.jpg', T(1)), record('alice', '2.jpg', T(1))];
+    const key1 = await gallery.append(records, { segmentId: 'job-42' });
+    const key2 = await gallery.append(records, { segmentId: 'job-42' });
+    expect(key2).toBe(key1);
+    expect(await gallery.readAll()).toHaveLength(2);
+    expect((await storage.list('facepipe/')).items).toHaveLength(1);
+    const text = Buffer.from(await storage.get(key1)).toString('utf8');
+    expect(text.trimEnd().split('\n')).toHaveLength(2);
+  });
+
+  it('the last record for a faceId wins', async () => {
+    const { gallery } = open();
+    const first = record('alice', '1.jpg', T(1), { name: 'Old name' });
+    const second = { ...first, name: 'New name', embedding: [9, 9, 9], enrolledAt: T(5) };
+    // Written newest first: the winner is chosen by enrollment time, not by write order.
+    await gallery.append([second]);
+    await gallery.append([first]);
+    const all = await gallery.readAll();
+    expect(all).toEqual([second]);
+    // Same time: the later line wins.
+    const third = { ...first, name: 'Third', enrolledAt: T(6) };
+    await gallery.append([{ ...third, name: 'not me' }, third]);
+    expect((await gallery.readAll()).map((r) => r.name)).toEqual(['Third']);
+  });
+
+  it('a tombstone removes a person; re-enrolling afterwards brings them back', async () => {
+    const { gallery } = open();
+    const a1 = record('alice', '1.jpg', T(1));
+    const a2 = record('alice', '2.jpg', T(2));
+    const b1 = record('bob', '1.jpg', T(2));
+    await gallery.append([a1, a2, b1]);
+    await gallery.tombstone({ personId: 'alice', deletedAt: T(3) });
+    expect(ids(await gallery.readAll())).toEqual([b1.faceId]);
+    expect(await gallery.persons()).toEqual(new Map([['bob', 1]]));
+
+    const again = { ...a1, enrolledAt: T(4) };
+    await gallery.append([again]);
+    expect(await gallery.readAll()).toEqual(expect.arrayContaining([again, b1]));
+    expect(await gallery.persons()).toEqual(new Map([['alice', 1], ['bob', 1]]));
+  });
+
+  it('a tombstone with faceIds removes only those faces', async () => {
+    const { gallery } = open();
+    const a1 = record('alice', '1.jpg', T(1));
+    const a2 = record('alice', '2.jpg', T(1));
+    await gallery.append([a1, a2]);
+    await gallery.tombstone({ personId: 'alice', deletedAt: T(2), faceIds: [a1.faceId] });
+    expect(ids(await gallery.readAll())).toEqual([a2.faceId]);
+  });
+
+  it('reads every segment with small list pages (pageSize 2 over 5 segments)', async () => {
+    const { storage, gallery } = open({ pageSize: 2 });
+    const listSpy = vi.spyOn(storage, 'list');
+    const written: GalleryRecord[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = record(`p${i}`, `${i}.jpg`, T(i));
+      written.push(r);
+      await gallery.append([r]);
+    }
+    await gallery.tombstone({ personId: 'p0', deletedAt: T(10) });
+    const all = await gallery.readAll();
+    expect(new Set(ids(all))).toEqual(new Set(ids(written.slice(1))));
+    const segmentCalls = listSpy.mock.calls.filter(([prefix]) => prefix.endsWith('/segments/'));
+    expect(segmentCalls.length).toBe(3); // 2 + 2 + 1
+    for (const [, options] of listSpy.mock.calls) expect(options?.limit).toBe(2);
+  });
+});
+
+describe('faceIdFor', () => {
+  it('is deterministic, differs by etag and model, and is safe as a job id', () => {
+    const id = faceIdFor('archive/alice/1.jpg', 'abc', 'facepipe-fused-v1');
+    expect(faceIdFor('archive/alice/1.jpg', 'abc', 'facepipe-fused-v1')).toBe(id);
+    expect(id).toMatch(/^f[0-9a-f]{32}$/);
+    expect(id).not.toContain(':');
+    expect(Number.isInteger(Number(id))).toBe(false);
+    expect(faceIdFor('archive/alice/1.jpg', 'abd', 'facepipe-fused-v1')).not.toBe(id);
+    expect(faceIdFor('archive/alice/1.jpg', 'abc', 'other-model')).not.toBe(id);
+    expect(faceIdFor('archive/alice/2.jpg', 'abc', 'facepipe-fused-v1')).not.toBe(id);
+    expect(faceIdFor('archive/alice/1.jpg', 'abc', 'facepipe-fused-v1', 1)).not.toBe(id);
+    expect(faceIdFor('a:b', 'c', 'm')).not.toBe(faceIdFor('a', 'b:c', 'm'));
+  });
+});
+
+describe('GalleryStore validation', () => {
+  it('refuses records of another model and bad times', async () => {
+    const gallery = new GalleryStore(openStorage(path.join(tmpdir(), `facepipe-unused-${runId}`)), MODEL);
+    await expect(gallery.append([record('a', '1.jpg', T(1), { model: 'other' })])).rejects.toThrow(/does not match/);
+    await expect(gallery.append([record('a', '1.jpg', 'yesterday')])).rejects.toThrow(/enrolledAt/);
+    await expect(gallery.tombstone({ personId: 'a', deletedAt: 'soon' })).rejects.toThrow(/deletedAt/);
+    expect(() => new GalleryStore(openStorage('./x'), '')).toThrow(/model/);
+    expect(new GalleryStore(openStorage('./x'), '..').prefix).toBe('facepipe/gallery/%2E%2E/');
+  });
+});
