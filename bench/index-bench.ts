@@ -14,6 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_EF, DEFAULT_M, FaceIndex, exactTopK, type FaceRecord } from '../src/index/face-index.js';
+import { prng } from '../test/support/synthetic-embeddings.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,17 +35,6 @@ const Q = Number(values.queries);
 const SWEEP = values.sweep ? values.sweep.split(',').map(Number).filter((x) => x > 0) : [];
 const FACES_PER_PERSON = 4;
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(Number(values.seed));
 let spare: number | null = null;
 function gaussian(): number {

@@ -1,45 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { FaceIndex, FaceIndexError, type FaceRecord } from '../src/index/face-index.js';
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rand: () => number): number {
-  const u = Math.max(rand(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
-}
-
-function unit(v: number[]): number[] {
-  const norm = Math.hypot(...v);
-  return v.map((x) => x / norm);
-}
-
-function noisy(rand: () => number, centre: number[], sigma: number): number[] {
-  return unit(centre.map((x) => x + sigma * gaussian(rand)));
-}
+import { FaceIndex, FaceIndexError } from '../src/index/face-index.js';
+import { clusteredFaces, noisy, prng } from './support/synthetic-embeddings.js';
 
 /** `persons` clusters of `perPerson` faces each: unit centres plus gaussian noise, renormalised. */
 function clustered(seed: number, dim: number, persons: number, perPerson: number) {
   const rand = prng(seed);
   const sigma = 0.4 / Math.sqrt(dim);
-  const centres: number[][] = [];
-  const faces: FaceRecord[] = [];
-  for (let p = 0; p < persons; p++) {
-    const centre = unit(Array.from({ length: dim }, () => gaussian(rand)));
-    centres.push(centre);
-    for (let f = 0; f < perPerson; f++) {
-      faces.push({ faceId: `p${p}-f${f}`, personId: `p${p}`, embedding: noisy(rand, centre, sigma) });
-    }
-  }
+  const { faces, centres } = clusteredFaces(rand, { dim, persons, perPerson, sigma });
   const queries = (count: number) =>
     Array.from({ length: count }, () => noisy(rand, centres[Math.floor(rand() * persons)], sigma));
   return { faces, centres, queries };

@@ -1,43 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { faceIdFor } from '../src/gallery/face-id.js';
 import type { GalleryRecord } from '../src/gallery/gallery-record.js';
 import { GalleryStore } from '../src/gallery/gallery-store.js';
 import { openStorage } from '../src/storage/open-storage.js';
-import { S3Storage } from '../src/storage/s3-storage.js';
-import type { Storage } from '../src/storage/storage.js';
-import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { useStorageImplementations } from './support/storage-implementations.js';
 
-const runId = randomBytes(4).toString('hex');
-const bucket = `facepipe-gallery-${runId}`;
-let folderRoot: string;
-let s3: S3TestServer;
-const opened: Storage[] = [];
-
-beforeAll(async () => {
-  folderRoot = await mkdtemp(path.join(tmpdir(), 'facepipe-gallery-'));
-  s3 = await startS3Server([bucket]);
-  vi.stubEnv('FACEPIPE_S3_ENDPOINT', s3.endpoint);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', s3.accessKeyId);
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', s3.secretAccessKey);
-  vi.stubEnv('AWS_REGION', 'us-east-1');
-});
-
-afterAll(async () => {
-  for (const storage of opened) if (storage instanceof S3Storage) storage.destroy();
-  vi.unstubAllEnvs();
-  await s3?.stop();
-  if (folderRoot) await rm(folderRoot, { recursive: true, force: true });
-});
-
-let counter = 0;
-const implementations: { name: string; fresh: () => Storage }[] = [
-  { name: 'folder', fresh: () => openStorage(path.join(folderRoot, `t${++counter}`)) },
-  { name: 's3', fresh: () => openStorage(`s3://${bucket}/${runId}/t${++counter}`) },
-];
+const { runId, implementations } = useStorageImplementations({ bucketPrefix: 'facepipe-gallery', folderPrefix: 'facepipe-gallery-' });
 
 // A model id with characters that are unsafe in keys.
 const MODEL = 'my model/v1:α';
@@ -68,7 +38,6 @@ const ids = (records: GalleryRecord[]) => records.map((r) => r.faceId);
 describe.each(implementations)('gallery store: $name', ({ fresh }) => {
   const open = (options: { pageSize?: number } = {}) => {
     const storage = fresh();
-    opened.push(storage);
     return { storage, gallery: new GalleryStore(storage, MODEL, undefined, options) };
   };
 

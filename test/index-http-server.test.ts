@@ -1,48 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FaceIndex, type FaceRecord } from '../src/index/face-index.js';
+import { FaceIndex } from '../src/index/face-index.js';
 import { buildIndexServer, type IndexServerOptions } from '../src/index/index-http-server.js';
+import { clusteredFaces, noisy, prng } from './support/synthetic-embeddings.js';
 
 const DIM = 8;
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rand: () => number): number {
-  const u = Math.max(rand(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
-}
-
-function unit(v: number[]): number[] {
-  const norm = Math.hypot(...v);
-  return v.map((x) => x / norm);
-}
-
-function noisy(rand: () => number, centre: number[], sigma: number): number[] {
-  return unit(centre.map((x) => x + sigma * gaussian(rand)));
-}
 
 /** 6 persons (p0..p5) x 3 faces each; returns the index, the centres and a probe per person. */
 function fixture(seed = 7) {
   const rand = prng(seed);
   const sigma = 0.2 / Math.sqrt(DIM);
   const index = new FaceIndex({ dim: DIM });
-  const centres: number[][] = [];
-  const faces: FaceRecord[] = [];
-  for (let p = 0; p < 6; p++) {
-    const centre = unit(Array.from({ length: DIM }, () => gaussian(rand)));
-    centres.push(centre);
-    for (let f = 0; f < 3; f++) faces.push({ faceId: `p${p}-f${f}`, personId: `p${p}`, embedding: noisy(rand, centre, sigma) });
-  }
+  const { faces, centres } = clusteredFaces(rand, { dim: DIM, persons: 6, perPerson: 3, sigma });
   index.add(faces);
   const probes = centres.map((c) => noisy(rand, c, sigma));
   return { index, probes };

@@ -1,46 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FaceError } from '../src/engine/face-error.js';
 import { FolderStorage } from '../src/storage/folder-storage.js';
 import { InvalidStorageKeyError } from '../src/storage/invalid-storage-key-error.js';
-import { openStorage } from '../src/storage/open-storage.js';
 import { S3Storage } from '../src/storage/s3-storage.js';
 import type { Storage } from '../src/storage/storage.js';
 import { StorageNotFoundError } from '../src/storage/storage-not-found-error.js';
-import { startS3Server, type S3TestServer } from './support/s3-server.js';
+import { useStorageImplementations } from './support/storage-implementations.js';
 
-const runId = randomBytes(4).toString('hex');
-const bucket = `facepipe-test-${runId}`;
-let folderRoot: string;
-let s3: S3TestServer;
-const opened: Storage[] = [];
-
-beforeAll(async () => {
-  folderRoot = await mkdtemp(path.join(tmpdir(), 'facepipe-storage-'));
-  s3 = await startS3Server([bucket]);
-  // The S3 storage is configured the way users configure it: through the environment.
-  vi.stubEnv('FACEPIPE_S3_ENDPOINT', s3.endpoint);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', s3.accessKeyId);
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', s3.secretAccessKey);
-  vi.stubEnv('AWS_REGION', 'us-east-1');
-});
-
-afterAll(async () => {
-  for (const storage of opened) if (storage instanceof S3Storage) storage.destroy();
-  vi.unstubAllEnvs();
-  await s3?.stop();
-  if (folderRoot) await rm(folderRoot, { recursive: true, force: true });
-});
-
-let counter = 0;
-/** A fresh, empty storage for one test: its own sub-folder, or its own prefix in the bucket. */
-const implementations: { name: string; fresh: () => Storage }[] = [
-  { name: 'folder', fresh: () => openStorage(path.join(folderRoot, `t${++counter}`)) },
-  { name: 's3', fresh: () => openStorage(`s3://${bucket}/${runId}/t${++counter}`) },
-];
+const storages = useStorageImplementations({ bucketPrefix: 'facepipe-test', folderPrefix: 'facepipe-storage-' });
+const { implementations } = storages;
 
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
 
@@ -62,7 +32,6 @@ describe.each(implementations)('storage contract: $name', ({ name, fresh }) => {
   let storage: Storage;
   const open = () => {
     storage = fresh();
-    opened.push(storage);
     return storage;
   };
 
@@ -208,7 +177,7 @@ describe.each(implementations)('storage contract: $name', ({ name, fresh }) => {
         await expect(storage.get(key), key).rejects.toBeInstanceOf(InvalidStorageKeyError);
       }
       await expect(storage.put('../escape.txt', 'x')).rejects.toThrow(/\.\./);
-      expect(await readdir(folderRoot)).not.toContain('escape.txt');
+      expect(await readdir(storages.folderRoot)).not.toContain('escape.txt');
     });
   }
 });

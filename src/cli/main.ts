@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/engine-config.js';
+import { ConfigError } from '../config/config-source.js';
 import { DETECTORS } from '../engine/face-detector.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../engine/face-engine.js';
 import { BACKEND_NAMES } from '../engine/tf-backend.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from './engine-config.js';
+import { loadSettings, type SettingSource } from './config-source.js';
 
 /** App flags as commander hands them over. */
 export interface AppFlags {
@@ -30,7 +30,7 @@ export const APP_DEFAULTS: AppConfig = {
 };
 
 /** Where each setting comes from: environment variable and CLI flag. */
-export const APP_SETTINGS: Record<Key, { env: string; flag: string }> = {
+export const APP_SETTINGS: Record<Key, SettingSource> = {
   storage: { env: 'FACEPIPE_STORAGE', flag: '--storage' },
   redisUrl: { env: 'REDIS_URL', flag: '--redis-url' },
   queuePrefix: { env: 'FACEPIPE_QUEUE_PREFIX', flag: '--queue-prefix' },
@@ -85,23 +85,5 @@ const schema = z.object({
  * naming its variable or flag and the allowed form.
  */
 export function loadAppConfig(flags: AppFlags = {}, env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const raw = { ...APP_DEFAULTS } as Record<Key, string>;
-  const source: Record<Key, string> = { storage: 'default', redisUrl: 'default', queuePrefix: 'default', indexUrl: 'default' };
-  for (const key of Object.keys(APP_SETTINGS) as Key[]) {
-    const { env: name, flag } = APP_SETTINGS[key];
-    const envValue = env[name] === '' ? undefined : env[name];
-    if (flags[key] !== undefined) [raw[key], source[key]] = [String(flags[key]), flag];
-    else if (envValue !== undefined) [raw[key], source[key]] = [envValue, name];
-  }
-
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const key = issue.path[0] as Key;
-        return `invalid ${source[key]} ${JSON.stringify(raw[key])}: ${issue.message}`;
-      }),
-    );
-  }
-  return parsed.data;
+  return loadSettings(schema, APP_SETTINGS, flags, env, APP_DEFAULTS);
 }

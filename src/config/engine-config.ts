@@ -3,6 +3,7 @@ import type { EngineOptions } from '../engine/engine-types.js';
 import { DETECTORS } from '../engine/face-detector.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../engine/face-engine.js';
 import { BACKEND_NAMES } from '../engine/tf-backend.js';
+import { loadSettings, type SettingSource } from './config-source.js';
 
 /** Engine flags as commander hands them over: strings, or booleans for --flip-tta / --no-flip-tta. */
 export interface EngineFlags {
@@ -18,13 +19,8 @@ export interface EngineFlags {
 
 type Key = keyof EngineFlags;
 
-/** An engine setting that is not valid; the message names the variable or flag and the allowed values. */
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
-    this.name = 'ConfigError';
-  }
-}
+/** Re-exported for existing importers of engine-config. */
+export { ConfigError } from './config-source.js';
 
 const int = (min: number, what: string) =>
   z
@@ -53,7 +49,7 @@ const schema = z.object({
 });
 
 /** Where each setting comes from: environment variable and CLI flag. */
-export const ENGINE_SETTINGS: Record<Key, { env: string; flag: string }> = {
+export const ENGINE_SETTINGS: Record<Key, SettingSource> = {
   backend: { env: 'FACEPIPE_BACKEND', flag: '--backend' },
   threads: { env: 'FACEPIPE_THREADS', flag: '--threads' },
   detector: { env: 'FACEPIPE_DETECTOR', flag: '--detector' },
@@ -69,25 +65,7 @@ export const ENGINE_SETTINGS: Record<Key, { env: string; flag: string }> = {
  * once; unset settings keep DEFAULT_ENGINE_OPTIONS. Throws a ConfigError listing every bad value.
  */
 export function loadEngineConfig(flags: EngineFlags = {}, env: NodeJS.ProcessEnv = process.env): EngineOptions {
-  const raw: Partial<Record<Key, string>> = {};
-  const source: Partial<Record<Key, string>> = {};
-  for (const key of Object.keys(ENGINE_SETTINGS) as Key[]) {
-    const { env: name, flag } = ENGINE_SETTINGS[key];
-    const envValue = env[name] === '' ? undefined : env[name]; // an empty variable counts as unset
-    if (flags[key] !== undefined) [raw[key], source[key]] = [String(flags[key]), flag]; // --flip-tta gives a boolean
-    else if (envValue !== undefined) [raw[key], source[key]] = [envValue, name];
-  }
-
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const key = issue.path[0] as Key;
-        return `invalid ${source[key]} ${JSON.stringify(raw[key])}: ${issue.message}`;
-      }),
-    );
-  }
-  const c = parsed.data;
+  const c = loadSettings(schema, ENGINE_SETTINGS, flags, env); // an empty variable counts as unset
   const defaults = DEFAULT_ENGINE_OPTIONS;
   return {
     backend: c.backend ?? defaults.backend,

@@ -1,0 +1,50 @@
+import type { z } from 'zod';
+
+/** A setting that is not valid; the message names the variable or flag and the allowed values. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Where a setting comes from: environment variable and CLI flag. */
+export interface SettingSource {
+  env: string;
+  flag: string;
+}
+
+/**
+ * Reads every setting in `settings` from its CLI flag, else its environment variable (an empty
+ * variable counts as unset), else `defaults` (if given; otherwise it stays unset), and validates
+ * them all with `schema`. Throws a ConfigError listing every bad value, each naming where it came
+ * from (flag, variable or "default") and the schema's message.
+ */
+export function loadSettings<K extends string, S extends z.ZodType>(
+  schema: S,
+  settings: Record<K, SettingSource>,
+  flags: Partial<Record<K, unknown>>,
+  env: NodeJS.ProcessEnv,
+  defaults?: Record<K, string>,
+): z.output<S> {
+  const raw: Partial<Record<K, string>> = { ...defaults };
+  const source: Partial<Record<K, string>> = {};
+  for (const key of Object.keys(settings) as K[]) {
+    if (defaults) source[key] = 'default';
+    const { env: name, flag } = settings[key];
+    const envValue = env[name] === '' ? undefined : env[name];
+    if (flags[key] !== undefined) [raw[key], source[key]] = [String(flags[key]), flag]; // e.g. --flip-tta gives a boolean
+    else if (envValue !== undefined) [raw[key], source[key]] = [envValue, name];
+  }
+
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = issue.path[0] as K;
+        return `invalid ${source[key]} ${JSON.stringify(raw[key])}: ${issue.message}`;
+      }),
+    );
+  }
+  return parsed.data;
+}
