@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import type { JobsOptions, Queue } from 'bullmq';
+import type { GalleryStore } from '../gallery/gallery-store.js';
+import { compareKeys } from '../storage/compare-keys.js';
+import { canonicalStorageUrl, storageTag } from '../queue/queue-names.js';
+import { forEachConcurrent } from '../util/for-each-concurrent.js';
+import type { EnqueueSummary, EnrollItem, EnrollJobData } from './types.js';
+
+export interface EnrollProducerOptions {
+  /** Images per job (>= 1). */
+  chunkSize: number;
+  /** FACE_MODEL.id; must be the gallery's model. */
+  model: string;
+  /** The deployment's storage (AppConfig.storage): the one holding the gallery. */
+  storageUrl: string;
+  /** The storage the image keys are read from (Storage.url of the source). */
+  sourceUrl: string;
+  /** Job options; defaults: 5 attempts, exponential backoff from 5 s, finished jobs kept a while. */
+  jobOptions?: Pick<JobsOptions, 'attempts' | 'backoff' | 'removeOnComplete' | 'removeOnFail'>;
+}
+
+const DEFAULT_JOB_OPTIONS: Required<NonNullable<EnrollProducerOptions['jobOptions']>> = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 5_000 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};
+
+/** Job states in which a job will still run (or is running): an equal job id is not added again. */
+const PENDING_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+/**
+ * Adds enroll jobs for images not yet in this deployment's gallery, `chunkSize` images per job.
+ *
+ * "Already enrolled" is what the gallery holds (a record with the same sourceKey, sourceEtag and
+ * personId for this model), not what Redis remembers: an image is offered again when its etag
+ * changed, or when its earlier job finished (completed or failed) without putting it in the gallery
+ * (such a finished job is removed so that its id can be reused).
+ *
+ * Job ids are deterministic: 'enroll-<storage tag>-<hash>' over the deployment's storage URL, the
+ * source URL, the model and the chunk's sorted (key, etag, personId) list (no ':', never an integer
+ * string). Running the same command twice adds nothing while the first run's jobs are pending, and
+ * nothing once their images are in the gallery.
+ */
+export class EnrollProducer {
+  private readonly storageUrl: string;
+  private readonly tag: string;
+
+  constructor(
+    private readonly queue: Queue<EnrollJobData>,
+    private readonly gallery: GalleryStore,
+    private readonly options: EnrollProducerOptions,
+  ) {
+    if (!Number.isInteger(options.chunkSize) || options.chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${options.chunkSize}`);
+    if (gallery.model !== options.model) {
+      throw new Error(`the gallery is of model ${JSON.stringify(gallery.model)}, the producer enrolls with ${JSON.stringify(options.model)}`);
+    }
+    this.storageUrl = canonicalStorageUrl(options.storageUrl);
+    this.tag = storageTag(options.storageUrl);
+  }
+
+  async enqueue(items: readonly EnrollItem[]): Promise<EnqueueSummary> {
+    const enrolled = new Set<string>();
+    for (const record of await this.gallery.readAll()) {
+      if (record.model === this.options.model) enrolled.add(versionKey(record.sourceKey, record.sourceEtag, record.personId));
+    }
+
+    const todo = items
+      .filter((item) => !enrolled.has(versionKey(item.key, item.etag, item.personId)))
+      .sort((a, b) => compareKeys(a.key, b.key) || compareKeys(a.etag, b.etag));
+    const summary: EnqueueSummary = { images: items.length, alreadyEnrolled: items.length - todo.length, alreadyQueued: 0, enqueued: 0, jobs: 0 };
+
+    const chunks: EnrollItem[][] = [];
+    for (let start = 0; start < todo.length; start += this.options.chunkSize) chunks.push(todo.slice(start, start + this.options.chunkSize));
+    const planned = chunks.map((chunk) => ({ chunk, jobId: this.jobIdFor(chunk), state: 'unknown' }));
+    await forEachConcurrent(planned, 32, async (plan) => {
+      plan.state = await this.queue.getJobState(plan.jobId);
+    });
+
+    const jobs: { name: string; data: EnrollJobData; opts: JobsOptions }[] = [];
+    for (const { chunk, jobId, state } of planned) {
+      if (PENDING_STATES.has(state)) {
+        summary.alreadyQueued += chunk.length;
+        continue;
+      }
+      // A finished job with this id, yet its images are not in the gallery: run it again.
+      if (state !== 'unknown') await this.queue.remove(jobId);
+      jobs.push({
+        name: 'enroll',
+        data: { storageUrl: this.storageUrl, sourceUrl: this.options.sourceUrl, model: this.options.model, items: chunk },
+        opts: { ...DEFAULT_JOB_OPTIONS, ...this.options.jobOptions, jobId },
+      });
+      summary.enqueued += chunk.length;
+    }
+    if (jobs.length > 0) await this.queue.addBulk(jobs);
+    summary.jobs = jobs.length;
+    return summary;
+  }
+
+  /** 'enroll-<12 hex storage tag>-<32 hex>': deterministic, no ':', never an integer string. */
+  jobIdFor(chunk: readonly EnrollItem[]): string {
+    const versions = chunk.map((item) => [item.key, item.etag, item.personId]).sort((a, b) => compareKeys(a[0], b[0]) || compareKeys(a[1], b[1]));
+    const input = JSON.stringify([this.storageUrl, this.options.sourceUrl, this.options.model, versions]);
+    return `enroll-${this.tag}-${createHash('sha256').update(input, 'utf8').digest('hex').slice(0, 32)}`;
+  }
+}
+
+function versionKey(key: string, etag: string, personId: string): string {
+  return JSON.stringify([key, etag, personId]);
+}

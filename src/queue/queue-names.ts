@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { AppConfig } from '../config/app-config.js';
+
+/** The BullMQ queues of facepipe (DESIGN.md, "Processes"). */
+export const QUEUE_NAMES = {
+  enroll: 'enroll',
+  identify: 'identify',
+  index: 'index',
+} as const;
+
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
+/** What `new Queue(name, ...)` / `new Worker(name, ...)` need besides the name. */
+export interface QueueConnectionOptions {
+  connection: { url: string };
+  prefix: string;
+}
+
+/**
+ * BullMQ `{ connection, prefix }` of a deployment: `<queuePrefix>:<storageTag>`. A deployment is a
+ * queue prefix AND a storage: two that share a Redis and differ in either must never see (take) or
+ * suppress each other's jobs, since "already done" is a property of one storage's gallery.
+ */
+export function queueConnectionOptions(
+  config: Pick<AppConfig, 'redisUrl' | 'queuePrefix' | 'storage'>,
+): QueueConnectionOptions {
+  return { connection: { url: config.redisUrl }, prefix: `${config.queuePrefix}:${storageTag(config.storage)}` };
+}
+
+/**
+ * A storage URL in one canonical form, so that './data' and file:///abs/data name the same storage:
+ * plain paths become absolute file:// URLs; trailing '/' are dropped.
+ */
+export function canonicalStorageUrl(storage: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(storage)?.[1]?.toLowerCase();
+  const url = scheme === undefined ? pathToFileURL(path.resolve(storage)).href : storage;
+  return url.replace(/\/+$/, '');
+}
+
+/** 12 hex digits of sha256 over the canonical storage URL: short enough for job ids, no ':'. */
+export function storageTag(storage: string): string {
+  return createHash('sha256').update(canonicalStorageUrl(storage), 'utf8').digest('hex').slice(0, 12);
+}
