@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { DEFAULT_STORAGE_URL } from '../storage/open-storage.js';
+import { parseS3Url } from '../storage/parse-s3-url.js';
+import { storageUrlScheme } from '../storage/storage-url.js';
 import { loadSettings, type SettingSource } from './config-source.js';
 
 /** App flags as commander hands them over. */
@@ -23,7 +26,7 @@ export interface AppConfig {
 type Key = keyof AppConfig;
 
 export const APP_DEFAULTS: AppConfig = {
-  storage: './data',
+  storage: DEFAULT_STORAGE_URL,
   redisUrl: 'redis://127.0.0.1:6379',
   queuePrefix: 'facepipe',
   indexUrl: 'http://127.0.0.1:7070',
@@ -60,9 +63,15 @@ const schema = z.object({
     .refine(
       (value) => {
         if (value === '') return false;
-        const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+        const scheme = storageUrlScheme(value);
         if (scheme === undefined || scheme === 'file') return true;
-        return scheme === 's3' && /^s3:\/\/[^/]+(\/.*)?$/i.test(value);
+        if (scheme !== 's3') return false;
+        try {
+          parseS3Url(value);
+          return true;
+        } catch {
+          return false;
+        }
       },
       { error: 'expected a folder path, file:///path or s3://bucket/prefix' },
     ),

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { shortHash } from '../util/short-hash.js';
 
 /**
  * The deterministic id of a face: 'f' + the first 32 hex digits of a sha256 over the source key,
@@ -12,5 +12,5 @@ export function faceIdFor(sourceKey: string, sourceEtag: string, model: string, 
   if (!Number.isInteger(faceIndex) || faceIndex < 0) throw new RangeError(`faceIndex must be an integer >= 0, got ${faceIndex}`);
   // JSON of an array: no ambiguity between ('a|b', 'c') and ('a', 'b|c').
   const input = JSON.stringify([sourceKey, sourceEtag, model, faceIndex]);
-  return 'f' + createHash('sha256').update(input, 'utf8').digest('hex').slice(0, 32);
+  return 'f' + shortHash(input, 32);
 }

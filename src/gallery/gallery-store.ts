@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { compareKeys } from '../storage/compare-keys.js';
+import { listAll } from '../storage/list-all.js';
 import type { Storage } from '../storage/storage.js';
 import type { GalleryRecord, Tombstone } from './gallery-record.js';
 
@@ -132,12 +133,7 @@ export class GalleryStore {
   /** Every key under `prefix` ending in `suffix`, all pages, sorted (some S3 servers list out of order). */
   private async listKeys(prefix: string, suffix: string): Promise<string[]> {
     const keys: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.storage.list(prefix, { cursor, limit: this.pageSize });
-      for (const item of page.items) if (item.key.endsWith(suffix)) keys.push(item.key);
-      cursor = page.cursor;
-    } while (cursor !== undefined);
+    for await (const { key } of listAll(this.storage, prefix, this.pageSize)) if (key.endsWith(suffix)) keys.push(key);
     return keys.sort(compareKeys);
   }
 

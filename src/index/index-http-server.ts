@@ -185,14 +185,19 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     },
   );
 
+  /** The person's face ids; a 404 when the index holds none. */
+  const knownPersonFaces = (personId: string): string[] => {
+    const faces = index.personFaces(personId);
+    if (faces.length === 0) throw new ApiError(404, 'NOT_FOUND', `person ${personId} is not in the index`);
+    return faces;
+  };
+
   app.get<{ Params: PersonParams }>(
     '/v1/persons/:id',
     { schema: { params: personParamsSchema } },
     async (request) => {
       const personId = request.params.id;
-      const faces = index.personFaces(personId);
-      if (faces.length === 0) throw new ApiError(404, 'NOT_FOUND', `person ${personId} is not in the index`);
-      const response: PersonResponse = { personId, faces: faces.sort() };
+      const response: PersonResponse = { personId, faces: knownPersonFaces(personId).sort() };
       return response;
     },
   );
@@ -202,9 +207,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     { schema: { params: personParamsSchema } },
     async (request) => {
       const personId = request.params.id;
-      if (index.personFaces(personId).length === 0) {
-        throw new ApiError(404, 'NOT_FOUND', `person ${personId} is not in the index`);
-      }
+      knownPersonFaces(personId);
       // The gallery forgets first; only then the index (see IndexServerOptions.onDeletePerson).
       if (onDeletePerson) await onDeletePerson(personId);
       const response: DeletePersonResponse = { personId, removed: index.removePerson(personId) };

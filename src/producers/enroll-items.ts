@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { hasImageExtension } from '../files/image-files.js';
 import { compareKeys } from '../storage/compare-keys.js';
+import { listAll } from '../storage/list-all.js';
 import type { Storage } from '../storage/storage.js';
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
 import type { EnrollItem, EnrollListing, ManifestEntry, MissingKey, SkippedKey } from './types.js';
@@ -31,18 +32,13 @@ async function fromFolders(source: Storage, prefix: string): Promise<EnrollListi
   if (prefix !== '' && !prefix.endsWith('/')) throw new Error(`source prefix must be '' or end with '/', got ${JSON.stringify(prefix)}`);
   const items: EnrollItem[] = [];
   const skipped: SkippedKey[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await source.list(prefix, { cursor });
-    for (const object of page.items) {
-      const parts = object.key.slice(prefix.length).split('/');
-      if (!hasImageExtension(object.key)) skipped.push({ key: object.key, reason: `not an image (${path.extname(object.key) || 'no extension'})` });
-      else if (parts.length === 1) skipped.push({ key: object.key, reason: 'not in a person folder (expected <personId>/<image>)' });
-      else if (parts.length > 2) skipped.push({ key: object.key, reason: 'nested deeper than one folder (expected <personId>/<image>)' });
-      else items.push({ key: object.key, personId: parts[0], etag: object.etag, size: object.size });
-    }
-    cursor = page.cursor;
-  } while (cursor !== undefined);
+  for await (const object of listAll(source, prefix)) {
+    const parts = object.key.slice(prefix.length).split('/');
+    if (!hasImageExtension(object.key)) skipped.push({ key: object.key, reason: `not an image (${path.extname(object.key) || 'no extension'})` });
+    else if (parts.length === 1) skipped.push({ key: object.key, reason: 'not in a person folder (expected <personId>/<image>)' });
+    else if (parts.length > 2) skipped.push({ key: object.key, reason: 'nested deeper than one folder (expected <personId>/<image>)' });
+    else items.push({ key: object.key, personId: parts[0], etag: object.etag, size: object.size });
+  }
   return { items, skipped, missing: [] };
 }
 

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { JobsOptions, Queue } from 'bullmq';
 import type { GalleryStore } from '../gallery/gallery-store.js';
 import { compareKeys } from '../storage/compare-keys.js';
-import { canonicalStorageUrl, storageTag } from '../queue/queue-names.js';
+import { storageTag } from '../queue/queue-names.js';
+import { canonicalStorageUrl } from '../storage/storage-url.js';
+import { shortHash } from '../util/short-hash.js';
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
 import type { EnqueueSummary, EnrollItem, EnrollJobData } from './types.js';
 
@@ -101,7 +102,7 @@ export class EnrollProducer {
   jobIdFor(chunk: readonly EnrollItem[]): string {
     const versions = chunk.map((item) => [item.key, item.etag, item.personId]).sort((a, b) => compareKeys(a[0], b[0]) || compareKeys(a[1], b[1]));
     const input = JSON.stringify([this.storageUrl, this.options.sourceUrl, this.options.model, versions]);
-    return `enroll-${this.tag}-${createHash('sha256').update(input, 'utf8').digest('hex').slice(0, 32)}`;
+    return `enroll-${this.tag}-${shortHash(input, 32)}`;
   }
 }
 

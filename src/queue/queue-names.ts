@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { AppConfig } from '../config/app-config.js';
+import { canonicalStorageUrl } from '../storage/storage-url.js';
+import { shortHash } from '../util/short-hash.js';
 
 /** The BullMQ queues of facepipe (DESIGN.md, "Processes"). */
 export const QUEUE_NAMES = {
@@ -29,17 +28,7 @@ export function queueConnectionOptions(
   return { connection: { url: config.redisUrl }, prefix: `${config.queuePrefix}:${storageTag(config.storage)}` };
 }
 
-/**
- * A storage URL in one canonical form, so that './data' and file:///abs/data name the same storage:
- * plain paths become absolute file:// URLs; trailing '/' are dropped.
- */
-export function canonicalStorageUrl(storage: string): string {
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(storage)?.[1]?.toLowerCase();
-  const url = scheme === undefined ? pathToFileURL(path.resolve(storage)).href : storage;
-  return url.replace(/\/+$/, '');
-}
-
 /** 12 hex digits of sha256 over the canonical storage URL: short enough for job ids, no ':'. */
 export function storageTag(storage: string): string {
-  return createHash('sha256').update(canonicalStorageUrl(storage), 'utf8').digest('hex').slice(0, 12);
+  return shortHash(canonicalStorageUrl(storage), 12);
 }
