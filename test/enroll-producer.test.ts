@@ -15,6 +15,7 @@ import { parseManifest, readManifestFile } from '../src/producers/manifest.js';
 import type { EnrollItem, EnrollJobData } from '../src/producers/types.js';
 import { QUEUE_NAMES, queueConnectionOptions } from '../src/queue/queue-names.js';
 import { FolderStorage } from '../src/storage/folder-storage.js';
+import { canonicalStorageUrl } from '../src/storage/storage-url.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const runId = randomBytes(4).toString('hex');
@@ -50,8 +51,9 @@ async function jobIds(queue: Queue): Promise<string[]> {
 
 function recordFor(item: EnrollItem): GalleryRecord {
   return {
-    faceId: faceIdFor(item.key, item.etag, model),
+    faceId: faceIdFor('file:///src', item.key, item.etag, model),
     personId: item.personId,
+    source: canonicalStorageUrl(source.url),
     sourceKey: item.key,
     sourceEtag: item.etag,
     box: { x: 0, y: 0, width: 10, height: 10 },
@@ -108,7 +110,7 @@ describe('EnrollProducer against Redis', () => {
     let items = (await listEnrollItems(source)).items;
 
     const first = await a.producer.enqueue(items);
-    expect(first).toEqual({ images: 5, alreadyEnrolled: 0, alreadyQueued: 0, enqueued: 5, jobs: 3 });
+    expect(first).toMatchObject({ images: 5, alreadyEnrolled: 0, alreadyFailed: 0, alreadyQueued: 0, enqueued: 5, jobs: 3 });
     expect(await totalJobs(a.queue)).toBe(3);
     const ids = await jobIds(a.queue);
     for (const id of ids) expect(id).toMatch(/^enroll-[0-9a-f]{12}-[0-9a-f]{32}$/);
@@ -142,12 +144,20 @@ describe('EnrollProducer against Redis', () => {
     const allJobs = await a.queue.getJobs();
     const added = allJobs.filter((job) => !ids.includes(job.id!) && !newIds.includes(job.id!));
     for (const job of added) for (const item of job.data.items) expect(item.personId).not.toBe('p3');
+
+    // A recorded permanent failure (e.g. no face) counts as done for that version of the image.
+    const bad = items.find((i) => i.personId !== 'p3')!;
+    await a.gallery.appendFailures([
+      { source: canonicalStorageUrl(source.url), sourceKey: bad.key, sourceEtag: bad.etag, personId: bad.personId, code: 'NO_FACE', message: 'no face', failedAt: new Date().toISOString() },
+    ]);
+    const fifth = await a.producer.enqueue(items);
+    expect(fifth).toMatchObject({ alreadyEnrolled: 2, alreadyFailed: 1 });
     const countA = await totalJobs(a.queue);
 
     // A second deployment (other prefix, other storage) on the same Redis: its own jobs, all of them.
     const b = await deployment('b');
     const inB = await b.producer.enqueue(items);
-    expect(inB).toEqual({ images: 5, alreadyEnrolled: 0, alreadyQueued: 0, enqueued: 5, jobs: 3 });
+    expect(inB).toMatchObject({ images: 5, alreadyEnrolled: 0, alreadyFailed: 0, alreadyQueued: 0, enqueued: 5, jobs: 3 });
     expect(await totalJobs(b.queue)).toBe(3);
     expect(await totalJobs(a.queue)).toBe(countA);
     const idsA = new Set(await jobIds(a.queue));

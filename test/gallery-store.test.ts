@@ -15,8 +15,9 @@ const MODEL = 'my model/v1:α';
 function record(personId: string, source: string, enrolledAt: string, extra: Partial<GalleryRecord> = {}): GalleryRecord {
   const sourceKey = `archive/${personId}/${source}`;
   return {
-    faceId: faceIdFor(sourceKey, 'etag-1', MODEL),
+    faceId: faceIdFor('file:///src', sourceKey, 'etag-1', MODEL),
     personId,
+    source: 'file:///src',
     sourceKey,
     sourceEtag: 'etag-1',
     box: { x: 1, y: 2, width: 30, height: 40 },
@@ -130,16 +131,16 @@ describe.each(implementations)('gallery store: $name', ({ fresh }) => {
 
 describe('faceIdFor', () => {
   it('is deterministic, differs by etag and model, and is safe as a job id', () => {
-    const id = faceIdFor('archive/alice/1.jpg', 'abc', 'facepipe-fused-v1');
-    expect(faceIdFor('archive/alice/1.jpg', 'abc', 'facepipe-fused-v1')).toBe(id);
+    const id = faceIdFor('file:///src', 'archive/alice/1.jpg', 'abc', 'facepipe-fused-v1');
+    expect(faceIdFor('file:///src', 'archive/alice/1.jpg', 'abc', 'facepipe-fused-v1')).toBe(id);
     expect(id).toMatch(/^f[0-9a-f]{32}$/);
     expect(id).not.toContain(':');
     expect(Number.isInteger(Number(id))).toBe(false);
-    expect(faceIdFor('archive/alice/1.jpg', 'abd', 'facepipe-fused-v1')).not.toBe(id);
-    expect(faceIdFor('archive/alice/1.jpg', 'abc', 'other-model')).not.toBe(id);
-    expect(faceIdFor('archive/alice/2.jpg', 'abc', 'facepipe-fused-v1')).not.toBe(id);
-    expect(faceIdFor('archive/alice/1.jpg', 'abc', 'facepipe-fused-v1', 1)).not.toBe(id);
-    expect(faceIdFor('a:b', 'c', 'm')).not.toBe(faceIdFor('a', 'b:c', 'm'));
+    expect(faceIdFor('file:///src', 'archive/alice/1.jpg', 'abd', 'facepipe-fused-v1')).not.toBe(id);
+    expect(faceIdFor('file:///src', 'archive/alice/1.jpg', 'abc', 'other-model')).not.toBe(id);
+    expect(faceIdFor('file:///src', 'archive/alice/2.jpg', 'abc', 'facepipe-fused-v1')).not.toBe(id);
+    expect(faceIdFor('file:///src', 'archive/alice/1.jpg', 'abc', 'facepipe-fused-v1', 1)).not.toBe(id);
+    expect(faceIdFor('file:///src', 'a:b', 'c', 'm')).not.toBe(faceIdFor('file:///src', 'a', 'b:c', 'm'));
   });
 });
 

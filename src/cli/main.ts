@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { APP_DEFAULTS } from '../config/app-config.js';
 import { ConfigError } from '../config/config-source.js';
 import { DETECTORS } from '../engine/face-detector.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../engine/face-engine.js';
@@ -7,8 +8,15 @@ import { BACKEND_NAMES } from '../engine/tf-backend.js';
 import { logger } from '../logger.js';
 import { registerDetect } from './commands/detect.js';
 import { registerEmbed } from './commands/embed.js';
+import { registerEnroll } from './commands/enroll.js';
 import { registerEvaluate } from './commands/evaluate.js';
+import { registerIndex } from './commands/index-rebuild.js';
+import { registerPersons } from './commands/persons.js';
+import { registerSearch } from './commands/search.js';
+import { registerServe } from './commands/serve.js';
+import { registerUp } from './commands/up.js';
 import { registerVerify } from './commands/verify.js';
+import { registerWorker } from './commands/worker.js';
 import { EXIT } from './output.js';
 
 const HELP_FOOTER = `
@@ -21,7 +29,8 @@ Examples:
 
 Engine settings: a flag wins over its environment variable (FACEPIPE_BACKEND, FACEPIPE_THREADS,
 FACEPIPE_DETECTOR, FACEPIPE_MIN_FACE_SIZE, FACEPIPE_MAX_PIXELS, FACEPIPE_MAX_BATCH,
-FACEPIPE_MAX_WAIT_MS, FACEPIPE_FLIP_TTA). Logs go to stderr as JSON lines, at
+FACEPIPE_MAX_WAIT_MS, FACEPIPE_FLIP_TTA); so do the deployment settings (FACEPIPE_STORAGE,
+REDIS_URL, FACEPIPE_QUEUE_PREFIX, FACEPIPE_INDEX_URL). Logs go to stderr as JSON lines, at
 FACEPIPE_LOG_LEVEL (default info); with --json, stdout holds only the result.
 
 Exit codes:
@@ -48,11 +57,22 @@ export function buildProgram(): Command {
     .option('--max-wait-ms <ms>', `how long a face waits for a batch to fill (default: ${d.maxWaitMs})`)
     .option('--flip-tta', `average each embedding with its mirror image's (default: ${d.analyzer.flipTta})`)
     .option('--no-flip-tta', 'embed each face once, without its mirror image (faster)')
+    .option('--storage <url>', `where facepipe keeps its data: folder, file:///path or s3://bucket/prefix (default: ${APP_DEFAULTS.storage})`)
+    .option('--redis-url <url>', `Redis for the queues and the change log (default: ${APP_DEFAULTS.redisUrl})`)
+    .option('--queue-prefix <name>', `separates deployments sharing one Redis (default: ${APP_DEFAULTS.queuePrefix})`)
+    .option('--index-url <url>', `the index service (default: ${APP_DEFAULTS.indexUrl})`)
     .addHelpText('after', HELP_FOOTER);
   registerDetect(program);
   registerVerify(program);
   registerEmbed(program);
   registerEvaluate(program);
+  registerEnroll(program);
+  registerWorker(program);
+  registerServe(program);
+  registerUp(program);
+  registerIndex(program);
+  registerPersons(program);
+  registerSearch(program);
   return program;
 }
 

@@ -1,21 +1,31 @@
 import cliProgress from 'cli-progress';
 
 export interface Progress {
-  update(done: number, total: number): void;
+  /** `failed` and `extra` show only when the bar was made with them in mind (see options). */
+  update(done: number, total: number, more?: { failed?: number; extra?: number }): void;
   stop(): void;
+}
+
+export interface ProgressOptions {
+  /** What is counted (default 'images'). */
+  unit?: string;
+  /** A second count shown with its rate, e.g. 'faces'. */
+  extra?: string;
 }
 
 /**
  * A progress bar on stderr when stderr is a terminal, and nothing otherwise: redirected output and
  * CI logs stay free of redraw noise, and stdout stays clean for --json.
  */
-export function progressBar(label: string): Progress {
+export function progressBar(label: string, options: ProgressOptions = {}): Progress {
   if (!process.stderr.isTTY) return { update() {}, stop() {} };
   const started = performance.now();
+  const unit = options.unit ?? 'images';
+  const extra = options.extra ? ` | {extraRate} ${options.extra}/s | {failed} failed` : '';
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: `${label} [{bar}] {value}/{total} | {rate} images/s | eta {eta_formatted}`,
+      format: `${label} [{bar}] {value}/{total} | {rate} ${unit}/s${extra} | eta {eta_formatted}`,
       hideCursor: true,
       etaBuffer: 50,
     },
@@ -24,13 +34,14 @@ export function progressBar(label: string): Progress {
   let running = false;
   const rate = (done: number) => (done / Math.max(1e-3, (performance.now() - started) / 1000)).toFixed(1);
   return {
-    update(done, total) {
+    update(done, total, more = {}) {
+      const payload = { rate: rate(done), extraRate: rate(more.extra ?? 0), failed: more.failed ?? 0 };
       if (!running) {
-        bar.start(total, done, { rate: rate(done) });
+        bar.start(total, done, payload);
         running = true;
       } else {
         bar.setTotal(total);
-        bar.update(done, { rate: rate(done) });
+        bar.update(done, payload);
       }
     },
     stop() {

@@ -39,5 +39,7 @@ export interface AnalyzedFace extends DetectedFace {
 export interface ImageAnalysis {
   width: number;
   height: number;
+  /** Faces found; more than faces.length when only some were embedded (largestOnly). */
+  facesDetected: number;
   faces: AnalyzedFace[];
 }

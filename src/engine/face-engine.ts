@@ -67,11 +67,25 @@ export class FaceEngine {
     return detection;
   }
 
-  /** Every face with its embedding. Rejects with a FaceError for a bad input. */
-  async analyze(input: ImageInput): Promise<ImageAnalysis> {
+  /**
+   * Faces with their embeddings: every face, or with `largestOnly` just the largest one (what
+   * enrollment keeps; the others are not embedded at all). `facesDetected` counts them all.
+   * Rejects with a FaceError for a bad input.
+   */
+  async analyze(input: ImageInput, options: { largestOnly?: boolean } = {}): Promise<ImageAnalysis> {
     const { chips, ...detection } = await this.pool.run<DetectionResult>('detect', input);
-    const embeddings = await Promise.all(chips.map((chip) => this.batcher.add(chip)));
-    return { ...detection, faces: detection.faces.map((face, i) => ({ ...face, embedding: embeddings[i] })) };
+    let picked = detection.faces.map((_, i) => i);
+    if (options.largestOnly && picked.length > 1) {
+      const area = (i: number) => detection.faces[i].box.width * detection.faces[i].box.height;
+      picked = [picked.reduce((best, i) => (area(i) > area(best) ? i : best))];
+    }
+    const embeddings = await Promise.all(picked.map((i) => this.batcher.add(chips[i])));
+    return {
+      width: detection.width,
+      height: detection.height,
+      facesDetected: detection.faces.length,
+      faces: picked.map((i, j) => ({ ...detection.faces[i], embedding: embeddings[j] })),
+    };
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,8 @@
  * Inference is synchronous and slow, so it must never run on the main event loop;
  * each worker runs at most one task at a time so a slow task only ever delays itself.
  */
-import { Worker, type TransferListItem } from 'node:worker_threads';
+import type { TransferListItem, Worker } from 'node:worker_threads';
+import { startWorker } from '../util/worker-script.js';
 import { FaceError, type FaceErrorCode } from './face-error.js';
 import type { ReadyMessage, SerializedError, TaskRequest, TaskResponse } from './worker-task-server.js';
 
@@ -106,9 +107,7 @@ export class WorkerPool {
   private spawn(index: number): Slot {
     const script = this.options.script;
     const options = { workerData: this.options.workerData, name: `${this.name}#${index}` };
-    const worker = script.pathname.endsWith('.ts')
-      ? new Worker(tsBootstrap(script), { ...options, eval: true, execArgv: loaderExecArgv() })
-      : new Worker(script, options); // compiled dist: inherits the parent's execArgv as usual
+    const worker = startWorker(script, options);
     const slot: Slot = { index, worker, ready: false };
     worker.on('message', (msg: ReadyMessage | TaskResponse) => this.onMessage(slot, msg));
     worker.on('error', (err) => (slot.error = err)); // an 'exit' event always follows
@@ -194,35 +193,4 @@ function reviveError(e: SerializedError): Error {
   const err = new Error(e.message);
   if (e.name && e.name !== 'Error') err.name = e.name;
   return err;
-}
-
-/**
- * Source for a worker that runs a `.ts` script (vitest, tsx). `execArgv: ['--import', 'tsx']`
- * does not work here: on Node 20 the hooks it registers are not applied to the worker's own
- * modules (ERR_UNKNOWN_FILE_EXTENSION, tsx issue #354), so register tsx explicitly, then import.
- * A failure becomes an unhandled rejection, which kills the worker before 'ready'.
- */
-function tsBootstrap(script: URL): string {
-  let api = 'tsx/esm/api';
-  try {
-    api = import.meta.resolve(api); // from this package, not from the cwd, which may be anywhere
-  } catch {
-    // keep the bare specifier
-  }
-  return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(script.href)}); });`;
-}
-
-/** The parent's module-loading flags (e.g. vitest's --conditions); most others are refused in workers. */
-function loaderExecArgv(): string[] {
-  const keep = /^(--import|--require|-r|--loader|--experimental-loader|--conditions|-C)(=|$)/;
-  const args: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const m = keep.exec(argv[i]);
-    if (!m) continue;
-    const flag = m[2] === '' && i + 1 < argv.length ? [argv[i], argv[++i]] : [argv[i]];
-    // tsx's own flags are dropped: tsBootstrap() registers it, and twice would transform twice.
-    if (!flag.some((a) => a.includes('tsx'))) args.push(...flag);
-  }
-  return args;
 }

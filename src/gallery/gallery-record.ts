@@ -4,7 +4,9 @@ export interface GalleryRecord {
   faceId: string;
   personId: string;
   name?: string;
-  /** The storage key of the enrolled image and its etag when it was read. */
+  /** Canonical URL of the storage the image was read from (see canonicalStorageUrl). */
+  source: string;
+  /** The storage key of the enrolled image (relative to `source`) and its etag when it was read. */
   sourceKey: string;
   sourceEtag: string;
   box: { x: number; y: number; width: number; height: number };
@@ -30,4 +32,21 @@ export interface Tombstone {
   deletedAt: string;
   /** Only these faces of the person; all of them when absent. */
   faceIds?: string[];
+}
+
+/**
+ * An image that could not be enrolled for a reason that retrying cannot fix (not an image, no face,
+ * missing...). Kept next to the segments so that "already processed" is a property of the gallery:
+ * a second enroll run skips it until the image changes (new etag).
+ */
+export interface EnrollFailure {
+  source: string;
+  sourceKey: string;
+  sourceEtag: string;
+  personId: string;
+  /** A FaceErrorCode, e.g. NO_FACE. */
+  code: string;
+  message: string;
+  /** ISO 8601 time of the attempt. */
+  failedAt: string;
 }

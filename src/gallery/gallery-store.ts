@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { compareKeys } from '../storage/compare-keys.js';
+import { keySegment } from '../storage/key-segment.js';
 import { listAll } from '../storage/list-all.js';
 import type { Storage } from '../storage/storage.js';
-import type { GalleryRecord, Tombstone } from './gallery-record.js';
+import type { EnrollFailure, GalleryRecord, Tombstone } from './gallery-record.js';
+import { uniqueName } from '../util/unique-name.js';
 
 export const DEFAULT_GALLERY_ROOT = 'facepipe/gallery';
 
@@ -24,6 +25,7 @@ export interface AppendOptions {
  *
  *   <root>/<model>/segments/<name>.jsonl   one object per append, a GalleryRecord per line
  *   <root>/<model>/tombstones/<name>.json  one object per deletion, a Tombstone
+ *   <root>/<model>/failures/<name>.jsonl   images that cannot be enrolled, an EnrollFailure per line
  *
  * Objects are written once and never modified (except a segment rewritten whole by a retry with the
  * same segmentId), so concurrent writers on many machines never conflict. The current gallery is a
@@ -63,6 +65,31 @@ export class GalleryStore {
     return key;
   }
 
+  /**
+   * Writes the permanent failures of one job as one object (deterministic with `segmentId`, like
+   * append) and returns its key; writes nothing and returns undefined when `failures` is empty.
+   */
+  async appendFailures(failures: EnrollFailure[], options: AppendOptions = {}): Promise<string | undefined> {
+    if (failures.length === 0) return undefined;
+    const name = options.segmentId !== undefined ? checkedId(options.segmentId, 'segmentId') : uniqueName();
+    const key = `${this.prefix}failures/${name}.jsonl`;
+    await this.storage.put(key, failures.map((f) => JSON.stringify(f) + '\n').join(''), { contentType: 'application/x-ndjson' });
+    return key;
+  }
+
+  /** Every recorded enrollment failure (all of them, also of images enrolled since). */
+  async readFailures(): Promise<EnrollFailure[]> {
+    const failures: EnrollFailure[] = [];
+    for (const key of await this.listKeys(`${this.prefix}failures/`, '.jsonl')) failures.push(...(await this.readLines<EnrollFailure>(key)));
+    return failures;
+  }
+
+  /** The records of one segment, as written (a change-log entry names a segment by its key). */
+  async readSegment(key: string): Promise<GalleryRecord[]> {
+    if (!key.startsWith(`${this.prefix}segments/`)) throw new Error(`${key} is not a segment of the gallery at ${this.prefix}`);
+    return this.readLines<GalleryRecord>(key);
+  }
+
   /** Records a deletion: see the class comment for what it removes. */
   async tombstone(tombstone: Tombstone): Promise<string> {
     checkTombstone(tombstone);
@@ -73,23 +100,11 @@ export class GalleryStore {
 
   /** The current gallery: every live face, ordered by faceId. */
   async readAll(): Promise<GalleryRecord[]> {
-    const [segmentKeys, tombstoneKeys] = await Promise.all([
-      this.listKeys(`${this.prefix}segments/`, '.jsonl'),
-      this.listKeys(`${this.prefix}tombstones/`, '.json'),
-    ]);
+    const segmentKeys = await this.listKeys(`${this.prefix}segments/`, '.jsonl');
 
     const latest = new Map<string, { record: GalleryRecord; time: number }>();
     for (const key of segmentKeys) {
-      const text = Buffer.from(await this.storage.get(key)).toString('utf8');
-      const lines = text.split('\n');
-      for (let i = 0; i < lines.length; i++) {
-        if (lines[i].trim() === '') continue;
-        let record: GalleryRecord;
-        try {
-          record = JSON.parse(lines[i]) as GalleryRecord;
-        } catch (err) {
-          throw new Error(`corrupt gallery segment ${key} line ${i + 1}: ${(err as Error).message}`);
-        }
+      for (const record of await this.readLines<GalleryRecord>(key)) {
         const time = Date.parse(record.enrolledAt);
         const previous = latest.get(record.faceId);
         // Keys and lines are visited in order, so ">=" lets the later one win a tie.
@@ -99,14 +114,7 @@ export class GalleryStore {
 
     // personId -> deletions: the latest whole-person deletion, and per-face deletion times.
     const deletions = new Map<string, { all: number; faces: Map<string, number> }>();
-    for (const key of tombstoneKeys) {
-      const text = Buffer.from(await this.storage.get(key)).toString('utf8');
-      let tombstone: Tombstone;
-      try {
-        tombstone = JSON.parse(text) as Tombstone;
-      } catch (err) {
-        throw new Error(`corrupt gallery tombstone ${key}: ${(err as Error).message}`);
-      }
+    for (const tombstone of await this.readTombstones()) {
       const time = Date.parse(tombstone.deletedAt);
       let entry = deletions.get(tombstone.personId);
       if (entry === undefined) deletions.set(tombstone.personId, (entry = { all: -Infinity, faces: new Map() }));
@@ -123,11 +131,40 @@ export class GalleryStore {
     return live.sort((a, b) => compareKeys(a.faceId, b.faceId));
   }
 
+  /** Every deletion recorded, in key order. */
+  async readTombstones(): Promise<Tombstone[]> {
+    const tombstones: Tombstone[] = [];
+    for (const key of await this.listKeys(`${this.prefix}tombstones/`, '.json')) {
+      const text = Buffer.from(await this.storage.get(key)).toString('utf8');
+      try {
+        tombstones.push(JSON.parse(text) as Tombstone);
+      } catch (err) {
+        throw new Error(`corrupt gallery tombstone ${key}: ${(err as Error).message}`);
+      }
+    }
+    return tombstones;
+  }
+
   /** personId -> number of live faces, ordered by personId. */
   async persons(): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
     for (const record of await this.readAll()) counts.set(record.personId, (counts.get(record.personId) ?? 0) + 1);
     return new Map([...counts].sort(([a], [b]) => compareKeys(a, b)));
+  }
+
+  /** The JSON lines of one object; a line that does not parse names the object and line. */
+  private async readLines<T>(key: string): Promise<T[]> {
+    const lines = Buffer.from(await this.storage.get(key)).toString('utf8').split('\n');
+    const values: T[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      if (lines[i].trim() === '') continue;
+      try {
+        values.push(JSON.parse(lines[i]) as T);
+      } catch (err) {
+        throw new Error(`corrupt gallery object ${key} line ${i + 1}: ${(err as Error).message}`);
+      }
+    }
+    return values;
   }
 
   /** Every key under `prefix` ending in `suffix`, all pages, sorted (some S3 servers list out of order). */
@@ -141,6 +178,7 @@ export class GalleryStore {
     const where = `gallery record ${i}`;
     if (typeof record?.faceId !== 'string' || record.faceId === '') throw new Error(`${where}: faceId must be a non-empty string`);
     if (typeof record.personId !== 'string' || record.personId === '') throw new Error(`${where} (${record.faceId}): personId must be a non-empty string`);
+    if (typeof record.source !== 'string' || record.source === '') throw new Error(`${where} (${record.faceId}): source must be a non-empty string`);
     if (record.model !== this.model) {
       throw new Error(`${where} (${record.faceId}): model ${JSON.stringify(record.model)} does not match the gallery's ${JSON.stringify(this.model)}`);
     }
@@ -163,18 +201,8 @@ function isTime(value: unknown): value is string {
   return typeof value === 'string' && Number.isFinite(Date.parse(value));
 }
 
-/** A model id or segment id as one key segment: percent-encoded, and never '.' or '..'. */
-function keySegment(value: string): string {
-  const encoded = encodeURIComponent(value);
-  return /^\.+$/.test(encoded) ? encoded.replace(/\./g, '%2E') : encoded;
-}
-
 function checkedId(id: string, what: string): string {
   if (typeof id !== 'string' || id === '') throw new Error(`${what} must be a non-empty string`);
   return keySegment(id);
 }
 
-/** Time-sortable and unique across writers: 20261129T021507120Z-<16 hex>. */
-function uniqueName(): string {
-  return `${new Date().toISOString().replace(/[-:.]/g, '')}-${randomBytes(8).toString('hex')}`;
-}

@@ -6,6 +6,8 @@
  * vector). Query-string integers therefore arrive as strings and are declared as digit strings;
  * the route parses them and checks their range.
  */
+import type { FaceErrorCode } from '../engine/face-error.js';
+import type { Box, Point } from '../engine/types.js';
 
 export const MAX_QUERY_VECTORS = 256;
 export const MAX_K = 100;
@@ -29,6 +31,11 @@ export interface SearchHit {
 export interface SearchResponse {
   /** One list per query vector, in query order; each ascending by distance. */
   results: SearchHit[][];
+}
+
+/** GET /healthz, and GET /readyz when ready (503 with status 'not_ready' otherwise). */
+export interface HealthResponse {
+  status: 'ok' | 'not_ready';
 }
 
 export interface PersonsQuery {
@@ -59,7 +66,71 @@ export interface DeletePersonResponse {
   removed: number;
 }
 
-export type ApiErrorCode = 'BAD_REQUEST' | 'NOT_FOUND' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'INTERNAL';
+/** Default request-body limit of the image routes (identify, verify): 50 MB. */
+export const DEFAULT_MAX_IMAGE_BYTES = 50 * 1024 * 1024;
+/** Longest `name` query parameter (the image's name, used in error messages). */
+export const MAX_IMAGE_NAME_LENGTH = 1024;
+
+export interface IdentifyQuery {
+  k?: string;
+  /** Names the image in error messages (e.g. the client's file path). Default "image". */
+  name?: string;
+}
+
+export interface IdentifyMatch {
+  personId: string;
+  /** The person's closest face. */
+  faceId: string;
+  /** Euclidean distance between the probe face and that face. */
+  distance: number;
+}
+
+export interface IdentifiedFace {
+  box: Box;
+  score: number;
+  landmarks: Point[];
+  /** Top-k persons, one entry each (their closest face), ascending by distance. */
+  matches: IdentifyMatch[];
+  /** The decision (identification-decision.ts): a person, or null for "nobody in the gallery". */
+  personId: string | null;
+}
+
+export interface IdentifyResponse {
+  width: number;
+  height: number;
+  /** The threshold the decisions used. */
+  threshold: number;
+  /** In the engine's detection order; empty when the image has no face. */
+  faces: IdentifiedFace[];
+}
+
+export interface VerifyQuery {
+  personId: string;
+  /** Names the image in error messages. Default "image". */
+  name?: string;
+}
+
+export interface VerifyResponse {
+  personId: string;
+  /** distance <= threshold; false when the image has no face. */
+  match: boolean;
+  /** The smallest distance between a face of the image and a face of the person; null without a face. */
+  distance: number | null;
+  threshold: number;
+  /** Which face of the image (engine detection order) was closest; null without a face. */
+  faceIndex: number | null;
+}
+
+/** Error codes of the service; the engine's refusals of a bad image keep their FaceError code. */
+export type ApiErrorCode =
+  | 'BAD_REQUEST'
+  | 'NOT_FOUND'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'CONFLICT'
+  | 'ENGINE_UNAVAILABLE'
+  | 'INTERNAL'
+  | FaceErrorCode;
 
 export interface ApiErrorBody {
   error: { code: ApiErrorCode; message: string };
@@ -88,6 +159,24 @@ export const personsQuerySchema = {
   type: 'object',
   additionalProperties: false,
   properties: { limit: digits, offset: digits },
+} as const;
+
+const imageName = { type: 'string', minLength: 1, maxLength: MAX_IMAGE_NAME_LENGTH } as const;
+
+export const identifyQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { k: digits, name: imageName },
+} as const;
+
+export const verifyQuerySchema = {
+  type: 'object',
+  required: ['personId'],
+  additionalProperties: false,
+  properties: {
+    personId: { type: 'string', minLength: 1, maxLength: MAX_PERSON_ID_LENGTH },
+    name: imageName,
+  },
 } as const;
 
 export const personParamsSchema = {

@@ -5,39 +5,71 @@
  *   GET    /v1/persons         ?limit&offset -> { persons, faces, items: [{ personId, faces }] }
  *   GET    /v1/persons/:id     -> { personId, faces: [faceId] } | 404
  *   DELETE /v1/persons/:id     -> { personId, removed } | 404 (gallery first, via onDeletePerson)
+ *   POST   /v1/identify        ?k&name, raw image bytes -> { width, height, threshold,
+ *                                  faces: [{ box, score, landmarks, matches, personId }] }
+ *   POST   /v1/verify          ?personId&name, raw image bytes -> { personId, match, distance,
+ *                                  threshold, faceIndex } | 404
  *   GET    /healthz            -> 200 { status: 'ok' }
  *   GET    /readyz             -> 200 { status: 'ok' } | 503 { status: 'not_ready' }
  *
  * Errors are `{ error: { code, message } }`: 400 BAD_REQUEST (schema validation, vector
- * dimension), 404 NOT_FOUND, 413/415 for oversized or non-JSON bodies, 500 INTERNAL.
+ * dimension), 404 NOT_FOUND, 413/415 for oversized or non-JSON bodies, 500 INTERNAL. The image
+ * routes take the encoded image as the body (Content-Type image/* or application/octet-stream);
+ * an image the engine refuses is a 400 with the engine's code (NOT_AN_IMAGE, TRUNCATED_IMAGE,
+ * EMPTY_FILE, ...), and without an engine (no `analyze` option) they answer 503 ENGINE_UNAVAILABLE.
  *
  * The builder does not listen: the caller calls `app.listen()` (tests use `app.inject()`).
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { FaceIndex, FaceIndexError } from './face-index.js';
+import type { ImageAnalysis } from '../engine/engine-types.js';
+import { faceDistance } from '../engine/face-distance.js';
+import { FaceError } from '../engine/face-error.js';
+import type { ImageInput } from '../engine/types.js';
+import { FaceIndex, FaceIndexError, type FaceMatch } from './face-index.js';
+import { decideIdentity } from './identification-decision.js';
 import {
   DEFAULT_K,
+  DEFAULT_MAX_IMAGE_BYTES,
   DEFAULT_PERSONS_LIMIT,
   MAX_PERSONS_LIMIT,
+  MAX_K,
   MAX_QUERY_VECTORS,
+  identifyQuerySchema,
   personParamsSchema,
   personsQuerySchema,
   searchBodySchema,
+  verifyQuerySchema,
   type ApiErrorBody,
   type ApiErrorCode,
   type DeletePersonResponse,
+  type IdentifyMatch,
+  type IdentifyQuery,
+  type IdentifyResponse,
   type PersonParams,
   type PersonResponse,
   type PersonsQuery,
   type PersonsResponse,
   type SearchBody,
   type SearchResponse,
+  type VerifyQuery,
+  type VerifyResponse,
 } from './index-api-schemas.js';
 
 export interface IndexServerOptions {
-  index: FaceIndex;
-  /** The model's match threshold (Euclidean); kept for identify/verify, which come later. */
+  /**
+   * The index to serve, or a function giving the current one (an index service swaps in a rebuilt
+   * index); each request reads it once. Its dimension must not change.
+   */
+  index: FaceIndex | (() => FaceIndex);
+  /** The model's match threshold (Euclidean), used by identify and verify. */
   threshold: number;
+  /**
+   * The engine (FaceEngine.analyze): every face of an image with its embedding, rejecting with a
+   * FaceError for a bad image. Without it, /v1/identify and /v1/verify answer 503.
+   */
+  analyze?: (input: ImageInput) => Promise<ImageAnalysis>;
+  /** Body limit of the image routes, in bytes (default DEFAULT_MAX_IMAGE_BYTES, 50 MB). */
+  maxImageBytes?: number;
   /** Readiness for /readyz (e.g. snapshot restored and changes replayed). Default: always ready. */
   ready?: () => boolean;
   /**
@@ -99,14 +131,21 @@ function parseIntParam(name: string, raw: string | undefined, def: number, min: 
 }
 
 export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
-  const { index, threshold } = options;
+  const { threshold } = options;
+  const given = options.index;
+  const current: () => FaceIndex = typeof given === 'function' ? given : () => given;
   const ready = options.ready ?? (() => true);
   const onDeletePerson = options.onDeletePerson;
-  if (!(index instanceof FaceIndex)) throw new TypeError('buildIndexServer: index must be a FaceIndex');
+  if (!(current() instanceof FaceIndex)) throw new TypeError('buildIndexServer: index must be a FaceIndex');
   if (!Number.isFinite(threshold) || threshold <= 0) {
     throw new RangeError(`buildIndexServer: threshold must be a positive number, got ${threshold}`);
   }
-  const dim = index.dim;
+  const dim = current().dim;
+  const analyze = options.analyze;
+  const maxImageBytes = options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+  if (!Number.isSafeInteger(maxImageBytes) || maxImageBytes <= 0) {
+    throw new RangeError(`buildIndexServer: maxImageBytes must be a positive integer, got ${maxImageBytes}`);
+  }
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -132,6 +171,11 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     return reply.status(500).send(errorBody('INTERNAL', 'internal error'));
   });
 
+  // Image routes: the body is the encoded image, handed over as a Buffer (limit per route).
+  for (const contentType of ['application/octet-stream', /^image\/[^\s;]+/i]) {
+    app.addContentTypeParser(contentType, { parseAs: 'buffer', bodyLimit: maxImageBytes }, (_request, body, done) => done(null, body));
+  }
+
   app.setNotFoundHandler((request, reply) => {
     return reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
@@ -156,7 +200,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     }
     let matches;
     try {
-      matches = index.search(vectors, k);
+      matches = current().search(vectors, k);
     } catch (err) {
       if (err instanceof FaceIndexError) throw new ApiError(400, 'BAD_REQUEST', `body: ${err.message}`);
       throw err;
@@ -175,6 +219,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     async (request) => {
       const limit = parseIntParam('limit', request.query.limit, DEFAULT_PERSONS_LIMIT, 1, MAX_PERSONS_LIMIT);
       const offset = parseIntParam('offset', request.query.offset, 0, 0, Number.MAX_SAFE_INTEGER);
+      const index = current();
       const all = index.persons();
       const response: PersonsResponse = {
         persons: all.length,
@@ -185,8 +230,92 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     },
   );
 
+  /** The engine, or a 503 ENGINE_UNAVAILABLE when the service runs without one. */
+  const requireEngine = (): NonNullable<IndexServerOptions['analyze']> => {
+    if (!analyze) {
+      throw new ApiError(503, 'ENGINE_UNAVAILABLE', 'this index service runs without a face engine: it cannot analyze images');
+    }
+    return analyze;
+  };
+
+  /** The request's image bytes analysed by the engine; a bad image becomes a 400 with the engine's code. */
+  const analyzeBody = async (body: unknown, name: string | undefined): Promise<ImageAnalysis> => {
+    const engine = requireEngine();
+    if (!Buffer.isBuffer(body)) {
+      throw new ApiError(
+        body === undefined ? 400 : 415,
+        body === undefined ? 'BAD_REQUEST' : 'UNSUPPORTED_MEDIA_TYPE',
+        'body: expected the image bytes with Content-Type image/* or application/octet-stream',
+      );
+    }
+    const analysis = await engine({ bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), name: name ?? 'image' }).catch(
+      (err: unknown) => {
+        if (err instanceof FaceError && err.code !== 'ENGINE_FAILURE') throw new ApiError(400, err.code, err.message);
+        throw err;
+      },
+    );
+    for (const face of analysis.faces) {
+      // A server set up with an index of another model's dimension: a 500, logged with this message.
+      if (face.embedding.length !== dim) {
+        throw new Error(`the engine's embeddings have ${face.embedding.length} values, the index dimension is ${dim}`);
+      }
+    }
+    return analysis;
+  };
+
+  app.post<{ Querystring: IdentifyQuery }>(
+    '/v1/identify',
+    { schema: { querystring: identifyQuerySchema }, bodyLimit: maxImageBytes },
+    async (request) => {
+      requireEngine();
+      const k = parseIntParam('k', request.query.k, DEFAULT_K, 1, MAX_K);
+      const { width, height, faces } = await analyzeBody(request.body, request.query.name);
+      // k persons, one entry each: search more faces than k, since a person has several.
+      const found = faces.length === 0 ? [] : current().search(faces.map((f) => f.embedding), k * 4);
+      const response: IdentifyResponse = {
+        width,
+        height,
+        threshold,
+        faces: faces.map(({ box, score, landmarks }, i) => {
+          const matches = bestPerPerson(found[i], k);
+          return { box, score, landmarks, matches, personId: decideIdentity(matches, threshold) };
+        }),
+      };
+      return response;
+    },
+  );
+
+  app.post<{ Querystring: VerifyQuery }>(
+    '/v1/verify',
+    { schema: { querystring: verifyQuerySchema }, bodyLimit: maxImageBytes },
+    async (request) => {
+      const { personId, name } = request.query;
+      requireEngine();
+      const index = current();
+      const personFaces = knownPersonFaces(index, personId).flatMap((faceId) => index.embedding(faceId) ?? []);
+      const { faces } = await analyzeBody(request.body, name);
+      let distance: number | null = null;
+      let faceIndex: number | null = null;
+      // Every face of the image against every face of the person: the closest pair decides.
+      for (const [i, face] of faces.entries()) {
+        for (const stored of personFaces) {
+          const d = faceDistance(face.embedding, stored);
+          if (distance === null || d < distance) [distance, faceIndex] = [d, i];
+        }
+      }
+      const response: VerifyResponse = {
+        personId,
+        match: distance !== null && distance <= threshold,
+        distance,
+        threshold,
+        faceIndex,
+      };
+      return response;
+    },
+  );
+
   /** The person's face ids; a 404 when the index holds none. */
-  const knownPersonFaces = (personId: string): string[] => {
+  const knownPersonFaces = (index: FaceIndex, personId: string): string[] => {
     const faces = index.personFaces(personId);
     if (faces.length === 0) throw new ApiError(404, 'NOT_FOUND', `person ${personId} is not in the index`);
     return faces;
@@ -197,7 +326,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     { schema: { params: personParamsSchema } },
     async (request) => {
       const personId = request.params.id;
-      const response: PersonResponse = { personId, faces: knownPersonFaces(personId).sort() };
+      const response: PersonResponse = { personId, faces: knownPersonFaces(current(), personId).sort() };
       return response;
     },
   );
@@ -207,13 +336,24 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     { schema: { params: personParamsSchema } },
     async (request) => {
       const personId = request.params.id;
-      knownPersonFaces(personId);
+      knownPersonFaces(current(), personId);
       // The gallery forgets first; only then the index (see IndexServerOptions.onDeletePerson).
       if (onDeletePerson) await onDeletePerson(personId);
-      const response: DeletePersonResponse = { personId, removed: index.removePerson(personId) };
+      // The index as it is now: a rebuild may have swapped it in while the gallery was writing.
+      const response: DeletePersonResponse = { personId, removed: current().removePerson(personId) };
       return response;
     },
   );
 
   return app;
+}
+
+/** The closest face of each person, at most `k` persons, ascending by distance. */
+function bestPerPerson(hits: readonly FaceMatch[], k: number): IdentifyMatch[] {
+  const best = new Map<string, IdentifyMatch>();
+  for (const { personId, faceId, distance } of hits) {
+    const seen = best.get(personId);
+    if (!seen || distance < seen.distance) best.set(personId, { personId, faceId, distance });
+  }
+  return [...best.values()].sort((a, b) => a.distance - b.distance).slice(0, k);
 }

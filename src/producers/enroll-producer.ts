@@ -33,10 +33,10 @@ const PENDING_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', '
 /**
  * Adds enroll jobs for images not yet in this deployment's gallery, `chunkSize` images per job.
  *
- * "Already enrolled" is what the gallery holds (a record with the same sourceKey, sourceEtag and
- * personId for this model), not what Redis remembers: an image is offered again when its etag
- * changed, or when its earlier job finished (completed or failed) without putting it in the gallery
- * (such a finished job is removed so that its id can be reused).
+ * "Already done" is what the gallery holds (a record, or a recorded permanent failure such as
+ * NO_FACE, with the same source, key, etag and personId), not what Redis remembers: an image is
+ * offered again when its etag changed, or when its earlier job finished (completed or failed)
+ * without leaving either in the gallery (such a finished job is removed so its id can be reused).
  *
  * Job ids are deterministic: 'enroll-<storage tag>-<hash>' over the deployment's storage URL, the
  * source URL, the model and the chunk's sorted (key, etag, personId) list (no ':', never an integer
@@ -45,6 +45,7 @@ const PENDING_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', '
  */
 export class EnrollProducer {
   private readonly storageUrl: string;
+  private readonly sourceUrl: string;
   private readonly tag: string;
 
   constructor(
@@ -57,19 +58,30 @@ export class EnrollProducer {
       throw new Error(`the gallery is of model ${JSON.stringify(gallery.model)}, the producer enrolls with ${JSON.stringify(options.model)}`);
     }
     this.storageUrl = canonicalStorageUrl(options.storageUrl);
+    this.sourceUrl = canonicalStorageUrl(options.sourceUrl);
     this.tag = storageTag(options.storageUrl);
   }
 
   async enqueue(items: readonly EnrollItem[]): Promise<EnqueueSummary> {
+    const [records, failures] = await Promise.all([this.gallery.readAll(), this.gallery.readFailures()]);
     const enrolled = new Set<string>();
-    for (const record of await this.gallery.readAll()) {
-      if (record.model === this.options.model) enrolled.add(versionKey(record.sourceKey, record.sourceEtag, record.personId));
+    for (const record of records) {
+      if (record.source === this.sourceUrl) enrolled.add(versionKey(record.sourceKey, record.sourceEtag, record.personId));
+    }
+    const failed = new Set<string>();
+    for (const failure of failures) {
+      if (failure.source === this.sourceUrl) failed.add(versionKey(failure.sourceKey, failure.sourceEtag, failure.personId));
     }
 
-    const todo = items
-      .filter((item) => !enrolled.has(versionKey(item.key, item.etag, item.personId)))
-      .sort((a, b) => compareKeys(a.key, b.key) || compareKeys(a.etag, b.etag));
-    const summary: EnqueueSummary = { images: items.length, alreadyEnrolled: items.length - todo.length, alreadyQueued: 0, enqueued: 0, jobs: 0 };
+    const summary: EnqueueSummary = { images: items.length, alreadyEnrolled: 0, alreadyFailed: 0, alreadyQueued: 0, enqueued: 0, jobs: 0, jobIds: [] };
+    const todo: EnrollItem[] = [];
+    for (const item of items) {
+      const version = versionKey(item.key, item.etag, item.personId);
+      if (enrolled.has(version)) summary.alreadyEnrolled++;
+      else if (failed.has(version)) summary.alreadyFailed++;
+      else todo.push(item);
+    }
+    todo.sort((a, b) => compareKeys(a.key, b.key) || compareKeys(a.etag, b.etag));
 
     const chunks: EnrollItem[][] = [];
     for (let start = 0; start < todo.length; start += this.options.chunkSize) chunks.push(todo.slice(start, start + this.options.chunkSize));
@@ -80,6 +92,7 @@ export class EnrollProducer {
 
     const jobs: { name: string; data: EnrollJobData; opts: JobsOptions }[] = [];
     for (const { chunk, jobId, state } of planned) {
+      summary.jobIds.push(jobId);
       if (PENDING_STATES.has(state)) {
         summary.alreadyQueued += chunk.length;
         continue;
@@ -88,7 +101,7 @@ export class EnrollProducer {
       if (state !== 'unknown') await this.queue.remove(jobId);
       jobs.push({
         name: 'enroll',
-        data: { storageUrl: this.storageUrl, sourceUrl: this.options.sourceUrl, model: this.options.model, items: chunk },
+        data: { storageUrl: this.storageUrl, sourceUrl: this.sourceUrl, model: this.options.model, items: chunk },
         opts: { ...DEFAULT_JOB_OPTIONS, ...this.options.jobOptions, jobId },
       });
       summary.enqueued += chunk.length;
@@ -101,7 +114,7 @@ export class EnrollProducer {
   /** 'enroll-<12 hex storage tag>-<32 hex>': deterministic, no ':', never an integer string. */
   jobIdFor(chunk: readonly EnrollItem[]): string {
     const versions = chunk.map((item) => [item.key, item.etag, item.personId]).sort((a, b) => compareKeys(a[0], b[0]) || compareKeys(a[1], b[1]));
-    const input = JSON.stringify([this.storageUrl, this.options.sourceUrl, this.options.model, versions]);
+    const input = JSON.stringify([this.storageUrl, this.sourceUrl, this.options.model, versions]);
     return `enroll-${this.tag}-${shortHash(input, 32)}`;
   }
 }

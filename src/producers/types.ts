@@ -51,10 +51,14 @@ export interface EnqueueSummary {
   images: number;
   /** Images whose (key, etag, model) face is already in the gallery. */
   alreadyEnrolled: number;
+  /** Images whose same version already failed for good (recorded in the gallery's failures). */
+  alreadyFailed: number;
   /** Images in jobs that were already waiting, active or delayed in the queue. */
   alreadyQueued: number;
   /** Images in jobs added by this call. */
   enqueued: number;
   /** Jobs added by this call. */
   jobs: number;
+  /** Ids of the jobs holding the offered images not yet done: added now, or already queued. */
+  jobIds: string[];
 }

@@ -32,3 +32,8 @@ export function queueConnectionOptions(
 export function storageTag(storage: string): string {
   return shortHash(canonicalStorageUrl(storage), 12);
 }
+
+/** Redis key of the gallery change log of one deployment and model (see ChangeLog). */
+export function changeLogKey(config: Pick<AppConfig, 'queuePrefix' | 'storage'>, model: string): string {
+  return `${config.queuePrefix}:${storageTag(config.storage)}:changes:${model}`;
+}

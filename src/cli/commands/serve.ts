@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { loadAppConfig, type AppConfig } from '../../config/app-config.js';
+import { loadEngineConfig } from '../../config/engine-config.js';
+import { FaceEngine } from '../../engine/face-engine.js';
+import { logger } from '../../logger.js';
+import { startIndexService } from '../../index/index-service-runtime.js';
+import { intArg } from '../arg-parsers.js';
+import { runUntilSignal } from '../until-signal.js';
+
+export interface ServeFlags {
+  port?: number;
+  host: string;
+  ef?: number;
+  snapshotChanges: number;
+  snapshotSeconds: number;
+}
+
+/** The index-service flags, shared by `serve` and `up`. */
+export function addServeOptions(command: Command): Command {
+  return command
+    .option('--port <n>', 'port to listen on (default: the port of --index-url, 7070)', intArg(0, 65535))
+    .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+    .option('--ef <n>', 'HNSW query-time ef: higher is more exact and slower (default 96)', intArg(1, 10_000))
+    .option('--snapshot-changes <n>', 'write an index snapshot after this many gallery changes...', intArg(1), 1000)
+    .option('--snapshot-seconds <s>', '...or this long after the first unsaved change', intArg(1), 60);
+}
+
+/** --port, else the port of the configured index URL: the service listens where the commands look. */
+export function servePort(flags: ServeFlags, config: AppConfig): number {
+  if (flags.port !== undefined) return flags.port;
+  const url = new URL(config.indexUrl);
+  return url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+}
+
+export function snapshotCadence(flags: ServeFlags): { snapshotEveryChanges: number; snapshotEveryMs: number } {
+  return { snapshotEveryChanges: flags.snapshotChanges, snapshotEveryMs: flags.snapshotSeconds * 1000 };
+}
+
+export function registerServe(program: Command): void {
+  addServeOptions(
+    program
+      .command('serve')
+      .description('run the index service: HNSW index of the gallery in memory, HTTP API, snapshots; until SIGTERM'),
+  ).action(async (flags: ServeFlags, command: Command) => {
+    const globals = command.optsWithGlobals();
+    const config = loadAppConfig(globals);
+    const engineOptions = loadEngineConfig(globals);
+    let engine: Promise<FaceEngine> | undefined;
+    const running = await startIndexService(config, {
+      port: servePort(flags, config),
+      host: flags.host,
+      ef: flags.ef,
+      service: snapshotCadence(flags),
+      // identify/verify need the engine: started on the first such request, not before.
+      analyzer: () => {
+        engine ??= FaceEngine.start(engineOptions).then((e) => {
+          logger.info({ backend: e.backend }, `tfjs backend: ${e.backend}`);
+          return e;
+        });
+        return engine;
+      },
+    });
+    process.stderr.write(`facepipe index service at ${running.url}\n`);
+    await runUntilSignal('serve', async () => {
+      await running.close();
+      if (engine) await (await engine).close();
+    });
+  });
+}

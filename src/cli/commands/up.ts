@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { loadAppConfig } from '../../config/app-config.js';
+import { loadEngineConfig } from '../../config/engine-config.js';
+import { startIndexService } from '../../index/index-service-runtime.js';
+import { startWorkers } from '../../workers/worker-process.js';
+import { withEngine } from '../engine-session.js';
+import { runUntilSignal } from '../until-signal.js';
+import { addServeOptions, servePort, snapshotCadence, type ServeFlags } from './serve.js';
+import { addWorkerOptions, type WorkerFlags } from './worker.js';
+
+export function registerUp(program: Command): void {
+  addWorkerOptions(
+    addServeOptions(
+      program
+        .command('up')
+        .description('the single-machine system in one process: index service and workers on one engine, until SIGTERM'),
+    ),
+  ).action(async (flags: ServeFlags & WorkerFlags, command: Command) => {
+    const globals = command.optsWithGlobals();
+    const config = loadAppConfig(globals);
+    const engineOptions = loadEngineConfig(globals);
+    await withEngine(engineOptions, async (engine) => {
+      const index = await startIndexService(config, { port: servePort(flags, config), host: flags.host, ef: flags.ef, service: snapshotCadence(flags), analyzer: engine });
+      const workers = await startWorkers(config, engine, flags.queues, {
+        concurrency: flags.concurrency ?? 2 * engineOptions.threads,
+        lockDurationMs: flags.lockDuration,
+        stalledIntervalMs: flags.stalledInterval,
+      });
+      process.stderr.write(`facepipe up: index service at ${index.url}, workers on ${flags.queues.join(', ')}, storage ${config.storage}\n`);
+      await runUntilSignal('up', async () => {
+        await workers.close();
+        await index.close();
+      });
+    });
+  });
+}

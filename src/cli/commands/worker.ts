@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { loadAppConfig } from '../../config/app-config.js';
+import { loadEngineConfig } from '../../config/engine-config.js';
+import type { QueueName } from '../../queue/queue-names.js';
+import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../../workers/queue-worker-options.js';
+import { startWorkers, WORKER_QUEUES } from '../../workers/worker-process.js';
+import { intArg, listArg } from '../arg-parsers.js';
+import { withEngine } from '../engine-session.js';
+import { runUntilSignal } from '../until-signal.js';
+
+export interface WorkerFlags {
+  queues: QueueName[];
+  concurrency?: number;
+  lockDuration: number;
+  stalledInterval: number;
+}
+
+/** The queue-worker flags, shared by `worker` and `up`. */
+export function addWorkerOptions(command: Command): Command {
+  const d = DEFAULT_QUEUE_WORKER_OPTIONS;
+  return command
+    .option('--queues <list>', `queues to work on: ${WORKER_QUEUES.join(',')}`, listArg(WORKER_QUEUES), [...WORKER_QUEUES])
+    .option('--concurrency <n>', 'jobs at once in this process (default: 2 per engine thread)', intArg(1, 1000))
+    .option('--lock-duration <ms>', 'a dead worker\'s job is taken over after about this long', intArg(1000), d.lockDurationMs)
+    .option('--stalled-interval <ms>', 'how often jobs of dead workers are looked for', intArg(1000), d.stalledIntervalMs);
+}
+
+export function registerWorker(program: Command): void {
+  addWorkerOptions(
+    program
+      .command('worker')
+      .description('work on the queues until SIGTERM (finishes the jobs in flight, then exits); run any number, anywhere'),
+  ).action(async (flags: WorkerFlags, command: Command) => {
+    const globals = command.optsWithGlobals();
+    const config = loadAppConfig(globals);
+    const engineOptions = loadEngineConfig(globals);
+    await withEngine(engineOptions, async (engine) => {
+      const workers = await startWorkers(config, engine, flags.queues, {
+        concurrency: flags.concurrency ?? 2 * engineOptions.threads,
+        lockDurationMs: flags.lockDuration,
+        stalledIntervalMs: flags.stalledInterval,
+      });
+      await runUntilSignal('worker', () => workers.close());
+    });
+  });
+}

@@ -1,0 +1,25 @@
+/**
+ * A failed call to the index service (index-client.ts): the service's own error answer
+ * (`{ error: { code, message } }` with its HTTP status) or no answer at all (UNREACHABLE).
+ */
+import type { ApiErrorCode } from './index-api-schemas.js';
+
+/** The service's error codes, plus the client's own: no answer (UNREACHABLE, TIMEOUT), /readyz's 503 (NOT_READY), an answer that is not the API's (BAD_RESPONSE). */
+export type IndexServiceErrorCode = ApiErrorCode | 'UNREACHABLE' | 'TIMEOUT' | 'NOT_READY' | 'BAD_RESPONSE';
+
+export class IndexServiceError extends Error {
+  constructor(
+    /** The HTTP status, or null when the service did not answer. */
+    readonly status: number | null,
+    readonly code: IndexServiceErrorCode | (string & {}),
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'IndexServiceError';
+  }
+
+  static isIndexServiceError(value: unknown): value is IndexServiceError {
+    return value instanceof IndexServiceError;
+  }
+}

@@ -1,0 +1,87 @@
+import { Redis } from 'ioredis';
+import type { AppConfig } from '../config/app-config.js';
+import type { ImageAnalysis } from '../engine/engine-types.js';
+import { FACE_MODEL } from '../engine/face-model.js';
+import type { ImageInput } from '../engine/types.js';
+import { GalleryStore } from '../gallery/gallery-store.js';
+import { logger } from '../logger.js';
+import { ChangeLog } from '../queue/change-log.js';
+import { changeLogKey } from '../queue/queue-names.js';
+import { openStorage } from '../storage/open-storage.js';
+import type { FaceAnalyzer } from '../workers/types.js';
+import { registerIndexAdminRoutes } from './index-admin-routes.js';
+import { buildIndexServer } from './index-http-server.js';
+import { IndexService, type IndexServiceOptions } from './index-service.js';
+import { IndexSnapshotStore } from './index-snapshot-store.js';
+
+export interface IndexServiceRuntimeOptions {
+  port: number;
+  host: string;
+  ef?: number;
+  /** The engine for /v1/identify and /v1/verify; started on first use when given as a factory. */
+  analyzer?: FaceAnalyzer | (() => Promise<FaceAnalyzer>);
+  /** Snapshot cadence and log reads (tests shorten them). */
+  service?: Partial<Omit<IndexServiceOptions, 'dim' | 'ef'>>;
+}
+
+export interface RunningIndexService {
+  /** http://host:port actually listened on. */
+  url: string;
+  service: IndexService;
+  /** Stops answering, writes the last snapshot, closes connections. */
+  close(): Promise<void>;
+}
+
+/** `facepipe serve`: the index service on this deployment's storage and Redis, over HTTP. */
+export async function startIndexService(config: AppConfig, options: IndexServiceRuntimeOptions): Promise<RunningIndexService> {
+  const storage = openStorage(config.storage);
+  const gallery = new GalleryStore(storage, FACE_MODEL.id);
+  const snapshots = new IndexSnapshotStore(storage, FACE_MODEL.id);
+  // Two connections: the follow loop blocks on reads; deletions publish on the other.
+  const reader = new Redis(config.redisUrl);
+  const writer = new Redis(config.redisUrl);
+  const key = changeLogKey(config, FACE_MODEL.id);
+  const service = new IndexService(gallery, snapshots, new ChangeLog(reader, key), {
+    dim: FACE_MODEL.embeddingSize,
+    ef: options.ef,
+    ...options.service,
+  });
+  service.useDeletionLog(new ChangeLog(writer, key));
+
+  let analyzer: Promise<FaceAnalyzer> | undefined;
+  const { analyzer: given } = options;
+  const analyze =
+    given === undefined
+      ? undefined
+      : async (input: ImageInput): Promise<ImageAnalysis> => {
+          analyzer ??= typeof given === 'function' ? given() : Promise.resolve(given);
+          return (await analyzer).analyze(input);
+        };
+
+  const app = buildIndexServer({
+    index: () => service.current,
+    threshold: FACE_MODEL.threshold,
+    ready: () => service.isReady,
+    analyze,
+    onDeletePerson: (personId) => service.recordDeletion(personId),
+  });
+  registerIndexAdminRoutes(app, service);
+
+  await service.start();
+  await app.listen({ port: options.port, host: options.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  const url = `http://${options.host}:${port}`;
+  logger.info({ url, faces: service.current.size }, 'index service listening');
+
+  return {
+    url,
+    service,
+    async close() {
+      await app.close();
+      await service.stop();
+      reader.disconnect();
+      writer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,293 @@
+import type { GalleryRecord } from '../gallery/gallery-record.js';
+import type { GalleryStore } from '../gallery/gallery-store.js';
+import { logger } from '../logger.js';
+import { compareStreamIds, LOG_START, type ChangeLog, type GalleryChange } from '../queue/change-log.js';
+import { StorageNotFoundError } from '../storage/storage-not-found-error.js';
+import { buildIndexInWorker } from './build-index-in-worker.js';
+import { DEFAULT_EF_CONSTRUCTION, DEFAULT_M, FaceIndex } from './face-index.js';
+import type { IndexSnapshotStore } from './index-snapshot-store.js';
+
+export interface IndexServiceOptions {
+  /** Embedding dimension of the model. */
+  dim: number;
+  /** Query-time ef; default the index's. */
+  ef?: number;
+  /** HNSW parameters of indexes built from the gallery (a restored snapshot keeps its own). */
+  m?: number;
+  efConstruction?: number;
+  /** A snapshot is written after this many applied changes... */
+  snapshotEveryChanges?: number;
+  /** ...or this long after the first change not in a snapshot. */
+  snapshotEveryMs?: number;
+  /** Longest blocking read of the change log (also bounds how long stop() waits). */
+  readBlockMs?: number;
+}
+
+export interface RebuildStatus {
+  state: 'idle' | 'running' | 'done' | 'failed';
+  startedAt?: string;
+  finishedAt?: string;
+  faces?: number;
+  m?: number;
+  efConstruction?: number;
+  error?: string;
+}
+
+export interface IndexServiceStatus {
+  ready: boolean;
+  faces: number;
+  persons: number;
+  m: number;
+  efConstruction: number;
+  ef: number;
+  /** Last change-log entry applied. */
+  changePosition: string;
+  /** How the index was loaded at start: a snapshot (its name) or a build from the gallery. */
+  loadedFrom: string;
+  lastSnapshot?: string;
+  rebuild: RebuildStatus;
+}
+
+interface PendingSwap {
+  index: FaceIndex;
+  position: string;
+  deletions: Map<string, number>;
+}
+
+/**
+ * The index service's state: the FaceIndex in memory, kept consistent with the gallery.
+ *
+ * - start(): restore the newest snapshot and replay the change log after its position; when the
+ *   log cannot cover the gap (trimmed past it, or gone because Redis restarted), build from the
+ *   gallery instead, which is always right, just slower.
+ * - A loop applies new changes (segments by face id, deletions), all idempotent, so an entry
+ *   applied twice (replay after a crash, after a rebuild) changes nothing.
+ * - Snapshots are written every N changes or T ms, and on stop().
+ * - rebuild(): a new index from the gallery alone, built in a worker thread while this one keeps
+ *   answering, swapped in between two change batches, then brought up to date from the log.
+ */
+export class IndexService {
+  private index: FaceIndex;
+  private position = LOG_START;
+  /** personId -> time (ms) of their latest whole-person deletion: older records must not come back. */
+  private deletions = new Map<string, number>();
+  private ready = false;
+  private stopped = false;
+  private loop?: Promise<void>;
+  private loadedFrom = 'empty';
+  private lastSnapshot?: string;
+  private changesSinceSnapshot = 0;
+  private firstUnsavedChangeAt = 0;
+  private pendingSwap?: PendingSwap;
+  private rebuildStatus: RebuildStatus = { state: 'idle' };
+  private deletionLog: ChangeLog;
+  private readonly opts: Required<Omit<IndexServiceOptions, 'ef'>> & { ef?: number };
+
+  constructor(
+    private readonly gallery: GalleryStore,
+    private readonly snapshots: IndexSnapshotStore,
+    /** Give it its own Redis connection: the loop blocks on it. */
+    private readonly changeLog: ChangeLog,
+    options: IndexServiceOptions,
+  ) {
+    this.opts = {
+      m: DEFAULT_M,
+      efConstruction: DEFAULT_EF_CONSTRUCTION,
+      snapshotEveryChanges: 1000,
+      snapshotEveryMs: 60_000,
+      readBlockMs: 1000,
+      ...options,
+    };
+    this.deletionLog = changeLog;
+    this.index = new FaceIndex({ dim: options.dim, m: this.opts.m, efConstruction: this.opts.efConstruction, ef: options.ef });
+  }
+
+  /** The index to query now (a rebuild replaces it: do not keep the reference across awaits). */
+  get current(): FaceIndex {
+    return this.index;
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  status(): IndexServiceStatus {
+    return {
+      ready: this.ready,
+      faces: this.index.size,
+      persons: this.index.persons().length,
+      m: this.index.m,
+      efConstruction: this.index.efConstruction,
+      ef: this.index.ef,
+      changePosition: this.position,
+      loadedFrom: this.loadedFrom,
+      lastSnapshot: this.lastSnapshot,
+      rebuild: { ...this.rebuildStatus },
+    };
+  }
+
+  /** Loads the index (snapshot + log, or the gallery) and starts following the change log. */
+  async start(): Promise<void> {
+    const bounds = await this.changeLog.bounds();
+    const snapshot = await this.snapshots.loadNewest({ ef: this.opts.ef });
+    const position = snapshot?.meta.changePosition;
+    // The log covers everything after the snapshot only if it still holds the snapshot's own entry.
+    const logCovers = position !== undefined && position !== LOG_START && bounds.exists && bounds.first !== undefined && compareStreamIds(bounds.first, position) <= 0;
+    if (snapshot && logCovers) {
+      this.index = snapshot.index;
+      this.position = position;
+      this.deletions = new Map(Object.entries(snapshot.meta.deletions).map(([personId, at]) => [personId, Date.parse(at)]));
+      this.loadedFrom = `snapshot ${snapshot.name}`;
+      this.lastSnapshot = snapshot.name;
+    } else {
+      if (snapshot) logger.warn({ snapshot: snapshot.name, position, log: bounds }, 'the change log does not reach back to the newest snapshot: building from the gallery');
+      const built = await this.buildFromGallery(this.opts.m, this.opts.efConstruction);
+      this.index = built.index;
+      this.position = built.position;
+      this.deletions = built.deletions;
+      this.loadedFrom = 'gallery';
+      this.markUnsaved(); // the next loop turn writes a snapshot
+      this.changesSinceSnapshot = this.opts.snapshotEveryChanges;
+    }
+    logger.info({ faces: this.index.size, from: this.loadedFrom, position: this.position }, 'index loaded');
+    this.loop = this.follow();
+  }
+
+  /** Stops following the log and writes a last snapshot when changes are unsaved. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+    if (this.changesSinceSnapshot > 0) await this.snapshot();
+  }
+
+  /** Publishes deletions on this log instead of the one the loop blocks on (its own connection). */
+  useDeletionLog(log: ChangeLog): void {
+    this.deletionLog = log;
+  }
+
+  /**
+   * The durable half of deleting a person, before the index forgets them: the gallery's tombstone
+   * (the truth, so no rebuild brings them back), then the log entry (other replicas), and the
+   * guard that keeps their older records from being re-applied here.
+   */
+  async recordDeletion(personId: string): Promise<void> {
+    const change: GalleryChange = { type: 'delete', personId, deletedAt: new Date().toISOString() };
+    await this.gallery.tombstone({ personId, deletedAt: change.deletedAt });
+    await this.deletionLog.publish(change);
+    this.deletions.set(personId, Math.max(this.deletions.get(personId) ?? -Infinity, Date.parse(change.deletedAt)));
+  }
+
+  /** Starts a rebuild from the gallery; false when one is already running. */
+  startRebuild(options: { m?: number; efConstruction?: number } = {}): boolean {
+    if (this.rebuildStatus.state === 'running') return false;
+    const m = options.m ?? this.index.m;
+    const efConstruction = options.efConstruction ?? this.index.efConstruction;
+    this.rebuildStatus = { state: 'running', startedAt: new Date().toISOString(), m, efConstruction };
+    this.buildFromGallery(m, efConstruction).then(
+      (built) => {
+        this.pendingSwap = built;
+        if (this.stopped) this.rebuildStatus = { ...this.rebuildStatus, state: 'failed', error: 'the service stopped', finishedAt: new Date().toISOString() };
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'index rebuild failed');
+        this.rebuildStatus = { ...this.rebuildStatus, state: 'failed', error: err instanceof Error ? err.message : String(err), finishedAt: new Date().toISOString() };
+      },
+    );
+    return true;
+  }
+
+  /** Builds from the gallery; the returned position is the log's end before the gallery was read. */
+  private async buildFromGallery(m: number, efConstruction: number): Promise<PendingSwap> {
+    const position = (await this.changeLog.bounds()).last ?? LOG_START;
+    const [records, tombstones] = await Promise.all([this.gallery.readAll(), this.gallery.readTombstones()]);
+    const deletions = new Map<string, number>();
+    for (const t of tombstones) if (t.faceIds === undefined) deletions.set(t.personId, Math.max(deletions.get(t.personId) ?? -Infinity, Date.parse(t.deletedAt)));
+    const index = await buildIndexInWorker(records, { dim: this.opts.dim, m, efConstruction, ef: this.opts.ef ?? this.index.ef, initialCapacity: Math.max(1024, records.length) });
+    return { index, position, deletions };
+  }
+
+  private async follow(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (this.pendingSwap) this.swap(this.pendingSwap);
+        const entries = await this.changeLog.read(this.position, { blockMs: this.opts.readBlockMs, count: 500 });
+        for (const entry of entries) {
+          if (this.pendingSwap) break; // the swap resets the position; the rest is read again
+          await this.apply(entry.change);
+          this.position = entry.id;
+          this.markUnsaved();
+        }
+        if (entries.length < 500 && !this.ready) {
+          this.ready = true;
+          logger.info({ faces: this.index.size, position: this.position }, 'index service ready');
+        }
+        if (this.changesSinceSnapshot >= this.opts.snapshotEveryChanges || (this.changesSinceSnapshot > 0 && Date.now() - this.firstUnsavedChangeAt >= this.opts.snapshotEveryMs)) {
+          await this.snapshot();
+        }
+      } catch (err) {
+        // Redis or storage away: keep the position, try again shortly; nothing was skipped.
+        logger.warn({ err: err instanceof Error ? err.message : String(err), position: this.position }, 'change log: will retry');
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+
+  private swap(built: PendingSwap): void {
+    this.pendingSwap = undefined;
+    this.index = built.index;
+    this.position = built.position; // changes since the build started are applied again, harmlessly
+    for (const [personId, at] of built.deletions) this.deletions.set(personId, Math.max(this.deletions.get(personId) ?? -Infinity, at));
+    this.rebuildStatus = { ...this.rebuildStatus, state: 'done', faces: built.index.size, finishedAt: new Date().toISOString() };
+    this.markUnsaved();
+    this.changesSinceSnapshot = this.opts.snapshotEveryChanges; // snapshot the new index soon
+    logger.info({ faces: built.index.size, m: built.index.m, efConstruction: built.index.efConstruction }, 'rebuilt index swapped in');
+  }
+
+  private async apply(change: GalleryChange): Promise<void> {
+    if (change.type === 'delete') {
+      this.applyDelete(change);
+      return;
+    }
+    let records: GalleryRecord[];
+    try {
+      records = await this.gallery.readSegment(change.key);
+    } catch (err) {
+      if (err instanceof StorageNotFoundError) {
+        logger.warn({ segment: change.key }, 'change log names a segment the gallery does not hold: skipped');
+        return;
+      }
+      throw err;
+    }
+    const live = records.filter((r) => r.model === this.gallery.model && !(Date.parse(r.enrolledAt) <= (this.deletions.get(r.personId) ?? -Infinity)));
+    this.index.add(live);
+  }
+
+  private applyDelete(change: Extract<GalleryChange, { type: 'delete' }>): number {
+    if (change.faceIds !== undefined) return change.faceIds.filter((faceId) => this.index.removeFace(faceId)).length;
+    this.deletions.set(change.personId, Math.max(this.deletions.get(change.personId) ?? -Infinity, Date.parse(change.deletedAt)));
+    return this.index.removePerson(change.personId);
+  }
+
+  private markUnsaved(): void {
+    if (this.changesSinceSnapshot === 0) this.firstUnsavedChangeAt = Date.now();
+    this.changesSinceSnapshot++;
+  }
+
+  private async snapshot(): Promise<void> {
+    const index = this.index;
+    const persons = index.persons().length;
+    const name = await this.snapshots.save(index.serialize(), {
+      createdAt: new Date().toISOString(),
+      changePosition: this.position,
+      deletions: Object.fromEntries([...this.deletions].map(([personId, at]) => [personId, new Date(at).toISOString()])),
+      faces: index.size,
+      persons,
+      m: index.m,
+      efConstruction: index.efConstruction,
+    });
+    this.lastSnapshot = name;
+    this.changesSinceSnapshot = 0;
+    await this.snapshots.prune(2);
+    logger.info({ snapshot: name, faces: index.size, position: this.position }, 'index snapshot written');
+  }
+}

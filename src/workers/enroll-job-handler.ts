@@ -1,0 +1,142 @@
+import { UnrecoverableError } from 'bullmq';
+import { FaceError } from '../engine/face-error.js';
+import { faceIdFor } from '../gallery/face-id.js';
+import type { EnrollFailure, GalleryRecord } from '../gallery/gallery-record.js';
+import type { GalleryStore } from '../gallery/gallery-store.js';
+import type { EnrollItem, EnrollJobData } from '../producers/types.js';
+import type { ChangeLog } from '../queue/change-log.js';
+import { openStorage } from '../storage/open-storage.js';
+import { StorageNotFoundError } from '../storage/storage-not-found-error.js';
+import type { Storage } from '../storage/storage.js';
+import { canonicalStorageUrl } from '../storage/storage-url.js';
+import type { EnrollJobResult, FaceAnalyzer } from './types.js';
+
+export interface EnrollJobHandlerDeps {
+  analyzer: FaceAnalyzer;
+  /** The deployment's gallery (its storage and model). */
+  gallery: GalleryStore;
+  changeLog: ChangeLog;
+  /** The deployment's storage URL: a job of another deployment is refused. */
+  storageUrl: string;
+  /** Opens a source storage by URL (default openStorage). */
+  openSource?: (url: string) => Storage;
+  now?: () => Date;
+}
+
+type ItemOutcome = { record: GalleryRecord; facesDetected: number } | { failure: EnrollFailure };
+
+/**
+ * One enroll job: fetch, decode, detect, embed the largest face of each image (through the engine,
+ * whose micro-batcher merges the faces of concurrent jobs), write the gallery, publish the change.
+ *
+ * Idempotent, so that a retried or stalled-and-rerun job never doubles anything: face ids and the
+ * segment and failures object names derive from the job, so a rerun rewrites the same objects; the
+ * index service applies a segment by face id.
+ *
+ * Expected outcomes (bad image, no face, missing key) end as per-image failures in the result and in
+ * the gallery's failures; anything else (storage or Redis unreachable, engine crash) throws, and
+ * BullMQ retries the job with backoff up to its attempts.
+ */
+export class EnrollJobHandler {
+  private readonly storageUrl: string;
+  private readonly sources = new Map<string, Storage>();
+  private readonly openSource: (url: string) => Storage;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: EnrollJobHandlerDeps) {
+    this.storageUrl = canonicalStorageUrl(deps.storageUrl);
+    this.openSource = deps.openSource ?? ((url) => openStorage(url));
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async handle(jobId: string, data: EnrollJobData): Promise<EnrollJobResult> {
+    if (data.storageUrl !== this.storageUrl) {
+      throw new UnrecoverableError(`job ${jobId} belongs to the deployment at ${data.storageUrl}, this worker serves ${this.storageUrl}`);
+    }
+    if (data.model !== this.deps.gallery.model) {
+      throw new UnrecoverableError(`job ${jobId} enrolls with model ${data.model}, this worker's gallery is ${this.deps.gallery.model}`);
+    }
+    const source = this.source(data.sourceUrl);
+    const outcomes = await Promise.all(data.items.map((item) => this.enrollOne(source, data, item)));
+
+    const records: GalleryRecord[] = [];
+    const failures: EnrollFailure[] = [];
+    const result: EnrollJobResult = { images: data.items.length, enrolled: 0, failed: 0, facesDetected: 0, errors: {} };
+    for (const outcome of outcomes) {
+      if ('failure' in outcome) {
+        failures.push(outcome.failure);
+        result.failed++;
+        result.errors[outcome.failure.code] = (result.errors[outcome.failure.code] ?? 0) + 1;
+      } else {
+        records.push(outcome.record);
+        result.enrolled++;
+        result.facesDetected += outcome.facesDetected;
+      }
+    }
+
+    // The job id names both objects: a rerun overwrites them instead of adding copies.
+    await this.deps.gallery.appendFailures(failures, { segmentId: jobId });
+    if (records.length > 0) {
+      result.segment = await this.deps.gallery.append(records, { segmentId: jobId });
+      await this.deps.changeLog.publish({ type: 'segment', key: result.segment });
+    }
+    return result;
+  }
+
+  private async enrollOne(source: Storage, data: EnrollJobData, item: EnrollItem): Promise<ItemOutcome> {
+    const fail = (code: string, message: string): ItemOutcome => ({
+      failure: { source: data.sourceUrl, sourceKey: item.key, sourceEtag: item.etag, personId: item.personId, code, message, failedAt: this.now().toISOString() },
+    });
+
+    let bytes: Uint8Array;
+    try {
+      bytes = await source.get(item.key);
+    } catch (err) {
+      if (err instanceof StorageNotFoundError) return fail(err.code, err.message);
+      throw err; // transient: the job is retried
+    }
+
+    let analysis;
+    try {
+      analysis = await this.deps.analyzer.analyze({ bytes, name: item.key }, { largestOnly: true });
+    } catch (err) {
+      // ENGINE_FAILURE is the engine's own fault, not the image's: retry the job.
+      if (FaceError.isFaceError(err) && err.code !== 'ENGINE_FAILURE') return fail(err.code, err.message);
+      throw err;
+    }
+    const face = analysis.faces[0];
+    if (face === undefined) return fail('NO_FACE', `no face found in ${item.key}`);
+
+    const record: GalleryRecord = {
+      faceId: faceIdFor(data.sourceUrl, item.key, item.etag, data.model),
+      personId: item.personId,
+      source: data.sourceUrl,
+      sourceKey: item.key,
+      sourceEtag: item.etag,
+      box: roundBox(face.box),
+      landmarks: face.landmarks.map(([x, y]) => [round1(x), round1(y)]),
+      score: Number(face.score.toFixed(4)),
+      model: data.model,
+      // 7 significant digits: below float32 noise for distances, about half the JSON of full doubles.
+      embedding: Array.from(face.embedding, (v) => Number(v.toPrecision(7))),
+      enrolledAt: this.now().toISOString(),
+    };
+    if (item.name !== undefined) record.name = item.name;
+    if (analysis.facesDetected > 1) record.warnings = [`${analysis.facesDetected} faces in the image; enrolled the largest`];
+    return { record, facesDetected: analysis.facesDetected };
+  }
+
+  private source(url: string): Storage {
+    let storage = this.sources.get(url);
+    if (storage === undefined) this.sources.set(url, (storage = this.openSource(url)));
+    return storage;
+  }
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+function roundBox(box: GalleryRecord['box']): GalleryRecord['box'] {
+  return { x: round1(box.x), y: round1(box.y), width: round1(box.width), height: round1(box.height) };
+}
