@@ -3,12 +3,10 @@
  * `facepipe search`, each run as a real CLI process (like test/cli.test.ts) against an index
  * service listening in this test process. The search test wires the real engine into the service.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceEngine } from '../src/engine/face-engine.js';
@@ -16,41 +14,12 @@ import { FACE_MODEL } from '../src/engine/face-model.js';
 import { FaceIndex } from '../src/index/face-index.js';
 import { buildIndexServer, type IndexServerOptions } from '../src/index/index-http-server.js';
 import { clusteredFaces, prng } from './support/synthetic-embeddings.js';
+import { lastJson, ROOT, runCli } from './support/cli-process.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sample = (n: number) => path.join(ROOT, 'node_modules/@vladmandic/face-api/demo', `sample${n}.jpg`);
 const TIMEOUT = 120_000;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function facepipe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', 'src/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, FACEPIPE_INDEX_URL: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** The JSON object a --json run prints as its last line. */
-function lastJson(run: Run): any {
-  const lines = run.stdout.trim().split('\n');
-  try {
-    return JSON.parse(lines[lines.length - 1]);
-  } catch {
-    throw new Error(`no JSON last line; exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
-  }
-}
+const facepipe = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { FACEPIPE_INDEX_URL: '', ...env });
 
 const apps: FastifyInstance[] = [];
 afterAll(async () => {

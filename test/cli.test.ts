@@ -1,75 +1,18 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadEngineConfig } from '../src/config/engine-config.js';
 import { FACE_MODEL } from '../src/engine/face-model.js';
+import { lastJson, runCli } from './support/cli-process.js';
+import { faceImage, PEOPLE, sample, type Person } from './support/sample-faces.js';
 
 // The real CLI, end to end: each run starts the engine (model loading takes seconds), hence the timeouts.
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SAMPLES = path.join(ROOT, 'node_modules/@vladmandic/face-api/demo');
-const sample = (n: number) => path.join(SAMPLES, `sample${n}.jpg`);
 const TIMEOUT = 120_000;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function facepipe(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', 'src/cli/main.ts', '--threads', '1', ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** The JSON object a --json run prints as its last line. */
-function lastJson(run: Run): any {
-  const lines = run.stdout.trim().split('\n');
-  try {
-    return JSON.parse(lines[lines.length - 1]);
-  } catch {
-    throw new Error(`no JSON last line; exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
-  }
-}
-
-/**
- * Single-face crops of people in the group photos (boxes found by `detect` on these pinned samples),
- * chosen far apart in embedding space so that they are clearly different people.
- */
-const PEOPLE = {
-  A: { sample: 2, box: [1447, 153, 193, 242] },
-  B: { sample: 4, box: [1276, 143, 145, 243] },
-  C: { sample: 5, box: [1406, 389, 165, 271] },
-  D: { sample: 5, box: [376, 859, 172, 300] },
-} as const;
-type Person = keyof typeof PEOPLE;
-
-/** The person's face with `margin` x its size around it; `variant` mirrors and brightens it (a second photo). */
-async function faceImage(person: Person, margin: number, variant = false): Promise<Sharp> {
-  const { sample: n, box } = PEOPLE[person];
-  const [x, y, w, h] = box;
-  const { width = 0, height = 0 } = await sharp(sample(n)).metadata();
-  const left = Math.max(0, Math.round(x - margin * w));
-  const top = Math.max(0, Math.round(y - margin * h));
-  const image = sharp(sample(n)).extract({
-    left,
-    top,
-    width: Math.min(width, Math.round(x + w + margin * w)) - left,
-    height: Math.min(height, Math.round(y + h + margin * h)) - top,
-  });
-  return variant ? image.flop().modulate({ brightness: 1.1 }) : image;
-}
+const facepipe = (...args: string[]) => runCli(['--threads', '1', ...args]);
 
 const blank = () => sharp({ create: { width: 250, height: 250, channels: 3, background: '#8a8a8a' } });
 

@@ -18,7 +18,7 @@ import { GalleryStore } from '../src/gallery/gallery-store.js';
 import { runEnroll } from '../src/producers/enroll-run.js';
 import { changeLogKey, QUEUE_NAMES, queueConnectionOptions } from '../src/queue/queue-names.js';
 import { FolderStorage } from '../src/storage/folder-storage.js';
-import { ROOT, startCli, waitFor, type CliProcess } from './support/cli-process.js';
+import { lastJson, ROOT, runCli, startCli, waitFor, type CliProcess } from './support/cli-process.js';
 
 const SAMPLES = path.join(ROOT, 'node_modules/@vladmandic/face-api/demo');
 const PERSONS = ['ann', 'ben', 'cat', 'dan', 'eve', 'fay'];
@@ -146,6 +146,15 @@ describe('enrollment survives kill -9', () => {
     expect(indexed).toEqual(new Set(records.map((r) => r.faceId)));
     const status = await getJson<{ loadedFrom: string }>('/v1/index');
     expect(status.loadedFrom).toMatch(/^snapshot /);
+
+    // Rebuild from the gallery with other parameters, through the CLI; then delete a person.
+    const rebuilt = lastJson(await runCli(['index', 'rebuild', '--m', '8', '--json'], env));
+    expect(rebuilt).toMatchObject({ faces: 12, persons: 6, m: 8, rebuild: { state: 'done' } });
+    const deleted = await runCli(['persons', 'delete', 'fay', '--json'], env);
+    expect(deleted.code).toBe(0);
+    expect(lastJson(deleted)).toMatchObject({ personId: 'fay', removed: 2 });
+    expect((await gallery.persons()).has('fay')).toBe(false);
+    expect(await getJson('/v1/persons')).toMatchObject({ persons: 5, faces: 10 });
 
     // Graceful stops: SIGTERM finishes and exits 0.
     worker2.child.kill('SIGTERM');

@@ -10,8 +10,11 @@ import { registerDetect } from './commands/detect.js';
 import { registerEmbed } from './commands/embed.js';
 import { registerEnroll } from './commands/enroll.js';
 import { registerEvaluate } from './commands/evaluate.js';
+import { registerIdentify } from './commands/identify.js';
 import { registerIndex } from './commands/index-rebuild.js';
+import { registerMatches } from './commands/matches.js';
 import { registerPersons } from './commands/persons.js';
+import { registerSchedule } from './commands/schedule.js';
 import { registerSearch } from './commands/search.js';
 import { registerServe } from './commands/serve.js';
 import { registerUp } from './commands/up.js';
@@ -26,6 +29,11 @@ Examples:
   $ facepipe embed archive/ new-photo.jpg --out embeddings.jsonl
   $ facepipe evaluate lfw/ --pairs lfw/pairs.txt --report reports/lfw
   $ FACEPIPE_BACKEND=wasm facepipe --threads 4 detect photo.jpg
+  $ facepipe up &                      # index service + workers in one process (Redis on 127.0.0.1:6379)
+  $ facepipe enroll archive/ --wait    # archive/<personId>/<photo>.jpg
+  $ facepipe search frame.jpg -k 5
+  $ facepipe schedule identify s3://cctv/ --cron "0 2 * * *" --tz Europe/Paris
+  $ facepipe --storage s3://bucket/facepipe worker --concurrency 8
 
 Engine settings: a flag wins over its environment variable (FACEPIPE_BACKEND, FACEPIPE_THREADS,
 FACEPIPE_DETECTOR, FACEPIPE_MIN_FACE_SIZE, FACEPIPE_MAX_PIXELS, FACEPIPE_MAX_BATCH,
@@ -42,7 +50,7 @@ Exit codes:
 export function buildProgram(): Command {
   const d = DEFAULT_ENGINE_OPTIONS;
   const program = new Command('facepipe')
-    .description('Face detection, verification (1:1) and embedding, and the LFW benchmark')
+    .description('Face verification (1:1) and identification (1:N): the engine, bulk enrollment, the index service')
     .version(packageVersion())
     // Settings before any .command(): subcommands copy them when created.
     .exitOverride()
@@ -67,12 +75,15 @@ export function buildProgram(): Command {
   registerEmbed(program);
   registerEvaluate(program);
   registerEnroll(program);
+  registerIdentify(program);
   registerWorker(program);
   registerServe(program);
   registerUp(program);
   registerIndex(program);
   registerPersons(program);
+  registerMatches(program);
   registerSearch(program);
+  registerSchedule(program);
   return program;
 }
 

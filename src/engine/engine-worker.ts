@@ -2,7 +2,9 @@
 import { decodeImage } from './decode-image.js';
 import type { DetectionResult, EngineWorkerData } from './engine-types.js';
 import { FaceDetector } from './face-detector.js';
+import { RESNET_CHIP } from './face-alignment.js';
 import { FaceEmbedder, type FaceChips } from './face-embedder.js';
+import { faceQuality } from './face-quality.js';
 import { FACERES_MODEL, loadFaceApi, loadGraphModel } from './face-models.js';
 import { selectBackend } from './tf-backend.js';
 import type { ImageInput } from './types.js';
@@ -20,8 +22,9 @@ serveTasks(async (data) => {
     /** Decode, detect, landmark and align: the per-image half of the work. */
     detect: async (input: ImageInput) => {
       const image = await decodeImage(input, { maxPixels });
-      const faces = await detector.detect(image);
-      const chips = faces.map((face) => embedder.chips(image, face.landmarks));
+      const detected = await detector.detect(image);
+      const chips = detected.map((face) => embedder.chips(image, face.landmarks));
+      const faces = detected.map((face, i) => ({ ...face, quality: faceQuality(face.box, face.landmarks, chips[i].resnet[0], RESNET_CHIP.size) }));
       const result: DetectionResult = { width: image.width, height: image.height, faces, chips };
       return withTransfer(result, chips.flatMap((c) => [...c.resnet, c.faceres]));
     },

@@ -14,4 +14,9 @@ export const FACE_MODEL = {
   threshold: 0.65,
   /** 128 ResNet values, then 1024 FaceRes values. */
   embeddingSize: 1152,
+  /**
+   * The 1:N rule (src/identification/identification-rule.ts). Provisional: plain threshold until
+   * calibrated for a target false-identification rate.
+   */
+  identification: { threshold: 0.65, marginWeight: 0 },
 } as const;

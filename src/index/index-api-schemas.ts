@@ -91,7 +91,7 @@ export interface IdentifiedFace {
   landmarks: Point[];
   /** Top-k persons, one entry each (their closest face), ascending by distance. */
   matches: IdentifyMatch[];
-  /** The decision (identification-decision.ts): a person, or null for "nobody in the gallery". */
+  /** The decision (src/identification/identification-rule.ts): a person, or null for "nobody in the gallery". */
   personId: string | null;
 }
 

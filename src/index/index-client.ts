@@ -14,6 +14,7 @@ import {
   type SearchResponse,
   type VerifyResponse,
 } from './index-api-schemas.js';
+import type { MatchPage } from '../matches/types.js';
 import { IndexServiceError } from './index-service-error.js';
 import type { IndexServiceStatus } from './index-service.js';
 
@@ -78,6 +79,21 @@ export class IndexClient {
 
   deletePerson(personId: string): Promise<DeletePersonResponse> {
     return this.request<DeletePersonResponse>(`/v1/persons/${encodeURIComponent(personId)}`, { method: 'DELETE' });
+  }
+
+  /**
+   * Where the person was seen: their sightings (identified faces of result files), newest first;
+   * `since` inclusive, `until` exclusive (a Date, or an ISO 8601 string the service accepts).
+   * An unknown person is an empty page.
+   */
+  matches(
+    personId: string,
+    options: { since?: Date | string; until?: Date | string; limit?: number; offset?: number } = {},
+  ): Promise<MatchPage> {
+    const iso = (t: Date | string | undefined) => (t instanceof Date ? t.toISOString() : t);
+    return this.request<MatchPage>(`/v1/persons/${encodeURIComponent(personId)}/matches`, {
+      query: { since: iso(options.since), until: iso(options.until), limit: options.limit, offset: options.offset },
+    });
   }
 
   /** The index's size, HNSW parameters, change-log position and rebuild state. */

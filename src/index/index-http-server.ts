@@ -26,7 +26,7 @@ import { faceDistance } from '../engine/face-distance.js';
 import { FaceError } from '../engine/face-error.js';
 import type { ImageInput } from '../engine/types.js';
 import { FaceIndex, FaceIndexError, type FaceMatch } from './face-index.js';
-import { decideIdentity } from './identification-decision.js';
+import { bestPerPerson, decideIdentity, type IdentificationRule } from '../identification/identification-rule.js';
 import {
   DEFAULT_K,
   DEFAULT_MAX_IMAGE_BYTES,
@@ -61,8 +61,10 @@ export interface IndexServerOptions {
    * index); each request reads it once. Its dimension must not change.
    */
   index: FaceIndex | (() => FaceIndex);
-  /** The model's match threshold (Euclidean), used by identify and verify. */
+  /** The model's 1:1 match threshold (Euclidean), used by verify. */
   threshold: number;
+  /** The 1:N decision rule used by identify; default: a plain distance threshold at `threshold`. */
+  rule?: IdentificationRule;
   /**
    * The engine (FaceEngine.analyze): every face of an image with its embedding, rejecting with a
    * FaceError for a bad image. Without it, /v1/identify and /v1/verify answer 503.
@@ -132,6 +134,7 @@ function parseIntParam(name: string, raw: string | undefined, def: number, min: 
 
 export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   const { threshold } = options;
+  const rule: IdentificationRule = options.rule ?? { threshold, marginWeight: 0 };
   const given = options.index;
   const current: () => FaceIndex = typeof given === 'function' ? given : () => given;
   const ready = options.ready ?? (() => true);
@@ -275,10 +278,10 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
       const response: IdentifyResponse = {
         width,
         height,
-        threshold,
+        threshold: rule.threshold,
         faces: faces.map(({ box, score, landmarks }, i) => {
           const matches = bestPerPerson(found[i], k);
-          return { box, score, landmarks, matches, personId: decideIdentity(matches, threshold) };
+          return { box, score, landmarks, matches, personId: decideIdentity(matches, rule) };
         }),
       };
       return response;
@@ -348,12 +351,3 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   return app;
 }
 
-/** The closest face of each person, at most `k` persons, ascending by distance. */
-function bestPerPerson(hits: readonly FaceMatch[], k: number): IdentifyMatch[] {
-  const best = new Map<string, IdentifyMatch>();
-  for (const { personId, faceId, distance } of hits) {
-    const seen = best.get(personId);
-    if (!seen || distance < seen.distance) best.set(personId, { personId, faceId, distance });
-  }
-  return [...best.values()].sort((a, b) => a.distance - b.distance).slice(0, k);
-}

@@ -5,14 +5,16 @@ import { FACE_MODEL } from '../engine/face-model.js';
 import type { ImageInput } from '../engine/types.js';
 import { GalleryStore } from '../gallery/gallery-store.js';
 import { logger } from '../logger.js';
+import { MatchStore } from '../matches/match-store.js';
 import { ChangeLog } from '../queue/change-log.js';
-import { changeLogKey } from '../queue/queue-names.js';
+import { changeLogKey, matchKeyPrefix } from '../queue/queue-names.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { FaceAnalyzer } from '../workers/types.js';
 import { registerIndexAdminRoutes } from './index-admin-routes.js';
 import { buildIndexServer } from './index-http-server.js';
 import { IndexService, type IndexServiceOptions } from './index-service.js';
 import { IndexSnapshotStore } from './index-snapshot-store.js';
+import { registerMatchRoutes } from './match-routes.js';
 
 export interface IndexServiceRuntimeOptions {
   port: number;
@@ -61,11 +63,13 @@ export async function startIndexService(config: AppConfig, options: IndexService
   const app = buildIndexServer({
     index: () => service.current,
     threshold: FACE_MODEL.threshold,
+    rule: FACE_MODEL.identification,
     ready: () => service.isReady,
     analyze,
     onDeletePerson: (personId) => service.recordDeletion(personId),
   });
   registerIndexAdminRoutes(app, service);
+  registerMatchRoutes(app, new MatchStore(writer, matchKeyPrefix(config)));
 
   await service.start();
   await app.listen({ port: options.port, host: options.host });

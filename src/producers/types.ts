@@ -62,3 +62,38 @@ export interface EnqueueSummary {
   /** Ids of the jobs holding the offered images not yet done: added now, or already queued. */
   jobIds: string[];
 }
+
+/** A snapshot to identify, with the version and time seen when listing. */
+export interface SnapshotItem {
+  key: string;
+  etag: string;
+  size: number;
+  /** ISO 8601 last-modified time of the object. */
+  modified: string;
+}
+
+/** The data of one identify job: a chunk of snapshots of one run. */
+export interface IdentifyJobData {
+  storageUrl: string;
+  sourceUrl: string;
+  run: string;
+  model: string;
+  items: SnapshotItem[];
+}
+
+/** One identification run (facepipe/runs/<run>.json). */
+export interface IdentifyRunRecord {
+  run: string;
+  /** Canonical URL of the source. */
+  source: string;
+  /** Snapshots modified after this (ISO), or null for all. */
+  since: string | null;
+  /** The newest `modified` among the run's snapshots (or `since` when it has none): the next run starts here. */
+  watermark: string | null;
+  snapshots: number;
+  createdAt: string;
+  /** Set once every snapshot has its result file. */
+  completedAt?: string;
+  /** The job plan: re-running the run re-enqueues exactly these jobs. */
+  jobs: Array<{ jobId: string; items: SnapshotItem[] }>;
+}

@@ -1,5 +1,8 @@
 import type { Queue } from 'bullmq';
-import { forEachConcurrent } from '../util/for-each-concurrent.js';
+
+/** States read at once, and how many unfinished jobs in a row end a scan. */
+const SCAN_BATCH = 32;
+const SCAN_WINDOW = 128;
 
 export interface TrackedJobs<R> {
   /** jobId -> return value of each completed job. */
@@ -28,22 +31,30 @@ export async function waitForJobs<R>(queue: Queue, jobIds: readonly string[], op
   const pollMs = options.pollMs ?? 500;
   while (pending.length > 0 && !options.abort?.aborted) {
     const before = pending.length;
-    const still: string[] = [];
-    await forEachConcurrent(pending, 32, async (jobId) => {
-      const state = await queue.getJobState(jobId);
-      if (state === 'completed') {
-        const job = await queue.getJob(jobId);
-        result.completed.set(jobId, job?.returnvalue as R);
-      } else if (state === 'failed') {
-        const job = await queue.getJob(jobId);
-        result.failed.set(jobId, job?.failedReason ?? 'failed');
-      } else if (state === 'unknown') {
-        result.failed.set(jobId, 'the job was removed from the queue before it finished');
-      } else {
-        still.push(jobId);
+    const finished = new Set<string>();
+    // Jobs run roughly in the order they were added: scan from the oldest pending one and stop after
+    // a window of unfinished ones, so a poll costs what finished since the last, not the whole run.
+    let unfinishedRun = 0;
+    for (let start = 0; start < pending.length && unfinishedRun < SCAN_WINDOW; start += SCAN_BATCH) {
+      const batch = pending.slice(start, start + SCAN_BATCH);
+      const states = await Promise.all(batch.map((jobId) => queue.getJobState(jobId)));
+      for (let i = 0; i < batch.length; i++) {
+        const jobId = batch[i];
+        if (states[i] === 'completed') {
+          result.completed.set(jobId, (await queue.getJob(jobId))?.returnvalue as R);
+        } else if (states[i] === 'failed') {
+          result.failed.set(jobId, (await queue.getJob(jobId))?.failedReason ?? 'failed');
+        } else if (states[i] === 'unknown') {
+          result.failed.set(jobId, 'the job was removed from the queue before it finished');
+        } else {
+          unfinishedRun++;
+          continue;
+        }
+        finished.add(jobId);
+        unfinishedRun = 0;
       }
-    });
-    pending = still;
+    }
+    pending = pending.filter((jobId) => !finished.has(jobId));
     if (pending.length < before) options.onProgress?.(result);
     if (pending.length > 0) await sleep(pollMs, options.abort);
   }
@@ -52,10 +63,12 @@ export async function waitForJobs<R>(queue: Queue, jobIds: readonly string[], op
 
 function sleep(ms: number, abort?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    abort?.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(timer);
+      abort?.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(done, ms);
+    abort?.addEventListener('abort', done, { once: true });
   });
 }

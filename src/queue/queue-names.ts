@@ -7,6 +7,7 @@ export const QUEUE_NAMES = {
   enroll: 'enroll',
   identify: 'identify',
   index: 'index',
+  schedule: 'schedule',
 } as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
@@ -36,4 +37,9 @@ export function storageTag(storage: string): string {
 /** Redis key of the gallery change log of one deployment and model (see ChangeLog). */
 export function changeLogKey(config: Pick<AppConfig, 'queuePrefix' | 'storage'>, model: string): string {
   return `${config.queuePrefix}:${storageTag(config.storage)}:changes:${model}`;
+}
+
+/** Prefix of the Redis keys of the person sightings ("where was person X seen?") of one deployment (see MatchStore). */
+export function matchKeyPrefix(config: Pick<AppConfig, 'queuePrefix' | 'storage'>): string {
+  return `${config.queuePrefix}:${storageTag(config.storage)}:matches`;
 }

@@ -20,3 +20,12 @@ export interface EnrollJobResult {
   /** The gallery segment written, when any face was enrolled. */
   segment?: string;
 }
+
+/** The outcome of one identify job. */
+export interface IdentifyJobResult {
+  snapshots: number;
+  /** Snapshots whose result holds an error. */
+  failed: number;
+  faces: number;
+  identified: number;
+}

@@ -7,13 +7,19 @@ import { logger } from '../logger.js';
 import { ChangeLog } from '../queue/change-log.js';
 import { changeLogKey, QUEUE_NAMES, queueConnectionOptions, type QueueName } from '../queue/queue-names.js';
 import { openStorage } from '../storage/open-storage.js';
+import { IndexClient } from '../index/index-client.js';
+import { ResultStore } from '../results/result-store.js';
 import { EnrollJobHandler } from './enroll-job-handler.js';
+import { IdentifyJobHandler } from './identify-job-handler.js';
+import { createIdentifyWorker } from './identify-worker.js';
 import { createEnrollWorker } from './enroll-worker.js';
 import type { QueueWorkerOptions } from './queue-worker-options.js';
+import { ScheduleJobHandler } from './schedule-job-handler.js';
+import { createScheduleWorker } from './schedule-worker.js';
 import type { FaceAnalyzer } from './types.js';
 
 /** Queues this build has workers for. */
-export const WORKER_QUEUES: readonly QueueName[] = [QUEUE_NAMES.enroll];
+export const WORKER_QUEUES: readonly QueueName[] = [QUEUE_NAMES.enroll, QUEUE_NAMES.identify, QUEUE_NAMES.schedule];
 
 export interface RunningWorkers {
   /** Stops taking jobs, lets the active ones finish, and closes the connections. */
@@ -41,6 +47,17 @@ export async function startWorkers(
     if (queue === QUEUE_NAMES.enroll) {
       const handler = new EnrollJobHandler({ analyzer, gallery, changeLog, storageUrl: config.storage });
       workers.push(createEnrollWorker(connection, handler, options));
+    } else if (queue === QUEUE_NAMES.identify) {
+      const index = new IndexClient(config.indexUrl);
+      const handler = new IdentifyJobHandler({
+        analyzer,
+        results: new ResultStore(storage),
+        storageUrl: config.storage,
+        search: async (vectors, k) => (await index.search(vectors, k)).results,
+      });
+      workers.push(createIdentifyWorker(connection, handler, options));
+    } else if (queue === QUEUE_NAMES.schedule) {
+      workers.push(createScheduleWorker(connection, new ScheduleJobHandler({ config }), options));
     } else {
       throw new Error(`no worker for queue ${queue} in this build (available: ${WORKER_QUEUES.join(', ')})`);
     }

@@ -41,3 +41,35 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
   throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
 }
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one `facepipe` command to its end. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The JSON object a --json run prints as its last line. */
+export function lastJson(run: CliRun): any {
+  const lines = run.stdout.trim().split('\n');
+  try {
+    return JSON.parse(lines[lines.length - 1]);
+  } catch {
+    throw new Error(`no JSON last line; exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  }
+}

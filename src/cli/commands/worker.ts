@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { loadAppConfig } from '../../config/app-config.js';
 import { loadEngineConfig } from '../../config/engine-config.js';
-import type { QueueName } from '../../queue/queue-names.js';
+import { QUEUE_NAMES, type QueueName } from '../../queue/queue-names.js';
 import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../../workers/queue-worker-options.js';
+import type { FaceAnalyzer } from '../../workers/types.js';
 import { startWorkers, WORKER_QUEUES } from '../../workers/worker-process.js';
 import { intArg, listArg } from '../arg-parsers.js';
 import { withEngine } from '../engine-session.js';
@@ -25,6 +26,11 @@ export function addWorkerOptions(command: Command): Command {
     .option('--stalled-interval <ms>', 'how often jobs of dead workers are looked for', intArg(1000), d.stalledIntervalMs);
 }
 
+/** The analyzer of a worker that runs no inference. */
+const NO_ENGINE: FaceAnalyzer = {
+  analyze: () => Promise.reject(new Error('this worker runs without a face engine (--queues schedule only)')),
+};
+
 export function registerWorker(program: Command): void {
   addWorkerOptions(
     program
@@ -34,13 +40,16 @@ export function registerWorker(program: Command): void {
     const globals = command.optsWithGlobals();
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
-    await withEngine(engineOptions, async (engine) => {
+    const work = async (engine: FaceAnalyzer) => {
       const workers = await startWorkers(config, engine, flags.queues, {
         concurrency: flags.concurrency ?? 2 * engineOptions.threads,
         lockDurationMs: flags.lockDuration,
         stalledIntervalMs: flags.stalledInterval,
       });
       await runUntilSignal('worker', () => workers.close());
-    });
+    };
+    // The schedule queue's jobs only enqueue: a worker for it alone loads no face models.
+    if (flags.queues.every((queue) => queue === QUEUE_NAMES.schedule)) await work(NO_ENGINE);
+    else await withEngine(engineOptions, work);
   });
 }

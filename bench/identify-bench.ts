@@ -1,0 +1,292 @@
+/**
+ * bench:identify — the CCTV "night" benchmark for 1:N identification.
+ *
+ *   npm run bench:identify                        # engine alone, then the pipeline
+ *   npm run bench:identify -- --parts engine      # engine alone only
+ *   npm run bench:identify -- --out reports/night --seed 1
+ *
+ * Builds (or reuses) the synthetic night under reports/night (bench/night/build-night.ts: ~300
+ * snapshots of 1280x720 with ~710 faces, a gallery of 1,768 persons from one photo each, ~40% of
+ * the faces strangers), then in one run:
+ *   a. the engine alone: enroll the gallery into an in-memory FaceIndex, then per snapshot analyze
+ *      -> search -> bestPerPerson -> decideIdentity(FACE_MODEL.identification); only the snapshots
+ *      are timed. Writes reports/night-scores.jsonl (one line per detected face with its top-5
+ *      per-person matches and its truth) and prints a sweep of the margin rule.
+ *   b. the pipeline, as `facepipe up` runs it: temp storage, random queue prefix, index service and
+ *      enroll + identify workers in-process; runEnroll(gallery), wait for the index, then time
+ *      runIdentify(night) and read the result files back.
+ * Prints snapshots/s of both, the ratio pipeline / engine, detection recall, TPIR and FPIR of both,
+ * and as the last line one JSON object with those figures.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { loadAppConfig, type AppConfig } from '../src/config/app-config.js';
+import { loadEngineConfig } from '../src/config/engine-config.js';
+import { FaceEngine } from '../src/engine/face-engine.js';
+import { FACE_MODEL } from '../src/engine/face-model.js';
+import { FaceIndex } from '../src/index/face-index.js';
+import { bestPerPerson, decideIdentity } from '../src/identification/identification-rule.js';
+import type { ResultJson } from '../src/results/result-types.js';
+import { listAll } from '../src/storage/list-all.js';
+import { openStorage } from '../src/storage/open-storage.js';
+import { changeLogKey, QUEUE_NAMES, queueConnectionOptions } from '../src/queue/queue-names.js';
+import { forEachConcurrent } from '../src/util/for-each-concurrent.js';
+import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../src/workers/queue-worker-options.js';
+import { buildNight, LFW_DIR, NO_FACE_DIR } from './night/build-night.js';
+import { nightMetrics, pairDetections, sweepRule, type DetectedSnapshot, type NightMetrics, type ScoredFace } from './night/night-metrics.js';
+
+const { values } = parseArgs({
+  options: {
+    out: { type: 'string', default: 'reports/night' },
+    seed: { type: 'string', default: '1' },
+    parts: { type: 'string', default: 'engine,pipeline' },
+    scores: { type: 'string', default: 'reports/night-scores.jsonl' },
+  },
+});
+const parts = new Set(values.parts!.split(',').map((p) => p.trim()));
+if (!existsSync(LFW_DIR) || !existsSync(NO_FACE_DIR)) {
+  console.error(`skipped: ${LFW_DIR} or ${NO_FACE_DIR} is absent (this benchmark needs ../shared/datasets)`);
+  process.exit(0);
+}
+
+const K = 5;
+const MARGIN_WEIGHTS = [0, 0.5, 1, 1.5, 2, 3];
+const FPIR_TARGETS = [0.01, 0.003];
+const out = path.resolve(values.out!);
+const engineOptions = loadEngineConfig();
+const concurrency = 2 * engineOptions.threads;
+
+// --- the night ----------------------------------------------------------------------------------
+const night = await buildNight({ out, seed: Number(values.seed), threads: engineOptions.threads });
+const truth = night.truth;
+const galleryDir = path.join(out, 'gallery');
+const nightDir = path.join(out, 'night');
+const snapshotKeys = truth.snapshots.map((s) => s.key);
+const truthFaceCount = truth.snapshots.reduce((n, s) => n + s.faces.length, 0);
+console.log(
+  `night: ${truth.snapshots.length} snapshots, ${truthFaceCount} faces (${truth.snapshots.flatMap((s) => s.faces).filter((f) => !f.enrolled).length} strangers), gallery ${truth.gallery.persons} persons` +
+    (night.built ? `, built in ${night.seconds.toFixed(1)} s` : ' (reused)'),
+);
+
+async function galleryFiles(): Promise<Array<{ personId: string; file: string }>> {
+  const files: Array<{ personId: string; file: string }> = [];
+  for (const personId of (await readdir(galleryDir)).sort()) {
+    for (const file of (await readdir(path.join(galleryDir, personId))).sort()) files.push({ personId, file: path.join(galleryDir, personId, file) });
+  }
+  return files;
+}
+
+const round = (v: number, digits = 4) => Number(v.toFixed(digits));
+const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+
+function printMetrics(label: string, m: NightMetrics): void {
+  console.log(
+    `${label}: detection recall ${pct(m.detectionRecall)} (${m.found}/${m.truthFaces}; by width ${m.recallBySize.map((b) => `${b.width}px ${pct(b.recall)}`).join(', ')}; blurred ${pct(m.recallBlurred)}, grey ${pct(m.recallGrey)})`,
+  );
+  console.log(
+    `${label}: TPIR ${pct(m.tpir)} (${m.identified}/${m.enrolledFaces}, ${m.misidentified} named as someone else), FPIR ${pct(m.fpir)} (${m.strangersNamed}/${m.strangerFaces}), false detections ${m.falseDetections} (${m.falseDetectionsNamed} named)` +
+      (m.missingSnapshots > 0 ? `, ${m.missingSnapshots} snapshots without a result` : ''),
+  );
+}
+
+interface PartResult {
+  seconds: number;
+  snapshotsPerSecond: number;
+  metrics: NightMetrics;
+}
+
+// --- a. the engine alone ------------------------------------------------------------------------
+async function engineAlone(engine: FaceEngine): Promise<PartResult> {
+  const files = await galleryFiles();
+  const index = new FaceIndex({ dim: FACE_MODEL.embeddingSize, initialCapacity: files.length });
+  let enrollFailed = 0;
+  let started = performance.now();
+  await forEachConcurrent(files, concurrency, async ({ personId, file }) => {
+    try {
+      const { faces } = await engine.analyze(file, { largestOnly: true });
+      if (faces.length === 0) enrollFailed++;
+      else index.add([{ faceId: path.relative(galleryDir, file), personId, embedding: faces[0].embedding }]);
+    } catch {
+      enrollFailed++;
+    }
+  });
+  console.log(`engine: enrolled ${index.size} of ${files.length} gallery photos (${enrollFailed} without a face) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+  // Warm-up on a few snapshots (SSD's kernels at 1280x720 compile on first use); not timed.
+  await Promise.all(snapshotKeys.slice(0, concurrency).map((key) => engine.analyze(path.join(nightDir, key)).catch(() => undefined)));
+
+  const detected = new Map<string, DetectedSnapshot>();
+  const matchesOf = new Map<string, Array<Array<{ personId: string; distance: number }>>>();
+  started = performance.now();
+  await forEachConcurrent(snapshotKeys, concurrency, async (key) => {
+    try {
+      const { faces } = await engine.analyze(path.join(nightDir, key));
+      const hits = faces.length > 0 ? index.search(faces.map((f) => f.embedding), K * 4) : [];
+      const perPerson = hits.map((h) => bestPerPerson(h, K));
+      detected.set(key, { key, faces: faces.map((f, i) => ({ box: f.box, personId: decideIdentity(perPerson[i], FACE_MODEL.identification) })) });
+      matchesOf.set(key, perPerson.map((m) => m.map(({ personId, distance }) => ({ personId, distance: round(distance, 5) }))));
+    } catch (err) {
+      console.error(`engine: ${key}: ${(err as Error).message}`);
+    }
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const metrics = nightMetrics(truth, [...detected.values()]);
+
+  // Per detected face: truth and top-5 per-person matches, for sweeping decision rules offline.
+  const scored: ScoredFace[] = [];
+  for (const snapshot of truth.snapshots) {
+    const got = detected.get(snapshot.key);
+    if (!got) continue;
+    const truthOf = pairDetections(
+      snapshot.faces.map((f) => f.box),
+      got.faces.map((f) => f.box),
+    );
+    got.faces.forEach((face, d) => {
+      const t = truthOf[d] === -1 ? undefined : snapshot.faces[truthOf[d]];
+      scored.push({
+        key: snapshot.key,
+        box: { x: round(face.box.x, 1), y: round(face.box.y, 1), width: round(face.box.width, 1), height: round(face.box.height, 1) },
+        truthPersonId: t?.enrolled ? t.personId : null,
+        enrolled: t === undefined ? null : t.enrolled,
+        matches: matchesOf.get(snapshot.key)![d],
+      });
+    });
+  }
+  await mkdir(path.dirname(path.resolve(values.scores!)), { recursive: true });
+  await writeFile(values.scores!, scored.map((s) => JSON.stringify(s)).join('\n') + '\n');
+  console.log(`engine: wrote ${scored.length} scored faces to ${values.scores}`);
+
+  const sweep = sweepRule(scored, metrics, MARGIN_WEIGHTS, FPIR_TARGETS);
+  console.log(`sweep (score = d1 - w x min(d2 - d1, 0.3); threshold tuned on this night itself, so optimistic):`);
+  console.log(`  w     ${FPIR_TARGETS.map((t) => `TPIR@FPIR<=${(100 * t).toFixed(1)}% (score <, FPIR)`.padEnd(36)).join('')}`);
+  for (const w of MARGIN_WEIGHTS) {
+    const cells = FPIR_TARGETS.map((t) => {
+      const p = sweep.find((s) => s.marginWeight === w && s.targetFpir === t)!;
+      return `${pct(p.tpir)} (${p.scoreBelow.toFixed(4)}, ${pct(p.fpir)})`.padEnd(36);
+    });
+    console.log(`  ${String(w).padEnd(6)}${cells.join('')}`);
+  }
+  return { seconds, snapshotsPerSecond: snapshotKeys.length / seconds, metrics };
+}
+
+// --- b. the pipeline ----------------------------------------------------------------------------
+type RunIdentify = (config: AppConfig, options: { source: string; run?: string; wait?: boolean }) => Promise<{ run: string; snapshots: number; faces: number; identified: number; unknown: number; failed: number; seconds: number; resultsPrefix: string }>;
+
+async function pipeline(engine: FaceEngine): Promise<PartResult | string> {
+  // Imported when used: the identify producer and workers are newer than this benchmark's other parts.
+  let runIdentify: RunIdentify;
+  let startWorkers: typeof import('../src/workers/worker-process.js').startWorkers;
+  let startIndexService: typeof import('../src/index/index-service-runtime.js').startIndexService;
+  let runEnroll: typeof import('../src/producers/enroll-run.js').runEnroll;
+  try {
+    const identifyRun = '../src/producers/identify-run.js';
+    ({ runIdentify } = (await import(identifyRun)) as { runIdentify: RunIdentify });
+    if (typeof runIdentify !== 'function') throw new Error('src/producers/identify-run.ts exports no runIdentify');
+    ({ startWorkers } = await import('../src/workers/worker-process.js'));
+    ({ startIndexService } = await import('../src/index/index-service-runtime.js'));
+    ({ runEnroll } = await import('../src/producers/enroll-run.js'));
+  } catch (err) {
+    return `pipeline part skipped: identify-run not available yet (${(err as Error).message.split('\n')[0]})`;
+  }
+
+  const dir = await mkdtemp(path.join(tmpdir(), 'facepipe-bench-identify-'));
+  const base = loadAppConfig({ storage: path.join(dir, 'data'), queuePrefix: `bench-${randomBytes(4).toString('hex')}`, indexUrl: 'http://127.0.0.1:0' });
+  const index = await startIndexService(base, { port: 0, host: '127.0.0.1' });
+  const config: AppConfig = { ...base, indexUrl: index.url };
+  let workers: Awaited<ReturnType<typeof startWorkers>> | undefined;
+  try {
+    try {
+      workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], { ...DEFAULT_QUEUE_WORKER_OPTIONS, concurrency: 2 });
+    } catch (err) {
+      return `pipeline part skipped: no identify worker in this build (${(err as Error).message})`;
+    }
+    let started = performance.now();
+    const enrolled = await runEnroll(config, { source: galleryDir, wait: true });
+    if (!('enrolled' in enrolled)) throw new Error('runEnroll with wait returned no summary');
+    while (index.service.current.size < enrolled.enrolled) await new Promise((resolve) => setTimeout(resolve, 50));
+    console.log(`pipeline: enrolled ${enrolled.enrolled} of ${enrolled.images} gallery photos (${enrolled.failed} failed) in ${((performance.now() - started) / 1000).toFixed(1)} s; index holds ${index.service.current.size}`);
+
+    started = performance.now();
+    const summary = await runIdentify(config, { source: nightDir, run: 'bench', wait: true });
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`pipeline: identify summary ${JSON.stringify(summary)}`);
+
+    // The result files, read back as users' scripts read them.
+    const storage = openStorage(config.storage);
+    const prefix = summary.resultsPrefix ?? 'facepipe/results/bench/';
+    const detected: DetectedSnapshot[] = [];
+    for await (const object of listAll(storage, prefix)) {
+      if (!object.key.endsWith('.json')) continue;
+      const result = JSON.parse(Buffer.from(await storage.get(object.key)).toString('utf8')) as ResultJson;
+      const key = object.key.slice(prefix.length, -'.json'.length);
+      detected.push({ key, faces: result.faces.map((f) => ({ box: f.box, personId: f.personId })) });
+    }
+    return { seconds, snapshotsPerSecond: snapshotKeys.length / seconds, metrics: nightMetrics(truth, detected) };
+  } finally {
+    await workers?.close();
+    await index.close();
+    for (const name of [QUEUE_NAMES.enroll, QUEUE_NAMES.identify]) {
+      const queue = new Queue(name, queueConnectionOptions(config));
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+    }
+    const redis = new Redis(config.redisUrl);
+    await redis.del(changeLogKey(config, FACE_MODEL.id));
+    redis.disconnect();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const engine = await FaceEngine.start(engineOptions);
+console.log(`engine: ${engine.backend}, ${engineOptions.threads} threads, ${concurrency} snapshots at once; rule ${JSON.stringify(FACE_MODEL.identification)}`);
+let a: PartResult | undefined;
+let b: PartResult | string | undefined;
+try {
+  if (parts.has('engine')) {
+    a = await engineAlone(engine);
+    console.log(`engine alone: ${a.snapshotsPerSecond.toFixed(3)} snapshots/s (${a.seconds.toFixed(1)} s)`);
+    printMetrics('engine alone', a.metrics);
+  }
+  if (parts.has('pipeline')) {
+    b = await pipeline(engine);
+    if (typeof b === 'string') console.log(b);
+    else {
+      console.log(`pipeline: ${b.snapshotsPerSecond.toFixed(3)} snapshots/s (${b.seconds.toFixed(1)} s)`);
+      printMetrics('pipeline', b.metrics);
+    }
+  }
+} finally {
+  await engine.close();
+}
+
+const figures = (r: PartResult | string | undefined) =>
+  r === undefined || typeof r === 'string'
+    ? null
+    : {
+        snapshotsPerSecond: round(r.snapshotsPerSecond),
+        detectionRecall: round(r.metrics.detectionRecall),
+        tpir: round(r.metrics.tpir),
+        fpir: round(r.metrics.fpir),
+        falseDetections: r.metrics.falseDetections,
+        falseDetectionsNamed: r.metrics.falseDetectionsNamed,
+      };
+const pipe = typeof b === 'object' ? b : undefined;
+const ratio = a && pipe ? pipe.snapshotsPerSecond / a.snapshotsPerSecond : null;
+if (ratio !== null) console.log(`ratio (pipeline / engine): ${ratio.toFixed(3)}`);
+console.log(
+  JSON.stringify({
+    snapshots: truth.snapshots.length,
+    faces: truthFaceCount,
+    rule: FACE_MODEL.identification,
+    engine: figures(a),
+    pipeline: figures(b),
+    ratio: ratio === null ? null : round(ratio, 3),
+    pipelineSkipped: typeof b === 'string' ? b : undefined,
+  }),
+);

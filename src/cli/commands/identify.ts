@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { loadAppConfig } from '../../config/app-config.js';
+import { DEFAULT_IDENTIFY_CHUNK_SIZE, runIdentify } from '../../producers/identify-run.js';
+import { intArg } from '../arg-parsers.js';
+import { EXIT, printJson, printLine } from '../output.js';
+import { progressBar } from '../progress-bar.js';
+
+interface IdentifyFlags {
+  run?: string;
+  since?: string;
+  chunkSize: number;
+  wait?: boolean;
+  json?: boolean;
+}
+
+export function registerIdentify(program: Command): void {
+  program
+    .command('identify')
+    .description('identify every face in the snapshots under <source> against the gallery; workers write facepipe/results/<run>/<key>.json')
+    .argument('<source>', 'folder or s3://bucket/prefix holding the snapshots (any depth)')
+    .option('--run <id>', 'run id (default: a new one); an existing run is re-run: only what it lost is enqueued again')
+    .option('--since <ISO time>', 'only snapshots modified after this (default: where the last completed run of this source ended)')
+    .option('--chunk-size <n>', 'snapshots per job', intArg(1, 1000), DEFAULT_IDENTIFY_CHUNK_SIZE)
+    .option('--wait', 'wait until the workers are done, with a progress bar on a terminal')
+    .option('--json', 'print one JSON summary as the last line')
+    .action(async (sourceArg: string, flags: IdentifyFlags, command: Command) => {
+      const config = loadAppConfig(command.optsWithGlobals());
+      const bar = progressBar('identify', { unit: 'snapshots', extra: 'faces' });
+      const abort = new AbortController();
+      const onSigint = () => abort.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        const report = await runIdentify(config, {
+          source: sourceArg,
+          run: flags.run,
+          since: flags.since,
+          chunkSize: flags.chunkSize,
+          wait: flags.wait,
+          abort: abort.signal,
+          onProgress: ({ done, total, failed, faces }) => bar.update(done, total, { failed, extra: faces }),
+        });
+        bar.stop();
+        if (flags.json) printJson(report);
+        else if ('identified' in report) {
+          printLine(`run ${report.run}: ${report.snapshots} snapshots, ${report.faces} faces: ${report.identified} identified, ${report.unknown} unknown; ${report.failed} snapshots failed; ${report.seconds.toFixed(1)} s`);
+          printLine(`results: ${report.resultsPrefix}`);
+        } else {
+          printLine(`run ${report.run}: ${report.snapshots} snapshots${report.since ? ` modified after ${report.since}` : ''}; ${report.enqueued} enqueued in ${report.jobs} jobs, ${report.alreadyQueued} already queued, ${report.alreadyDone} done before`);
+          printLine(`workers (\`facepipe worker\` or \`facepipe up\`) write ${report.resultsPrefix}; add --wait to follow`);
+        }
+        process.exitCode = 'identified' in report && report.failed > 0 ? EXIT.failed : EXIT.ok;
+      } finally {
+        bar.stop();
+        process.off('SIGINT', onSigint);
+      }
+    });
+}

@@ -1,0 +1,272 @@
+import type { Redis } from 'ioredis';
+import { logger } from '../logger.js';
+import { RESULT_SCHEMA_ID, type ResultJson } from '../results/result-types.js';
+import { listAll } from '../storage/list-all.js';
+import type { Storage, StorageObject } from '../storage/storage.js';
+import {
+  DEFAULT_MATCHES_LIMIT,
+  MAX_MATCHES_LIMIT,
+  type MatchPage,
+  type MatchQuery,
+  type MatchRebuildSummary,
+  type MatchRecord,
+} from './types.js';
+
+export const DEFAULT_RESULTS_PREFIX = 'facepipe/results/';
+
+/** Result files read and recorded at once by rebuild (storage gets and Redis round trips overlap). */
+const REBUILD_CONCURRENCY = 16;
+
+/** What a person's hash holds per sighting (the person is the hash's). */
+type StoredMatch = Omit<MatchRecord, 'personId'>;
+
+/**
+ * Replaces everything one result recorded by its new sightings, atomically.
+ * KEYS[1]: the result's hash (member -> personId). ARGV[1]: the prefix; then per sighting
+ * personId, member, score (ms), details JSON.
+ */
+const RECORD_SCRIPT = `
+local prefix = ARGV[1]
+local old = redis.call('HGETALL', KEYS[1])
+for i = 1, #old, 2 do
+  redis.call('ZREM', prefix .. ':seen:' .. old[i + 1], old[i])
+  redis.call('HDEL', prefix .. ':face:' .. old[i + 1], old[i])
+end
+redis.call('DEL', KEYS[1])
+for i = 2, #ARGV, 4 do
+  local person = ARGV[i]
+  redis.call('ZADD', prefix .. ':seen:' .. person, ARGV[i + 2], ARGV[i + 1])
+  redis.call('HSET', prefix .. ':face:' .. person, ARGV[i + 1], ARGV[i + 3])
+  redis.call('HSET', KEYS[1], ARGV[i + 1], person)
+end
+return (#ARGV - 1) / 4
+`;
+
+const RECORD_COMMAND = 'facepipeRecordMatches';
+
+type RecordCommand = (resultHash: string, ...args: (string | number)[]) => Promise<number>;
+
+/**
+ * "Where was person X seen?" (DESIGN.md): every identified face of every result file, queryable
+ * by person, newest first. Redis keys, all under `prefix` (see matchKeyPrefix):
+ *
+ *   <prefix>:seen:<personId>          sorted set: member `<run>|<input key>|<face index>`, score = seen at (ms)
+ *   <prefix>:face:<personId>          hash: member -> MatchRecord JSON (without personId)
+ *   <prefix>:result:<run>|<input key> hash: member -> personId, what that result recorded
+ *
+ * Recording a result replaces what it recorded before (one Lua script, atomic), so re-recording
+ * is idempotent and a changed decision leaves no stale sighting behind. The result files stay the
+ * truth: `rebuild` recreates all of it from them. The script names per-person keys it is not
+ * given, so this needs a standalone Redis (not Redis Cluster), like the rest of facepipe.
+ */
+export class MatchStore {
+  private readonly recordCommand: RecordCommand;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly prefix: string,
+  ) {
+    if (prefix === '') throw new Error('MatchStore: the key prefix is empty');
+    const client = redis as unknown as Record<string, unknown>;
+    if (typeof client[RECORD_COMMAND] !== 'function') {
+      redis.defineCommand(RECORD_COMMAND, { numberOfKeys: 1, lua: RECORD_SCRIPT });
+    }
+    this.recordCommand = (client[RECORD_COMMAND] as RecordCommand).bind(redis);
+  }
+
+  /**
+   * Records the identified faces of one result (faces with a non-null personId), replacing what
+   * the same result (`run` + `result.input.key`) recorded before. Returns the faces recorded.
+   * Throws a TypeError for a value that is not a facepipe.result/v1 result.
+   */
+  async recordResult(run: string, resultKey: string, result: ResultJson): Promise<number> {
+    checkResult(result);
+    if (run === '') throw new TypeError('recordResult: run is empty');
+    const seenAt = seenAtOf(result);
+    const score = Date.parse(seenAt);
+    const args: (string | number)[] = [this.prefix];
+    result.faces.forEach((face, faceIndex) => {
+      const personId = face.personId;
+      if (personId === null || personId === '') return;
+      const { x, y, width, height } = face.box;
+      const details: StoredMatch = {
+        run,
+        key: result.input.key,
+        resultKey,
+        faceIndex,
+        box: { x, y, width, height },
+        distance: face.matches.find((m) => m.personId === personId)?.distance ?? null,
+        seenAt,
+      };
+      args.push(personId, memberOf(run, result.input.key, faceIndex), score, JSON.stringify(details));
+    });
+    return Number(await this.recordCommand(this.resultHashKey(run, result.input.key), ...args));
+  }
+
+  /** One person's sightings, newest first (ties: by member, descending), with the total in range. */
+  async query(personId: string, options: MatchQuery = {}): Promise<MatchPage> {
+    if (typeof personId !== 'string' || personId === '') throw new TypeError('query: personId is empty');
+    const limit = options.limit ?? DEFAULT_MATCHES_LIMIT;
+    const offset = options.offset ?? 0;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_MATCHES_LIMIT) {
+      throw new RangeError(`query: limit must be an integer from 1 to ${MAX_MATCHES_LIMIT}, got ${limit}`);
+    }
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`query: offset must be an integer >= 0, got ${offset}`);
+    const min = options.since === undefined ? '-inf' : String(timeOf(options.since, 'since'));
+    const max = options.until === undefined ? '+inf' : `(${timeOf(options.until, 'until')}`;
+
+    const seen = this.seenKey(personId);
+    const reply = await this.redis
+      .multi()
+      .zcount(seen, min, max)
+      .zrevrangebyscore(seen, max, min, 'LIMIT', offset, limit)
+      .exec();
+    if (reply === null) throw new Error('query: the Redis transaction was aborted');
+    for (const [err] of reply) if (err) throw err;
+    const total = Number(reply[0][1]);
+    const members = reply[1][1] as string[];
+    if (members.length === 0) return { personId, total, items: [] };
+
+    const details = await this.redis.hmget(this.faceKey(personId), ...members);
+    const items: MatchRecord[] = [];
+    // A result re-recorded between the two reads may have taken a member away: leave it out.
+    for (const json of details) if (json !== null) items.push({ personId, ...(JSON.parse(json) as StoredMatch) });
+    return { personId, total, items };
+  }
+
+  /**
+   * Recreates the record from the result files alone: clears every key of this prefix, then
+   * records every `.json` under `resultsPrefix` (run = its first path segment after the prefix).
+   * Files that cannot be read or are not results are logged and counted as skipped. Queries
+   * during a rebuild see a partial record.
+   */
+  async rebuild(storage: Storage, resultsPrefix = DEFAULT_RESULTS_PREFIX): Promise<MatchRebuildSummary> {
+    const prefix = resultsPrefix === '' || resultsPrefix.endsWith('/') ? resultsPrefix : `${resultsPrefix}/`;
+    await this.clear();
+    const summary: MatchRebuildSummary = { results: 0, faces: 0, skipped: 0 };
+    const files = listAll(storage, prefix);
+    const lane = async (): Promise<void> => {
+      for (let next = await files.next(); !next.done; next = await files.next()) {
+        const object: StorageObject = next.value;
+        if (!object.key.endsWith('.json')) continue;
+        const rest = object.key.slice(prefix.length);
+        const slash = rest.indexOf('/');
+        if (slash <= 0) {
+          skip(object.key, 'not in a run folder (<prefix><run>/<input key>.json)');
+          continue;
+        }
+        let result: ResultJson;
+        try {
+          result = JSON.parse(Buffer.from(await storage.get(object.key)).toString('utf8')) as ResultJson;
+          checkResult(result);
+          seenAtOf(result);
+        } catch (err) {
+          skip(object.key, err instanceof Error ? err.message : String(err));
+          continue;
+        }
+        const faces = await this.recordResult(rest.slice(0, slash), object.key, result);
+        summary.faces += faces;
+        summary.results += 1;
+      }
+    };
+    const skip = (key: string, reason: string): void => {
+      summary.skipped += 1;
+      logger.warn({ key, reason }, 'matches rebuild: skipping a file that is not a readable result');
+    };
+    const lanes = await Promise.allSettled(Array.from({ length: REBUILD_CONCURRENCY }, lane));
+    const failure = lanes.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    return summary;
+  }
+
+  /** Removes every key of this prefix (SCAN + UNLINK). */
+  async clear(): Promise<number> {
+    const pattern = `${escapeGlob(this.prefix)}:*`;
+    let cursor = '0';
+    let removed = 0;
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length > 0) removed += await this.redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    return removed;
+  }
+
+  private seenKey(personId: string): string {
+    return `${this.prefix}:seen:${personId}`;
+  }
+
+  private faceKey(personId: string): string {
+    return `${this.prefix}:face:${personId}`;
+  }
+
+  private resultHashKey(run: string, inputKey: string): string {
+    return `${this.prefix}:result:${run}|${inputKey}`;
+  }
+}
+
+function memberOf(run: string, inputKey: string, faceIndex: number): string {
+  return `${run}|${inputKey}|${faceIndex}`;
+}
+
+/**
+ * When the faces of a result were seen: the snapshot's last-modified time (`input.modified`),
+ * else the result's processedAt; as ISO 8601 (UTC). Throws a TypeError when neither is a time.
+ */
+export function seenAtOf(result: ResultJson): string {
+  // `input.modified` is optional: results written before it existed have none.
+  for (const value of [result.input.modified, result.processedAt]) {
+    if (typeof value !== 'string') continue;
+    const ms = Date.parse(value);
+    if (Number.isFinite(ms)) return new Date(ms).toISOString();
+  }
+  throw new TypeError('result has neither input.modified nor processedAt as a time');
+}
+
+/** Throws a TypeError unless `value` looks like a facepipe.result/v1 result (what recording reads of it). */
+function checkResult(value: unknown): asserts value is ResultJson {
+  const result = value as Partial<ResultJson> | null;
+  if (typeof result !== 'object' || result === null || Array.isArray(result)) throw new TypeError('a result must be a JSON object');
+  if (result.schema !== RESULT_SCHEMA_ID) throw new TypeError(`schema is ${JSON.stringify(result.schema)}, expected ${RESULT_SCHEMA_ID}`);
+  if (typeof result.input !== 'object' || result.input === null || typeof result.input.key !== 'string' || result.input.key === '') {
+    throw new TypeError('input.key must be a non-empty string');
+  }
+  if (!Array.isArray(result.faces)) throw new TypeError('faces must be an array');
+  result.faces.forEach((face, i) => {
+    if (typeof face !== 'object' || face === null) throw new TypeError(`faces[${i}] must be an object`);
+    if (face.personId !== null && typeof face.personId !== 'string') throw new TypeError(`faces[${i}].personId must be a string or null`);
+    if (face.personId === null) return;
+    const box = face.box as Partial<ResultJson['faces'][number]['box']> | undefined;
+    if (typeof box !== 'object' || box === null || ![box.x, box.y, box.width, box.height].every((n) => typeof n === 'number')) {
+      throw new TypeError(`faces[${i}].box must have numbers x, y, width, height`);
+    }
+    if (!Array.isArray(face.matches)) throw new TypeError(`faces[${i}].matches must be an array`);
+  });
+}
+
+function timeOf(date: Date, name: string): number {
+  const ms = date instanceof Date ? date.getTime() : NaN;
+  if (!Number.isFinite(ms)) throw new RangeError(`query: ${name} is not a valid Date`);
+  return ms;
+}
+
+/** `value` as a literal in a Redis glob pattern. */
+function escapeGlob(value: string): string {
+  return value.replace(/[*?[\]\\^]/g, (c) => `\\${c}`);
+}
+
+/**
+ * An ISO 8601 time as the API and the CLI take it: a date (`2026-11-28`, midnight UTC) or a date
+ * and time with `Z` or an offset (`2026-11-28T02:15:00Z`, `2026-11-28T03:15:00+01:00`); null otherwise.
+ * A time without a zone is refused rather than read in the server's zone.
+ */
+export function parseIsoTime(value: string): Date | null {
+  const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/i;
+  const text = value.trim().toUpperCase();
+  if (!iso.test(text)) return null;
+  // Date.parse rolls 2026-02-30 over to March 2nd: refuse days the month does not have.
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number);
+  if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day || month < 1 || month > 12) return null;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? new Date(ms) : null;
+}

@@ -1,0 +1,133 @@
+import { UnrecoverableError } from 'bullmq';
+import type { AnalyzedFace } from '../engine/engine-types.js';
+import { FaceError } from '../engine/face-error.js';
+import { FACE_MODEL } from '../engine/face-model.js';
+import { fivePoints } from '../engine/face-quality.js';
+import { bestPerPerson, decideIdentity, type IdentificationRule, type PersonMatch } from '../identification/identification-rule.js';
+import type { IdentifyJobData, SnapshotItem } from '../producers/types.js';
+import type { ResultStore } from '../results/result-store.js';
+import { RESULT_SCHEMA_ID, type ResultFace, type ResultJson } from '../results/result-types.js';
+import { openStorage } from '../storage/open-storage.js';
+import { StorageNotFoundError } from '../storage/storage-not-found-error.js';
+import type { Storage } from '../storage/storage.js';
+import { canonicalStorageUrl } from '../storage/storage-url.js';
+import type { FaceAnalyzer, IdentifyJobResult } from './types.js';
+
+/** Top-k gallery persons kept per face in a result. */
+export const RESULT_MATCHES = 5;
+
+export interface IdentifyJobHandlerDeps {
+  analyzer: FaceAnalyzer;
+  /** The index service's search: one request per job, every face of every snapshot. */
+  search: (vectors: Float32Array[], k: number) => Promise<PersonMatch[][]>;
+  results: ResultStore;
+  storageUrl: string;
+  rule?: IdentificationRule;
+  /** Called after each result file is written (matches by person). */
+  onResult?: (run: string, resultKey: string, result: ResultJson) => Promise<void>;
+  openSource?: (url: string) => Storage;
+  now?: () => Date;
+}
+
+type Analyzed = { item: SnapshotItem; width: number; height: number; faces: AnalyzedFace[] } | { item: SnapshotItem; error: { code: string; message: string } };
+
+/**
+ * One identify job: every face of every snapshot, embedded through the engine, searched against the
+ * index service in one batched request, decided with the 1:N rule, written as one result file per
+ * snapshot (facepipe.result/v1). A snapshot that cannot be processed gets a result with its error.
+ *
+ * Transient faults (storage, index service, engine) throw so that BullMQ retries the job; on the
+ * job's last attempt they are written into the results instead, so every snapshot ends with a file.
+ */
+export class IdentifyJobHandler {
+  private readonly storageUrl: string;
+  private readonly sources = new Map<string, Storage>();
+  private readonly rule: IdentificationRule;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: IdentifyJobHandlerDeps) {
+    this.storageUrl = canonicalStorageUrl(deps.storageUrl);
+    this.rule = deps.rule ?? FACE_MODEL.identification;
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async handle(jobId: string, data: IdentifyJobData, lastAttempt = false): Promise<IdentifyJobResult> {
+    if (data.storageUrl !== this.storageUrl) {
+      throw new UnrecoverableError(`job ${jobId} belongs to the deployment at ${data.storageUrl}, this worker serves ${this.storageUrl}`);
+    }
+    if (data.model !== FACE_MODEL.id) throw new UnrecoverableError(`job ${jobId} identifies with model ${data.model}, this worker runs ${FACE_MODEL.id}`);
+    const source = this.source(data.sourceUrl);
+    const analyzed = await Promise.all(data.items.map((item) => this.analyzeOne(source, item, lastAttempt)));
+
+    const faces = analyzed.flatMap((a) => ('faces' in a ? a.faces : []));
+    let matches: PersonMatch[][] = [];
+    let searchError: { code: string; message: string } | undefined;
+    if (faces.length > 0) {
+      try {
+        // k x 4 faces, so that k distinct persons remain when persons have several faces.
+        const hits = await this.deps.search(faces.map((f) => f.embedding), RESULT_MATCHES * 4);
+        matches = hits.map((list) => bestPerPerson(list, RESULT_MATCHES));
+      } catch (err) {
+        if (!lastAttempt) throw err;
+        searchError = { code: 'INDEX_UNAVAILABLE', message: `index service: ${err instanceof Error ? err.message : String(err)}` };
+      }
+    }
+
+    const outcome: IdentifyJobResult = { snapshots: data.items.length, failed: 0, faces: 0, identified: 0 };
+    let next = 0;
+    for (const a of analyzed) {
+      const result = this.resultFor(a, searchError, () => matches[next++] ?? []);
+      if (result.error !== null) outcome.failed++;
+      outcome.faces += result.faces.length;
+      outcome.identified += result.faces.filter((f) => f.personId !== null).length;
+      const resultKey = await this.deps.results.put(data.run, result);
+      await this.deps.onResult?.(data.run, resultKey, result);
+    }
+    return outcome;
+  }
+
+  private async analyzeOne(source: Storage, item: SnapshotItem, lastAttempt: boolean): Promise<Analyzed> {
+    try {
+      const bytes = await source.get(item.key);
+      const analysis = await this.deps.analyzer.analyze({ bytes, name: item.key });
+      return { item, width: analysis.width, height: analysis.height, faces: analysis.faces };
+    } catch (err) {
+      if (err instanceof StorageNotFoundError) return { item, error: { code: err.code, message: err.message } };
+      if (FaceError.isFaceError(err) && err.code !== 'ENGINE_FAILURE') return { item, error: err.toJSON() };
+      if (!lastAttempt) throw err;
+      const code = FaceError.isFaceError(err) ? err.code : 'SOURCE_UNAVAILABLE';
+      return { item, error: { code, message: err instanceof Error ? err.message : String(err) } };
+    }
+  }
+
+  private resultFor(a: Analyzed, searchError: { code: string; message: string } | undefined, nextMatches: () => PersonMatch[]): ResultJson {
+    const base = {
+      schema: RESULT_SCHEMA_ID,
+      model: { id: FACE_MODEL.id, detector: FACE_MODEL.detector, embedder: FACE_MODEL.embedder, threshold: this.rule.threshold },
+      processedAt: this.now().toISOString(),
+    } as const;
+    const input = { key: a.item.key, etag: a.item.etag, width: 'width' in a ? a.width : 0, height: 'height' in a ? a.height : 0, modified: a.item.modified };
+    if ('error' in a) return { ...base, input, faces: [], error: a.error };
+    const faceMatches = a.faces.map(() => nextMatches());
+    if (searchError !== undefined && a.faces.length > 0) return { ...base, input, faces: [], error: searchError };
+    const faces: ResultFace[] = a.faces.map((face, i) => ({
+      box: { x: round1(face.box.x), y: round1(face.box.y), width: round1(face.box.width), height: round1(face.box.height) },
+      score: Math.round(face.score * 1e4) / 1e4,
+      landmarks: fivePoints(face.landmarks),
+      quality: face.quality ?? { size: Math.round(Math.min(face.box.width, face.box.height)), blur: 0, pose: 0 },
+      matches: faceMatches[i].map((m) => ({ personId: m.personId, faceId: m.faceId, distance: Math.round(m.distance * 1e4) / 1e4 })),
+      personId: decideIdentity(faceMatches[i], this.rule),
+    }));
+    return { ...base, input, faces, error: null };
+  }
+
+  private source(url: string): Storage {
+    let storage = this.sources.get(url);
+    if (storage === undefined) this.sources.set(url, (storage = (this.deps.openSource ?? openStorage)(url)));
+    return storage;
+  }
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}

@@ -1,0 +1,24 @@
+import { Worker } from 'bullmq';
+import type { ScheduleJobData } from '../queue/identify-schedule.js';
+import { QUEUE_NAMES, type QueueConnectionOptions } from '../queue/queue-names.js';
+import type { ScheduleJobHandler, ScheduleJobResult } from './schedule-job-handler.js';
+import type { QueueWorkerOptions } from './queue-worker-options.js';
+
+/**
+ * The BullMQ consumer of the schedule queue: the jobs its job schedulers add at their cron times.
+ * Each job only lists a source and enqueues (I/O, no inference), so it needs no engine.
+ */
+export function createScheduleWorker(
+  connection: QueueConnectionOptions,
+  handler: ScheduleJobHandler,
+  options: QueueWorkerOptions,
+): Worker<ScheduleJobData, ScheduleJobResult> {
+  return new Worker<ScheduleJobData, ScheduleJobResult>(QUEUE_NAMES.schedule, (job) => handler.handle(job.id!, job.data), {
+    ...connection,
+    concurrency: options.concurrency,
+    lockDuration: options.lockDurationMs,
+    stalledInterval: options.stalledIntervalMs,
+    maxStalledCount: 3,
+    autorun: true,
+  });
+}
