@@ -68,6 +68,8 @@ afterAll(async () => {
   }
   const redis = new Redis(config.redisUrl);
   await redis.del(changeLogKey(config, FACE_MODEL.id));
+  const leftovers = await redis.keys(`${config.queuePrefix}:*`); // match records (random prefix: ours alone)
+  if (leftovers.length > 0) await redis.del(...leftovers);
   redis.disconnect();
   await rm(dir, { recursive: true, force: true });
 });
@@ -106,6 +108,11 @@ describe('identification pipeline', () => {
     expect(faceA.matches.length).toBe(3); // every person of the gallery, one entry each
     expect(faceA.landmarks).toHaveLength(5);
     expect(faceA.quality.size).toBeGreaterThan(50);
+
+    // Where was A seen? Recorded by the worker as each result was written.
+    const seen = (await (await fetch(`${index.url}/v1/persons/A/matches`)).json()) as { total: number; items: { key: string; run: string; resultKey: string }[] };
+    expect(seen.total).toBe(1);
+    expect(seen.items[0]).toMatchObject({ key: 'cam-1/0100.jpg', run: 'night-1', resultKey: 'facepipe/results/night-1/cam-1/0100.jpg.json' });
 
     // The same run again: nothing new; a new run starts at the watermark: nothing either.
     const again = (await runIdentify(config, { source, run: 'night-1' })) as IdentifyEnqueueReport;

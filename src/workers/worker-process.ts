@@ -5,9 +5,10 @@ import { FACE_MODEL } from '../engine/face-model.js';
 import { GalleryStore } from '../gallery/gallery-store.js';
 import { logger } from '../logger.js';
 import { ChangeLog } from '../queue/change-log.js';
-import { changeLogKey, QUEUE_NAMES, queueConnectionOptions, type QueueName } from '../queue/queue-names.js';
+import { changeLogKey, matchKeyPrefix, QUEUE_NAMES, queueConnectionOptions, type QueueName } from '../queue/queue-names.js';
 import { openStorage } from '../storage/open-storage.js';
 import { IndexClient } from '../index/index-client.js';
+import { MatchStore } from '../matches/match-store.js';
 import { ResultStore } from '../results/result-store.js';
 import { EnrollJobHandler } from './enroll-job-handler.js';
 import { IdentifyJobHandler } from './identify-job-handler.js';
@@ -49,11 +50,15 @@ export async function startWorkers(
       workers.push(createEnrollWorker(connection, handler, options));
     } else if (queue === QUEUE_NAMES.identify) {
       const index = new IndexClient(config.indexUrl);
+      const matches = new MatchStore(redis, matchKeyPrefix(config));
       const handler = new IdentifyJobHandler({
         analyzer,
         results: new ResultStore(storage),
         storageUrl: config.storage,
         search: async (vectors, k) => (await index.search(vectors, k)).results,
+        onResult: async (run, resultKey, result) => {
+          await matches.recordResult(run, resultKey, result);
+        },
       });
       workers.push(createIdentifyWorker(connection, handler, options));
     } else if (queue === QUEUE_NAMES.schedule) {
