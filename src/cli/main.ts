@@ -6,6 +6,7 @@ import { DETECTORS } from '../engine/face-detector.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../engine/face-engine.js';
 import { BACKEND_NAMES } from '../engine/tf-backend.js';
 import { logger } from '../logger.js';
+import { registerDemo } from './commands/demo.js';
 import { registerDetect } from './commands/detect.js';
 import { registerEmbed } from './commands/embed.js';
 import { registerEnroll } from './commands/enroll.js';
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
     .option('--queue-prefix <name>', `separates deployments sharing one Redis (default: ${APP_DEFAULTS.queuePrefix})`)
     .option('--index-url <url>', `the index service (default: ${APP_DEFAULTS.indexUrl})`)
     .addHelpText('after', HELP_FOOTER);
+  registerDemo(program);
   registerDetect(program);
   registerVerify(program);
   registerEmbed(program);
