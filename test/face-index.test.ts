@@ -176,4 +176,22 @@ describe('FaceIndex', () => {
     expect(matches.map((m) => m.faceId).sort()).toEqual(['a', 'b']);
     expect(index.exactSearch([[0, 0]], 100)[0]).toHaveLength(2);
   });
+
+  it('searchPersons finds k persons even when one person owns every nearby face', () => {
+    const rand = prng(7);
+    const index = new FaceIndex({ dim: 16 });
+    const { faces, centres } = clusteredFaces(rand, { dim: 16, persons: 30, perPerson: 1, sigma: 0.05 });
+    // p0 gets 200 more faces around its centre: a plain top-20 holds nobody else.
+    const many = Array.from({ length: 200 }, (_, i) => ({ faceId: `p0-extra-${i}`, personId: 'p0', embedding: noisy(rand, centres[0], 0.05) }));
+    index.add([...faces, ...many]);
+    const query = noisy(rand, centres[0], 0.05);
+    expect(new Set(index.search([query], 20)[0].map((m) => m.personId))).toEqual(new Set(['p0']));
+    const persons = index.searchPersons([query], 5)[0];
+    expect(persons.map((m) => m.personId)[0]).toBe('p0');
+    expect(new Set(persons.map((m) => m.personId)).size).toBe(5);
+    expect(persons.map((m) => m.distance)).toEqual([...persons.map((m) => m.distance)].sort((a, b) => a - b));
+    // The runner-up is the true second-closest person (exact search agrees).
+    const exact = index.exactSearch([query], index.size)[0].filter((m) => m.personId !== 'p0');
+    expect(persons[1].personId).toBe(exact[0].personId);
+  });
 });

@@ -30,6 +30,8 @@ export const DEFAULT_EF_CONSTRUCTION = 200;
  */
 export const DEFAULT_EF = 96;
 export const DEFAULT_INITIAL_CAPACITY = 1024;
+/** The most faces searchPersons looks at for one query. */
+export const MAX_PERSON_SEARCH = 4096;
 /** Labels are uint32 in hnswlib-node and wrap silently past this value. */
 export const MAX_LABEL = 2 ** 32 - 1;
 
@@ -237,6 +239,23 @@ export class FaceIndex {
         out.push({ faceId: entry.faceId, personId: entry.personId, distance: Math.sqrt(Math.max(0, distances[i])) });
       }
       return out;
+    });
+  }
+
+  /**
+   * The k nearest PERSONS of each query: each person's closest face, ascending. A person with many
+   * faces can fill a plain top-k alone (and hide the runner-up the 1:N rule compares with), so the
+   * face search widens (x4 each time, up to MAX_PERSON_SEARCH faces) until k persons are found.
+   */
+  searchPersons(queries: readonly ArrayLike<number>[], k: number): FaceMatch[][] {
+    positiveInt('k', k);
+    return queries.map((query) => {
+      for (let faces = 4 * k; ; faces *= 4) {
+        const hits = this.search([query], Math.min(faces, this.size, MAX_PERSON_SEARCH))[0];
+        const best = new Map<string, FaceMatch>();
+        for (const hit of hits) if (!best.has(hit.personId)) best.set(hit.personId, hit); // hits ascend
+        if (best.size >= k || hits.length >= Math.min(this.size, MAX_PERSON_SEARCH)) return [...best.values()].slice(0, k);
+      }
     });
   }
 

@@ -19,6 +19,8 @@ export const MAX_PERSON_ID_LENGTH = 512;
 export interface SearchBody {
   vectors: number[][];
   k?: number;
+  /** k persons (each one's closest face) instead of k faces. */
+  persons?: boolean;
 }
 
 export interface SearchHit {
@@ -149,6 +151,7 @@ export const searchBodySchema = {
       items: { type: 'array', items: { type: 'number' } },
     },
     k: { type: 'integer', minimum: 1, maximum: MAX_K },
+    persons: { type: 'boolean' },
   },
 } as const;
 

@@ -191,7 +191,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   });
 
   app.post<{ Body: SearchBody }>('/v1/search', { schema: { body: searchBodySchema } }, async (request) => {
-    const { vectors, k = DEFAULT_K } = request.body;
+    const { vectors, k = DEFAULT_K, persons = false } = request.body;
     for (let i = 0; i < vectors.length; i++) {
       if (vectors[i].length !== dim) {
         throw new ApiError(
@@ -203,7 +203,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     }
     let matches;
     try {
-      matches = current().search(vectors, k);
+      matches = persons ? current().searchPersons(vectors, k) : current().search(vectors, k);
     } catch (err) {
       if (err instanceof FaceIndexError) throw new ApiError(400, 'BAD_REQUEST', `body: ${err.message}`);
       throw err;
@@ -273,8 +273,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
       requireEngine();
       const k = parseIntParam('k', request.query.k, DEFAULT_K, 1, MAX_K);
       const { width, height, faces } = await analyzeBody(request.body, request.query.name);
-      // k persons, one entry each: search more faces than k, since a person has several.
-      const found = faces.length === 0 ? [] : current().search(faces.map((f) => f.embedding), k * 4);
+      const found = faces.length === 0 ? [] : current().searchPersons(faces.map((f) => f.embedding), k);
       const response: IdentifyResponse = {
         width,
         height,

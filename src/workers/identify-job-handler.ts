@@ -18,7 +18,7 @@ export const RESULT_MATCHES = 5;
 
 export interface IdentifyJobHandlerDeps {
   analyzer: FaceAnalyzer;
-  /** The index service's search: one request per job, every face of every snapshot. */
+  /** The index service's person search (k persons per face): one request per job, every face of every snapshot. */
   search: (vectors: Float32Array[], k: number) => Promise<PersonMatch[][]>;
   results: ResultStore;
   storageUrl: string;
@@ -64,8 +64,7 @@ export class IdentifyJobHandler {
     let searchError: { code: string; message: string } | undefined;
     if (faces.length > 0) {
       try {
-        // k x 4 faces, so that k distinct persons remain when persons have several faces.
-        const hits = await this.deps.search(faces.map((f) => f.embedding), RESULT_MATCHES * 4);
+        const hits = await this.deps.search(faces.map((f) => f.embedding), RESULT_MATCHES);
         matches = hits.map((list) => bestPerPerson(list, RESULT_MATCHES));
       } catch (err) {
         if (!lastAttempt) throw err;

@@ -55,7 +55,7 @@ export async function startWorkers(
         analyzer,
         results: new ResultStore(storage),
         storageUrl: config.storage,
-        search: async (vectors, k) => (await index.search(vectors, k)).results,
+        search: async (vectors, k) => (await index.search(vectors, k, { persons: true })).results,
         onResult: async (run, resultKey, result) => {
           await matches.recordResult(run, resultKey, result);
         },
