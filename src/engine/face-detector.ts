@@ -21,6 +21,9 @@ export interface DetectorOptions {
 const SSD_MIN_CONFIDENCE = 0.3;
 /** Tiny detector input. On 60 LFW photos: 320 missed none, 416 missed 3, 224 missed 1; 41 ms against SSD's 300. */
 const TINY_INPUT = 320;
+/** Tiling of scenes (see locate()). */
+const TILE_SIZE = 720;
+const TILE_OVERLAP = 160;
 
 export interface DetectedFace {
   box: Box;
@@ -84,8 +87,16 @@ export class FaceDetector {
     const [height, width] = tensor.shape;
     const { detector } = this.options;
     // In a frame much larger than the tiny detector's input, faces shrink below what it finds.
-    if (detector === 'ssd' || (detector === 'auto' && Math.max(width, height) > 2 * TINY_INPUT)) {
-      return keep(await ssd(tensor));
+    if (detector === 'ssd') return keep(await ssd(tensor));
+    if (detector === 'auto' && Math.max(width, height) > 2 * TINY_INPUT) {
+      // Scenes (CCTV, groups): SSD shrinks the frame to 512 px, and 40 px faces shrink below what it
+      // finds. Measured on a night of 300 1280x720 snapshots with 712 faces of 40-119 px: SSD on the
+      // frame alone found 87.8%, with tiles of 720 px (overlap >= 160) as well 99.0%, at 2.6x the
+      // detection time (tiles of 640: 99.2% at 5.8x; of 960: 97.2%). Tiles grow with the frame,
+      // at most three across, so a large photo costs at most ten passes.
+      const size = Math.max(TILE_SIZE, Math.ceil(Math.max(width, height) / 3));
+      const found = [...(await ssd(tensor)), ...(await this.tiled(tensor, size, TILE_OVERLAP, ssd))];
+      return keep(suppressDuplicates(found));
     }
     if (detector === 'tiny') return keep(await tiny(TINY_INPUT)(tensor));
 
@@ -97,6 +108,36 @@ export class FaceDetector {
       if (found.length > 0) return found;
     }
     return [];
+  }
+
+  /**
+   * Runs a detector on overlapping size x size tiles of the image (faces keep their pixels instead of
+   * shrinking with the whole frame to the detector's input) and maps the boxes back.
+   */
+  private async tiled(
+    tensor: tfjs.Tensor3D,
+    size: number,
+    overlap: number,
+    detect: (input: tfjs.Tensor3D) => Promise<Array<InstanceType<FaceApi['FaceDetection']>>>,
+  ): Promise<Array<InstanceType<FaceApi['FaceDetection']>>> {
+    const [height, width] = tensor.shape;
+    const out: Array<InstanceType<FaceApi['FaceDetection']>> = [];
+    for (const top of tileStarts(height, size, overlap)) {
+      for (const left of tileStarts(width, size, overlap)) {
+        const h = Math.min(size, height - top);
+        const w = Math.min(size, width - left);
+        const tile = this.tf.slice(tensor, [top, left, 0], [h, w, 3]) as tfjs.Tensor3D;
+        try {
+          for (const { score, box } of await detect(tile)) {
+            const rect = new this.faceapi.Rect((box.x + left) / width, (box.y + top) / height, box.width / width, box.height / height);
+            out.push(new this.faceapi.FaceDetection(score, rect, { width, height }));
+          }
+        } finally {
+          tile.dispose();
+        }
+      }
+    }
+    return out;
   }
 
   /** Runs a detector on the image framed by a black margin, and maps its boxes back onto the image. */
@@ -118,4 +159,33 @@ export class FaceDetector {
       padded.dispose();
     }
   }
+}
+
+/** Tile origins along one axis: tiles of `size` overlapping by at least `overlap`, the last flush with the end. */
+function tileStarts(length: number, size: number, overlap: number): number[] {
+  if (length <= size) return [0];
+  const count = Math.ceil((length - overlap) / (size - overlap));
+  const step = (length - size) / (count - 1);
+  return Array.from({ length: count }, (_, i) => Math.round(i * step));
+}
+
+/**
+ * One box per face: the highest-scoring first; a box overlapping a kept one (IoU over 0.4, or mostly
+ * inside it, as a face cut by a tile border is) is dropped.
+ */
+function suppressDuplicates<T extends { score: number; box: { x: number; y: number; width: number; height: number } }>(found: T[]): T[] {
+  const kept: T[] = [];
+  for (const d of [...found].sort((a, b) => b.score - a.score)) {
+    const duplicate = kept.some(({ box: k }) => {
+      const w = Math.min(d.box.x + d.box.width, k.x + k.width) - Math.max(d.box.x, k.x);
+      const h = Math.min(d.box.y + d.box.height, k.y + k.height) - Math.max(d.box.y, k.y);
+      if (w <= 0 || h <= 0) return false;
+      const inter = w * h;
+      const a = d.box.width * d.box.height;
+      const b = k.width * k.height;
+      return inter / (a + b - inter) > 0.4 || inter / Math.min(a, b) > 0.6;
+    });
+    if (!duplicate) kept.push(d);
+  }
+  return kept;
 }

@@ -8,7 +8,7 @@
  */
 export const FACE_MODEL = {
   id: 'facepipe-fused-v1',
-  detector: 'auto: face-api tiny detector (320, 25% margin) with SSD-MobileNet v1 fallback; SSD for frames over 640 px',
+  detector: 'auto: face-api tiny detector (320, 25% margin) with SSD-MobileNet v1 fallback; for frames over 640 px SSD on the frame and on overlapping 720 px tiles',
   embedder:
     'face-api ResNet-34 128-D (dlib) averaged over 5-point and 51-point chip alignments and their mirrors, joined with Human FaceRes 1024-D (weight 0.25); Euclidean distance',
   threshold: 0.65,

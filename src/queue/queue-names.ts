@@ -6,7 +6,6 @@ import { shortHash } from '../util/short-hash.js';
 export const QUEUE_NAMES = {
   enroll: 'enroll',
   identify: 'identify',
-  index: 'index',
   schedule: 'schedule',
 } as const;
 
