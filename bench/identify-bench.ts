@@ -163,7 +163,7 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
   console.log(`engine: wrote ${scored.length} scored faces to ${values.scores}`);
 
   const sweep = sweepRule(scored, metrics, MARGIN_WEIGHTS, FPIR_TARGETS);
-  console.log(`sweep (score = d1 - w x min(d2 - d1, 0.3); threshold tuned on this night itself, so optimistic):`);
+  console.log(`sweep (score = d1 - w x (mean of the next 4 persons - d1); threshold tuned on this night itself, so optimistic):`);
   console.log(`  w     ${FPIR_TARGETS.map((t) => `TPIR@FPIR<=${(100 * t).toFixed(1)}% (score <, FPIR)`.padEnd(36)).join('')}`);
   for (const w of MARGIN_WEIGHTS) {
     const cells = FPIR_TARGETS.map((t) => {

@@ -36,9 +36,9 @@ describe('openSetMetrics', () => {
 
   it('with a margin weight, an ambiguous probe scores worse than a clear one at the same distance', () => {
     const m = openSetMetrics(probes, { threshold: 0.5, marginWeight: 1 }, [0]);
-    // x: 0.45 - 0.3 (margin capped) = 0.15; a: 0.3 - 0.3 = 0; b: 0.5 - 0.05 = 0.45.
+    // Strangers x: 0.45 - 0.5 = -0.05, z: 0.6 - 0.6 = 0, y: 0.68; a: 0.3 - 0.6 = -0.3; b: 0.5 - 0.05 = 0.45.
     expect(m.atRule.tpir).toBe(0.5);
-    expect(m.operatingPoints[0].threshold).toBeCloseTo(0.15, 6);
+    expect(m.operatingPoints[0].threshold).toBeCloseTo(-0.05, 6);
     expect(m.operatingPoints[0].fnir).toBe(0.75);
   });
 });

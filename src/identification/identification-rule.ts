@@ -2,14 +2,16 @@
  * The 1:N decision for one probe face: who is it, or nobody (DESIGN.md, "The ideas it rests on").
  *
  * A single distance threshold names strangers as someone in a large gallery: some gallery face is
- * always close. The rule therefore also looks at the margin to the second-closest PERSON: a probe
- * that is about as close to two people is ambiguous, one that stands out from the rest is not.
+ * always close. The rule therefore also looks at how far the closest PERSON stands out from the
+ * runners-up: a probe about as close to several people is ambiguous, one that stands out is not.
  *
- *   score = d1 - marginWeight x min(d2 - d1, MAX_MARGIN)      named when score <= threshold
+ *   score = d1 - marginWeight x (mean(d2 .. d[1 + RUNNERS_UP]) - d1)      named when score <= threshold
  *
- * (d1, d2: distances to the closest and second-closest person). With marginWeight 0 it is the
- * plain threshold. The shipped values (FACE_MODEL.identification) are calibrated for a target
- * false-identification rate, see face-model.ts.
+ * (d1: distance to the closest person; d2...: to the next persons, one entry each). The mean over
+ * a few runners-up is steadier than d2 alone (measured on two CCTV-like nights: TPIR 0.535 against
+ * 0.517 at the same false-identification rate). With marginWeight 0 it is the plain threshold.
+ * The shipped values (FACE_MODEL.identification) are calibrated for a target false-identification
+ * rate, see face-model.ts.
  */
 
 export interface IdentificationRule {
@@ -25,7 +27,9 @@ export interface PersonMatch {
   distance: number;
 }
 
-/** A margin beyond this says nothing more (and stands in for a gallery of one person). */
+/** Runners-up averaged into the margin. */
+export const RUNNERS_UP = 4;
+/** The margin of a probe in a gallery of one person (no runner-up to compare with). */
 export const MAX_MARGIN = 0.3;
 
 /** The closest face of each person, at most `k` persons, ascending by distance. */
@@ -40,19 +44,14 @@ export function bestPerPerson<T extends PersonMatch>(hits: readonly T[], k: numb
 
 /** The rule's score of a probe (lower is more certain); undefined for an empty gallery. */
 export function identificationScore(matches: readonly PersonMatch[], rule: IdentificationRule): number | undefined {
-  const [first, second] = sortedPersons(matches);
+  const [first, ...runnersUp] = bestPerPerson(matches, 1 + RUNNERS_UP);
   if (first === undefined) return undefined;
-  const margin = Math.min(second === undefined ? MAX_MARGIN : second.distance - first.distance, MAX_MARGIN);
+  const margin = runnersUp.length === 0 ? MAX_MARGIN : runnersUp.reduce((sum, m) => sum + m.distance, 0) / runnersUp.length - first.distance;
   return first.distance - rule.marginWeight * margin;
 }
 
 /** The person named for a probe with these per-person matches, or null for nobody. */
 export function decideIdentity(matches: readonly PersonMatch[], rule: IdentificationRule): string | null {
   const score = identificationScore(matches, rule);
-  return score !== undefined && score <= rule.threshold ? sortedPersons(matches)[0].personId : null;
-}
-
-/** One entry per person, ascending (callers usually pass bestPerPerson output already). */
-function sortedPersons(matches: readonly PersonMatch[]): PersonMatch[] {
-  return bestPerPerson(matches, 2);
+  return score !== undefined && score <= rule.threshold ? bestPerPerson(matches, 1)[0].personId : null;
 }
