@@ -20,3 +20,18 @@ export async function runUntilSignal(what: string, stop: () => Promise<void>): P
   await stop();
   logger.info(`${what}: stopped`);
 }
+
+/**
+ * Runs `fn` with a signal that aborts on Ctrl-C: a command waiting for workers stops waiting and
+ * reports what finished (the jobs go on in the queue).
+ */
+export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    return await fn(abort.signal);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -6,6 +6,7 @@ import { canonicalStorageUrl } from '../storage/storage-url.js';
 import { shortHash } from '../util/short-hash.js';
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
 import type { EnqueueSummary, EnrollItem, EnrollJobData } from './types.js';
+import { DEFAULT_JOB_OPTIONS, PENDING_STATES, type ProducerJobOptions } from '../queue/job-defaults.js';
 
 export interface EnrollProducerOptions {
   /** Images per job (>= 1). */
@@ -17,18 +18,8 @@ export interface EnrollProducerOptions {
   /** The storage the image keys are read from (Storage.url of the source). */
   sourceUrl: string;
   /** Job options; defaults: 5 attempts, exponential backoff from 5 s, finished jobs kept a while. */
-  jobOptions?: Pick<JobsOptions, 'attempts' | 'backoff' | 'removeOnComplete' | 'removeOnFail'>;
+  jobOptions?: ProducerJobOptions;
 }
-
-const DEFAULT_JOB_OPTIONS: Required<NonNullable<EnrollProducerOptions['jobOptions']>> = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 5_000 },
-  removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
-  removeOnFail: { age: 30 * 24 * 3600 },
-};
-
-/** Job states in which a job will still run (or is running): an equal job id is not added again. */
-const PENDING_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
 /**
  * Adds enroll jobs for images not yet in this deployment's gallery, `chunkSize` images per job.

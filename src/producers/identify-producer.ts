@@ -5,13 +5,14 @@ import { compareKeys } from '../storage/compare-keys.js';
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
 import { shortHash } from '../util/short-hash.js';
 import type { IdentifyJobData, IdentifyRunRecord, SnapshotItem } from './types.js';
+import { DEFAULT_JOB_OPTIONS, PENDING_STATES, type ProducerJobOptions } from '../queue/job-defaults.js';
 
 export interface IdentifyProducerOptions {
   chunkSize: number;
   model: string;
   /** The deployment's storage (holds results and runs). */
   storageUrl: string;
-  jobOptions?: Pick<JobsOptions, 'attempts' | 'backoff' | 'removeOnComplete' | 'removeOnFail'>;
+  jobOptions?: ProducerJobOptions;
 }
 
 export interface IdentifyEnqueueSummary {
@@ -23,15 +24,6 @@ export interface IdentifyEnqueueSummary {
   enqueued: number;
   jobs: number;
 }
-
-const DEFAULT_JOB_OPTIONS: Required<NonNullable<IdentifyProducerOptions['jobOptions']>> = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 5_000 },
-  removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
-  removeOnFail: { age: 30 * 24 * 3600 },
-};
-
-const PENDING_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
 /**
  * Plans a run's identify jobs (chunks of snapshots, job ids deterministic per run) and enqueues

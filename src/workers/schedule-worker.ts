@@ -1,8 +1,9 @@
-import { Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { ScheduleJobData } from '../queue/identify-schedule.js';
 import { QUEUE_NAMES, type QueueConnectionOptions } from '../queue/queue-names.js';
-import type { ScheduleJobHandler, ScheduleJobResult } from './schedule-job-handler.js';
+import { createQueueWorker } from './queue-worker.js';
 import type { QueueWorkerOptions } from './queue-worker-options.js';
+import type { ScheduleJobHandler, ScheduleJobResult } from './schedule-job-handler.js';
 
 /**
  * The BullMQ consumer of the schedule queue: the jobs its job schedulers add at their cron times.
@@ -13,12 +14,5 @@ export function createScheduleWorker(
   handler: ScheduleJobHandler,
   options: QueueWorkerOptions,
 ): Worker<ScheduleJobData, ScheduleJobResult> {
-  return new Worker<ScheduleJobData, ScheduleJobResult>(QUEUE_NAMES.schedule, (job) => handler.handle(job.id!, job.data), {
-    ...connection,
-    concurrency: options.concurrency,
-    lockDuration: options.lockDurationMs,
-    stalledInterval: options.stalledIntervalMs,
-    maxStalledCount: 3,
-    autorun: true,
-  });
+  return createQueueWorker<ScheduleJobData, ScheduleJobResult>(QUEUE_NAMES.schedule, (job) => handler.handle(job.id!, job.data), connection, options);
 }

@@ -5,6 +5,7 @@ import { readManifestFile } from '../../producers/manifest.js';
 import { intArg } from '../arg-parsers.js';
 import { EXIT, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress-bar.js';
+import { withInterrupt } from '../until-signal.js';
 
 interface EnrollFlags {
   manifest?: string;
@@ -26,18 +27,15 @@ export function registerEnroll(program: Command): void {
       const config = loadAppConfig(command.optsWithGlobals());
       const manifest = flags.manifest !== undefined ? await readManifestFile(flags.manifest) : undefined;
       const bar = progressBar('enroll', { unit: 'images', extra: 'faces' });
-      const abort = new AbortController();
-      const onSigint = () => abort.abort();
-      process.once('SIGINT', onSigint);
       try {
-        const report = await runEnroll(config, {
+        const report = await withInterrupt((abort) => runEnroll(config, {
           source: sourceArg,
           manifest,
           chunkSize: flags.chunkSize,
           wait: flags.wait,
-          abort: abort.signal,
+          abort,
           onProgress: ({ done, total, failed, faces }) => bar.update(done, total, { failed, extra: faces }),
-        });
+        }));
         bar.stop();
         if (flags.json) printJson(report);
         else if ('enrolled' in report) {
@@ -51,7 +49,6 @@ export function registerEnroll(program: Command): void {
         process.exitCode = 'enrolled' in report && report.failed > 0 ? EXIT.failed : EXIT.ok;
       } finally {
         bar.stop();
-        process.off('SIGINT', onSigint);
       }
     });
 }

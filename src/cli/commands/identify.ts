@@ -4,6 +4,7 @@ import { DEFAULT_IDENTIFY_CHUNK_SIZE, runIdentify } from '../../producers/identi
 import { intArg } from '../arg-parsers.js';
 import { EXIT, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress-bar.js';
+import { withInterrupt } from '../until-signal.js';
 
 interface IdentifyFlags {
   run?: string;
@@ -26,19 +27,16 @@ export function registerIdentify(program: Command): void {
     .action(async (sourceArg: string, flags: IdentifyFlags, command: Command) => {
       const config = loadAppConfig(command.optsWithGlobals());
       const bar = progressBar('identify', { unit: 'snapshots', extra: 'faces' });
-      const abort = new AbortController();
-      const onSigint = () => abort.abort();
-      process.once('SIGINT', onSigint);
       try {
-        const report = await runIdentify(config, {
+        const report = await withInterrupt((abort) => runIdentify(config, {
           source: sourceArg,
           run: flags.run,
           since: flags.since,
           chunkSize: flags.chunkSize,
           wait: flags.wait,
-          abort: abort.signal,
+          abort,
           onProgress: ({ done, total, failed, faces }) => bar.update(done, total, { failed, extra: faces }),
-        });
+        }));
         bar.stop();
         if (flags.json) printJson(report);
         else if ('identified' in report) {
@@ -51,7 +49,6 @@ export function registerIdentify(program: Command): void {
         process.exitCode = 'identified' in report && report.failed > 0 ? EXIT.failed : EXIT.ok;
       } finally {
         bar.stop();
-        process.off('SIGINT', onSigint);
       }
     });
 }

@@ -1,0 +1,38 @@
+import type { CrossValidation, ScoredPair } from '../evaluation/types.js';
+import { crossValidate } from '../evaluation/verification-metrics.js';
+import { balancedPairs } from './pair-classifier.js';
+import type { Rng } from './rng.js';
+
+/**
+ * Splits items by person: about `fraction` of the people (at least 2 when fraction > 0, and only
+ * people with 2+ items, who make same-person pairs) are held out for measuring, the rest train.
+ */
+export function splitByPerson(labels: readonly string[], fraction: number, rng: Rng): { train: number[]; heldOut: number[] } {
+  if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`held-out fraction must be in [0, 1), got ${fraction}`);
+  const counts = new Map<string, number>();
+  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const candidates = rng.shuffle([...counts.keys()].filter((l) => counts.get(l)! >= 2).sort());
+  const n = fraction === 0 ? 0 : Math.max(2, Math.round(fraction * counts.size));
+  const held = new Set(candidates.slice(0, Math.min(n, candidates.length)));
+  const train: number[] = [];
+  const heldOut: number[] = [];
+  labels.forEach((l, i) => (held.has(l) ? heldOut : train).push(i));
+  return { train, heldOut };
+}
+
+/**
+ * Cross-validated verification accuracy (10 interleaved folds, each one's threshold chosen on the
+ * others) on balanced same/different pairs of these items; `score` is a dissimilarity.
+ */
+export function pairVerification(
+  vectors: readonly ArrayLike<number>[],
+  labels: readonly string[],
+  rng: Rng,
+  score: (pairs: readonly (readonly [ArrayLike<number>, ArrayLike<number>])[]) => number[],
+  maxPerClass = 5_000,
+): CrossValidation & { pairs: number } {
+  const pairs = balancedPairs(labels, rng, maxPerClass);
+  const scores = score(pairs.map((p) => [vectors[p.i], vectors[p.j]] as const));
+  const scored: ScoredPair[] = pairs.map((p, k) => ({ score: scores[k], same: p.same }));
+  return { ...crossValidate([scored]), pairs: pairs.length };
+}
