@@ -33,6 +33,10 @@ import { FACE_MODEL } from '../src/engine/face-model.js';
 import { FaceIndex } from '../src/index/face-index.js';
 import { bestPerPerson, decideIdentity } from '../src/identification/identification-rule.js';
 import type { ResultJson } from '../src/results/result-types.js';
+import { startIndexService } from '../src/index/index-service-runtime.js';
+import { runEnroll } from '../src/producers/enroll-run.js';
+import { runIdentify, type IdentifyRunSummary } from '../src/producers/identify-run.js';
+import { startWorkers } from '../src/workers/worker-process.js';
 import { listAll } from '../src/storage/list-all.js';
 import { openStorage } from '../src/storage/open-storage.js';
 import { changeLogKey, QUEUE_NAMES, queueConnectionOptions } from '../src/queue/queue-names.js';
@@ -176,36 +180,15 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
 }
 
 // --- b. the pipeline ----------------------------------------------------------------------------
-type RunIdentify = (config: AppConfig, options: { source: string; run?: string; wait?: boolean }) => Promise<{ run: string; snapshots: number; faces: number; identified: number; unknown: number; failed: number; seconds: number; resultsPrefix: string }>;
 
-async function pipeline(engine: FaceEngine): Promise<PartResult | string> {
-  // Imported when used: the identify producer and workers are newer than this benchmark's other parts.
-  let runIdentify: RunIdentify;
-  let startWorkers: typeof import('../src/workers/worker-process.js').startWorkers;
-  let startIndexService: typeof import('../src/index/index-service-runtime.js').startIndexService;
-  let runEnroll: typeof import('../src/producers/enroll-run.js').runEnroll;
-  try {
-    const identifyRun = '../src/producers/identify-run.js';
-    ({ runIdentify } = (await import(identifyRun)) as { runIdentify: RunIdentify });
-    if (typeof runIdentify !== 'function') throw new Error('src/producers/identify-run.ts exports no runIdentify');
-    ({ startWorkers } = await import('../src/workers/worker-process.js'));
-    ({ startIndexService } = await import('../src/index/index-service-runtime.js'));
-    ({ runEnroll } = await import('../src/producers/enroll-run.js'));
-  } catch (err) {
-    return `pipeline part skipped: identify-run not available yet (${(err as Error).message.split('\n')[0]})`;
-  }
-
+async function pipeline(engine: FaceEngine): Promise<PartResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'facepipe-bench-identify-'));
   const base = loadAppConfig({ storage: path.join(dir, 'data'), queuePrefix: `bench-${randomBytes(4).toString('hex')}`, indexUrl: 'http://127.0.0.1:0' });
   const index = await startIndexService(base, { port: 0, host: '127.0.0.1' });
   const config: AppConfig = { ...base, indexUrl: index.url };
   let workers: Awaited<ReturnType<typeof startWorkers>> | undefined;
   try {
-    try {
-      workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], { ...DEFAULT_QUEUE_WORKER_OPTIONS, concurrency: 2 });
-    } catch (err) {
-      return `pipeline part skipped: no identify worker in this build (${(err as Error).message})`;
-    }
+    workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], { ...DEFAULT_QUEUE_WORKER_OPTIONS, concurrency: 2 });
     let started = performance.now();
     const enrolled = await runEnroll(config, { source: galleryDir, wait: true });
     if (!('enrolled' in enrolled)) throw new Error('runEnroll with wait returned no summary');
@@ -213,13 +196,13 @@ async function pipeline(engine: FaceEngine): Promise<PartResult | string> {
     console.log(`pipeline: enrolled ${enrolled.enrolled} of ${enrolled.images} gallery photos (${enrolled.failed} failed) in ${((performance.now() - started) / 1000).toFixed(1)} s; index holds ${index.service.current.size}`);
 
     started = performance.now();
-    const summary = await runIdentify(config, { source: nightDir, run: 'bench', wait: true });
+    const summary = (await runIdentify(config, { source: nightDir, run: 'bench', wait: true })) as IdentifyRunSummary;
     const seconds = (performance.now() - started) / 1000;
     console.log(`pipeline: identify summary ${JSON.stringify(summary)}`);
 
     // The result files, read back as users' scripts read them.
     const storage = openStorage(config.storage);
-    const prefix = summary.resultsPrefix ?? 'facepipe/results/bench/';
+    const prefix = summary.resultsPrefix;
     const detected: DetectedSnapshot[] = [];
     for await (const object of listAll(storage, prefix)) {
       if (!object.key.endsWith('.json')) continue;
@@ -246,7 +229,7 @@ async function pipeline(engine: FaceEngine): Promise<PartResult | string> {
 const engine = await FaceEngine.start(engineOptions);
 console.log(`engine: ${engine.backend}, ${engineOptions.threads} threads, ${concurrency} snapshots at once; rule ${JSON.stringify(FACE_MODEL.identification)}`);
 let a: PartResult | undefined;
-let b: PartResult | string | undefined;
+let b: PartResult | undefined;
 try {
   if (parts.has('engine')) {
     a = await engineAlone(engine);
@@ -255,18 +238,15 @@ try {
   }
   if (parts.has('pipeline')) {
     b = await pipeline(engine);
-    if (typeof b === 'string') console.log(b);
-    else {
-      console.log(`pipeline: ${b.snapshotsPerSecond.toFixed(3)} snapshots/s (${b.seconds.toFixed(1)} s)`);
-      printMetrics('pipeline', b.metrics);
-    }
+    console.log(`pipeline: ${b.snapshotsPerSecond.toFixed(3)} snapshots/s (${b.seconds.toFixed(1)} s)`);
+    printMetrics('pipeline', b.metrics);
   }
 } finally {
   await engine.close();
 }
 
-const figures = (r: PartResult | string | undefined) =>
-  r === undefined || typeof r === 'string'
+const figures = (r: PartResult | undefined) =>
+  r === undefined
     ? null
     : {
         snapshotsPerSecond: round(r.snapshotsPerSecond),
@@ -276,8 +256,7 @@ const figures = (r: PartResult | string | undefined) =>
         falseDetections: r.metrics.falseDetections,
         falseDetectionsNamed: r.metrics.falseDetectionsNamed,
       };
-const pipe = typeof b === 'object' ? b : undefined;
-const ratio = a && pipe ? pipe.snapshotsPerSecond / a.snapshotsPerSecond : null;
+const ratio = a && b ? b.snapshotsPerSecond / a.snapshotsPerSecond : null;
 if (ratio !== null) console.log(`ratio (pipeline / engine): ${ratio.toFixed(3)}`);
 console.log(
   JSON.stringify({
@@ -287,6 +266,5 @@ console.log(
     engine: figures(a),
     pipeline: figures(b),
     ratio: ratio === null ? null : round(ratio, 3),
-    pipelineSkipped: typeof b === 'string' ? b : undefined,
   }),
 );

@@ -18,6 +18,7 @@ import { registerPersons } from './commands/persons.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerSearch } from './commands/search.js';
 import { registerServe } from './commands/serve.js';
+import { registerTrain } from './commands/train.js';
 import { registerUp } from './commands/up.js';
 import { registerVerify } from './commands/verify.js';
 import { registerWorker } from './commands/worker.js';
@@ -86,6 +87,7 @@ export function buildProgram(): Command {
   registerMatches(program);
   registerSearch(program);
   registerSchedule(program);
+  registerTrain(program);
   return program;
 }
 

@@ -1,6 +1,6 @@
 import type { CrossValidation, ScoredPair } from '../evaluation/types.js';
 import { crossValidate } from '../evaluation/verification-metrics.js';
-import { balancedPairs } from './pair-classifier.js';
+import { balancedPairs, type LabelledPair } from './pair-classifier.js';
 import type { Rng } from './rng.js';
 
 /**
@@ -22,17 +22,17 @@ export function splitByPerson(labels: readonly string[], fraction: number, rng: 
 
 /**
  * Cross-validated verification accuracy (10 interleaved folds, each one's threshold chosen on the
- * others) on balanced same/different pairs of these items; `score` is a dissimilarity.
+ * others) on balanced same/different pairs of these items; `score` gives each pair a dissimilarity.
+ * Also returns the pairs and their scores, for other measures on the same pairs.
  */
 export function pairVerification(
-  vectors: readonly ArrayLike<number>[],
   labels: readonly string[],
   rng: Rng,
-  score: (pairs: readonly (readonly [ArrayLike<number>, ArrayLike<number>])[]) => number[],
+  score: (pairs: readonly LabelledPair[]) => number[],
   maxPerClass = 5_000,
-): CrossValidation & { pairs: number } {
+): { cv: CrossValidation; pairs: LabelledPair[]; scores: number[] } {
   const pairs = balancedPairs(labels, rng, maxPerClass);
-  const scores = score(pairs.map((p) => [vectors[p.i], vectors[p.j]] as const));
+  const scores = score(pairs);
   const scored: ScoredPair[] = pairs.map((p, k) => ({ score: scores[k], same: p.same }));
-  return { ...crossValidate([scored]), pairs: pairs.length };
+  return { cv: crossValidate([scored]), pairs, scores };
 }
