@@ -35,6 +35,8 @@ const { values } = parseArgs({
     k: { type: 'string', default: '5' },
     lr: { type: 'string', default: '0.001' },
     seed: { type: 'string', default: '1' },
+    dropout: { type: 'string', default: '0' },
+    'embedding-size': { type: 'string', default: '64' },
     'train-subjects': { type: 'string', default: '30' },
   },
 });
@@ -129,7 +131,8 @@ for (let i = 0; i < testImages.length; i++) {
 }
 const pairs = [...genuine.map((p) => ({ p, same: true })), ...pairRng.sample(impostor, genuine.length).map((p) => ({ p, same: false }))];
 
-const net = new SmallCnn(tf, { height: HEIGHT, width: WIDTH, channels: [16, 32, 64], embeddingSize: 64, seed });
+const embeddingSize = Number(values['embedding-size']);
+const net = new SmallCnn(tf, { height: HEIGHT, width: WIDTH, channels: [16, 32, 64], embeddingSize, dropout: Number(values.dropout), seed });
 
 function embedAll(images: Float32Array[]): Float32Array[] {
   const out: Float32Array[] = [];
@@ -157,7 +160,7 @@ console.log(
   `AT&T faces: train on ${train.length} subjects (${trainImages.length} images), verify on ${genuine.length} same + ${genuine.length} different pairs of the other ${test.length}`,
 );
 console.log(
-  `backend ${backend.name}${hasConvFilterGradient(tf) ? '' : ' (convolutions as im2col: no Conv2DBackpropFilter kernel)'}; CNN 3x(conv3x3-relu-maxpool) [16, 32, 64] + dense 64, ${WIDTH}x${HEIGHT} input`,
+  `backend ${backend.name}${hasConvFilterGradient(tf) ? '' : ' (convolutions as im2col: no Conv2DBackpropFilter kernel)'}; CNN 3x(conv3x3-relu-maxpool) [16, 32, 64] + dense ${embeddingSize}, ${WIDTH}x${HEIGHT} input`,
 );
 const before = verificationAccuracy();
 console.log(`before training: accuracy ${pct(before.accuracy)} ± ${pct(before.std)} (threshold ${before.threshold.toFixed(3)})`);

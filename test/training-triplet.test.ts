@@ -223,6 +223,7 @@ describe('triplet training of an adapter', () => {
 
   it('trains with every miner without failing', async () => {
     const { vectors, labels } = syntheticEmbeddings(12);
+    const tensorsBefore = tf.memory().numTensors;
     for (const mining of ['semi-hard', 'hard', 'random'] as const) {
       const net = EmbeddingAdapter.create(tf, { inputSize: 16, hiddenSize: 0, outputSize: 8 });
       const { history } = await trainTriplet(tf, net, tensorData(vectors, labels), { ...options, mining, epochs: 3 });
@@ -231,6 +232,7 @@ describe('triplet training of an adapter', () => {
       if (mining === 'hard') expect(history[0].mined).toBe(3 * 16);
       net.dispose();
     }
+    expect(tf.memory().numTensors).toBe(tensorsBefore); // nothing leaks per step
   });
 
   it('saves and loads an adapter that gives the same outputs', async () => {
@@ -240,6 +242,10 @@ describe('triplet training of an adapter', () => {
     await adapter.save(dir, { training: { margin: 0.2 } });
     const loaded = await EmbeddingAdapter.load(tf, dir);
     expect(loaded.metadata).toMatchObject({ format: 'facepipe.adapter/v1', inputSize: 16, outputSize: 8, baseModel: 'test-model', training: { margin: 0.2 } });
+    expect(loaded.metadata.id).toMatch(/^adapter-[0-9a-f]{16}$/);
+    const again = await EmbeddingAdapter.load(tf, dir);
+    expect(again.metadata.id).toBe(loaded.metadata.id);
+    again.dispose();
     const before = adapter.adapt(vectors);
     const after = loaded.adapt(vectors);
     expect(after).toEqual(before);

@@ -25,6 +25,8 @@ export interface AdapterMetadata extends Record<string, unknown> {
   /** How it was trained: margin, mining, epochs, ... */
   training?: Record<string, unknown>;
   createdAt?: string;
+  /** Set on load: "adapter-" + the first 16 hex digits of the SHA-256 of model.json and weights.bin. */
+  id?: string;
 }
 
 const L2_CLASS = 'FacepipeL2Normalize';
@@ -89,14 +91,15 @@ export class EmbeddingAdapter implements EmbeddingNet {
 
   static async load(tf: Tf, dir: string): Promise<EmbeddingAdapter> {
     registerL2NormalizeLayer(tf);
-    const { model, metadata } = await loadLayersModel(tf, dir);
+    const { model, metadata, sha256 } = await loadLayersModel(tf, dir);
     const meta = metadata.facepipe as AdapterMetadata | undefined;
     if (meta?.format !== ADAPTER_FORMAT) throw new Error(`${dir}: not a facepipe adapter (model.json has no ${ADAPTER_FORMAT} metadata)`);
-    return new EmbeddingAdapter(tf, model, meta);
+    return new EmbeddingAdapter(tf, model, { ...meta, id: `adapter-${sha256.slice(0, 16)}` });
   }
 
   async save(dir: string, extra: Partial<AdapterMetadata> = {}): Promise<void> {
-    const metadata = { ...this.metadata, ...extra, createdAt: new Date().toISOString() };
+    const { id: _id, ...saved } = { ...this.metadata, ...extra }; // the id is the saved files' hash, set on load
+    const metadata = { ...saved, createdAt: new Date().toISOString() };
     await saveLayersModel(this.tf, this.model, dir, { facepipe: metadata });
   }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LayersModel, Tensor, Tf } from './tf-types.js';
@@ -49,18 +50,22 @@ interface ModelJson {
   userDefinedMetadata?: Record<string, unknown>;
 }
 
-/** The model in `dir` (model.json and its weight files) and its user-defined metadata. */
-export async function loadLayersModel(tf: Tf, dir: string): Promise<{ model: LayersModel; metadata: Record<string, unknown> }> {
+/**
+ * The model in `dir` (model.json and its weight files), its user-defined metadata, and a SHA-256 of
+ * model.json and the weights: what identifies this exact model (e.g. which adapter made an embedding).
+ */
+export async function loadLayersModel(tf: Tf, dir: string): Promise<{ model: LayersModel; metadata: Record<string, unknown>; sha256: string }> {
   const file = path.join(dir, MODEL_JSON);
-  const json = JSON.parse(
-    await readFile(file, 'utf8').catch((err: Error) => {
-      throw new Error(`cannot read the model ${file}: ${err.message}`);
-    }),
-  ) as ModelJson;
+  const text = await readFile(file, 'utf8').catch((err: Error) => {
+    throw new Error(`cannot read the model ${file}: ${err.message}`);
+  });
+  const json = JSON.parse(text) as ModelJson;
+  const hash = createHash('sha256').update(text);
   const buffers: ArrayBuffer[] = [];
   for (const group of json.weightsManifest) {
     for (const p of group.paths) {
       const bytes = await readFile(path.join(dir, p));
+      hash.update(bytes);
       buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
     }
   }
@@ -76,7 +81,7 @@ export async function loadLayersModel(tf: Tf, dir: string): Promise<{ model: Lay
   );
   const metadata = json.userDefinedMetadata ?? {};
   model.setUserDefinedMetadata(metadata);
-  return { model, metadata };
+  return { model, metadata, sha256: hash.digest('hex') };
 }
 
 /** Named tensors as `<base>.json` (the tfjs weights manifest) and `<base>.bin`. */

@@ -15,6 +15,8 @@ export interface PairClassifierMetadata extends Record<string, unknown> {
   baseModel?: string;
   training?: Record<string, unknown>;
   createdAt?: string;
+  /** Set on load: "verifier-" + the first 16 hex digits of the SHA-256 of model.json and weights.bin. */
+  id?: string;
 }
 
 /** A pair's features: |f1 - f2| then f1 * f2, elementwise (symmetric in the two faces). */
@@ -134,14 +136,15 @@ export class PairClassifier {
   }
 
   static async load(tf: Tf, dir: string): Promise<PairClassifier> {
-    const { model, metadata } = await loadLayersModel(tf, dir);
+    const { model, metadata, sha256 } = await loadLayersModel(tf, dir);
     const meta = metadata.facepipe as PairClassifierMetadata | undefined;
     if (meta?.format !== PAIR_CLASSIFIER_FORMAT) throw new Error(`${dir}: not a facepipe pair classifier (model.json has no ${PAIR_CLASSIFIER_FORMAT} metadata)`);
-    return new PairClassifier(tf, model, meta);
+    return new PairClassifier(tf, model, { ...meta, id: `verifier-${sha256.slice(0, 16)}` });
   }
 
   async save(dir: string, extra: Partial<PairClassifierMetadata> = {}): Promise<void> {
-    await saveLayersModel(this.tf, this.model, dir, { facepipe: { ...this.metadata, ...extra, createdAt: new Date().toISOString() } });
+    const { id: _id, ...saved } = { ...this.metadata, ...extra }; // the id is the saved files' hash, set on load
+    await saveLayersModel(this.tf, this.model, dir, { facepipe: { ...saved, createdAt: new Date().toISOString() } });
   }
 
   /** P(same person) for each pair of embeddings. */

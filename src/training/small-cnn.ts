@@ -36,6 +36,8 @@ export interface SmallCnnConfig {
   /** Output channels of the 3x3 conv layers, each followed by ReLU and 2x2 max pooling. */
   channels: number[];
   embeddingSize: number;
+  /** Dropout rate on the flattened features during training (default 0). */
+  dropout?: number;
   seed?: number;
 }
 
@@ -73,7 +75,7 @@ export class SmallCnn implements EmbeddingNet {
     this.variables = [...this.convs.flatMap((c) => [c.filter, c.bias]), this.dense.kernel, this.dense.bias];
   }
 
-  embed(x: Tensor, _training: boolean): Tensor2D {
+  embed(x: Tensor, training: boolean): Tensor2D {
     const { tf } = this;
     return tf.tidy(() => {
       let y = x as Tensor4D;
@@ -81,7 +83,9 @@ export class SmallCnn implements EmbeddingNet {
         y = tf.relu(tf.add(trainableConv2d(tf, y, filter as Tensor as Tensor4D), bias)) as Tensor4D;
         y = tf.maxPool(y, 2, 2, 'same');
       }
-      const flat = tf.reshape(y, [y.shape[0], -1]) as Tensor2D;
+      let flat = tf.reshape(y, [y.shape[0], -1]) as Tensor2D;
+      const rate = this.config.dropout ?? 0;
+      if (training && rate > 0) flat = tf.dropout(flat, rate) as Tensor2D;
       return l2Normalize(tf, tf.add(tf.matMul(flat, this.dense.kernel as Tensor as Tensor2D), this.dense.bias) as Tensor2D);
     });
   }

@@ -33,6 +33,8 @@ export interface TripletTrainingOptions {
   checkpointEvery?: number;
   /** Continue from the checkpoint in checkpointDir when there is one. */
   resume?: boolean;
+  /** Called once when training continues from a checkpoint, with the epoch it had reached. */
+  onResume?: (epoch: number) => void;
   onEpoch?: (stats: EpochStats) => void;
   onBatch?: (done: number, total: number) => void;
 }
@@ -63,7 +65,7 @@ interface CheckpointState {
   epoch: number;
   rngState: number;
   history: EpochStats[];
-  options: Omit<TripletTrainingOptions, 'onEpoch' | 'onBatch' | 'checkpointDir' | 'resume'>;
+  options: Omit<TripletTrainingOptions, 'onEpoch' | 'onBatch' | 'onResume' | 'checkpointDir' | 'resume'>;
 }
 
 /**
@@ -86,6 +88,7 @@ export async function trainTriplet(tf: Tf, net: EmbeddingNet, data: TripletData,
       start = state.epoch;
       history = state.history;
       rng = new Rng(state.rngState);
+      options.onResume?.(start);
     }
   }
   const resumedFrom = start;
@@ -143,7 +146,7 @@ export async function trainTriplet(tf: Tf, net: EmbeddingNet, data: TripletData,
       options.onEpoch?.(stats);
       const every = options.checkpointEvery ?? 1;
       if (options.checkpointDir && (epoch % every === 0 || epoch === epochs)) {
-        const { onEpoch: _e, onBatch: _b, checkpointDir: _c, resume: _r, ...rest } = options;
+        const { onEpoch: _e, onBatch: _b, onResume: _o, checkpointDir: _c, resume: _r, ...rest } = options;
         await saveCheckpoint(tf, net, optimizer, options.checkpointDir, { epoch, rngState: rng.state, history, options: rest });
       }
     }

@@ -114,6 +114,7 @@ export function registerTrain(program: Command): void {
           seed: opts.seed,
           checkpointDir: opts.out,
           resume: opts.resume,
+          onResume: (epoch) => log(`resumed from the checkpoint of epoch ${epoch}`),
           onBatch: (done, total) => {
             bar ??= progressBar('train', { unit: 'batches' });
             bar.update(done, total);
@@ -126,7 +127,6 @@ export function registerTrain(program: Command): void {
         },
       );
       const seconds = (performance.now() - started) / 1000;
-      if (result.resumedFrom > 0) log(`resumed from the checkpoint of epoch ${result.resumedFrom}`);
       const training = {
         data: path.resolve(opts.data),
         margin: opts.margin,
