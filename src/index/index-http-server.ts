@@ -338,11 +338,13 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     { schema: { params: personParamsSchema } },
     async (request) => {
       const personId = request.params.id;
-      knownPersonFaces(current(), personId);
+      const faces = knownPersonFaces(current(), personId).length;
       // The gallery forgets first; only then the index (see IndexServerOptions.onDeletePerson).
       if (onDeletePerson) await onDeletePerson(personId);
-      // The index as it is now: a rebuild may have swapped it in while the gallery was writing.
-      const response: DeletePersonResponse = { personId, removed: current().removePerson(personId) };
+      // The index as it is now: a rebuild may have swapped it in while the gallery was writing, and
+      // the change log may have removed the faces already. `removed` is what the person had.
+      current().removePerson(personId);
+      const response: DeletePersonResponse = { personId, removed: faces };
       return response;
     },
   );
