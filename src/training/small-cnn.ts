@@ -36,6 +36,8 @@ export interface SmallCnnConfig {
   /** Output channels of the 3x3 conv layers, each followed by ReLU and 2x2 max pooling. */
   channels: number[];
   embeddingSize: number;
+  /** How the last feature map becomes a vector: flattened (default) or averaged over positions. */
+  head?: 'flatten' | 'average';
   /** Dropout rate on the flattened features during training (default 0). */
   dropout?: number;
   seed?: number;
@@ -67,7 +69,7 @@ export class SmallCnn implements EmbeddingNet {
       w = Math.ceil(w / 2);
       return { filter, bias };
     });
-    const flat = h * w * inChannels;
+    const flat = config.head === 'average' ? inChannels : h * w * inChannels;
     this.dense = {
       kernel: tf.variable(tf.randomNormal([flat, config.embeddingSize], 0, Math.sqrt(1 / flat), 'float32', seed++)),
       bias: tf.variable(tf.zeros([config.embeddingSize])),
@@ -83,7 +85,7 @@ export class SmallCnn implements EmbeddingNet {
         y = tf.relu(tf.add(trainableConv2d(tf, y, filter as Tensor as Tensor4D), bias)) as Tensor4D;
         y = tf.maxPool(y, 2, 2, 'same');
       }
-      let flat = tf.reshape(y, [y.shape[0], -1]) as Tensor2D;
+      let flat = (this.config.head === 'average' ? tf.mean(y, [1, 2]) : tf.reshape(y, [y.shape[0], -1])) as Tensor2D;
       const rate = this.config.dropout ?? 0;
       if (training && rate > 0) flat = tf.dropout(flat, rate) as Tensor2D;
       return l2Normalize(tf, tf.add(tf.matMul(flat, this.dense.kernel as Tensor as Tensor2D), this.dense.bias) as Tensor2D);

@@ -26,6 +26,8 @@ export interface TripletTrainingOptions {
   p: number;
   k: number;
   learningRate: number;
+  /** Multiplies learningRate in the given epoch (1-based): e.g. a step decay. Default: constant. */
+  learningRateFactor?: (epoch: number, epochs: number) => number;
   seed: number;
   /** Where checkpoints go (a `checkpoint/` folder inside); none when absent. */
   checkpointDir?: string;
@@ -65,7 +67,7 @@ interface CheckpointState {
   epoch: number;
   rngState: number;
   history: EpochStats[];
-  options: Omit<TripletTrainingOptions, 'onEpoch' | 'onBatch' | 'onResume' | 'checkpointDir' | 'resume'>;
+  options: Omit<TripletTrainingOptions, 'onEpoch' | 'onBatch' | 'onResume' | 'checkpointDir' | 'resume' | 'learningRateFactor'>;
 }
 
 /**
@@ -96,6 +98,8 @@ export async function trainTriplet(tf: Tf, net: EmbeddingNet, data: TripletData,
   try {
     for (let epoch = start + 1; epoch <= epochs; epoch++) {
       const started = performance.now();
+      // Adam reads its (protected) learningRate at every step.
+      (optimizer as unknown as { learningRate: number }).learningRate = options.learningRate * (options.learningRateFactor?.(epoch, epochs) ?? 1);
       const batches = sampler.epoch(rng);
       let lossSum = 0;
       let mined = 0;
@@ -146,7 +150,7 @@ export async function trainTriplet(tf: Tf, net: EmbeddingNet, data: TripletData,
       options.onEpoch?.(stats);
       const every = options.checkpointEvery ?? 1;
       if (options.checkpointDir && (epoch % every === 0 || epoch === epochs)) {
-        const { onEpoch: _e, onBatch: _b, onResume: _o, checkpointDir: _c, resume: _r, ...rest } = options;
+        const { onEpoch: _e, onBatch: _b, onResume: _o, checkpointDir: _c, resume: _r, learningRateFactor: _l, ...rest } = options;
         await saveCheckpoint(tf, net, optimizer, options.checkpointDir, { epoch, rngState: rng.state, history, options: rest });
       }
     }
