@@ -80,11 +80,7 @@ export function registerTrain(program: Command): void {
     .option('--held-out <fraction>', 'share of the people kept out of training to measure verification with and without the adapter', fraction, 0.1)
     .option('--json', 'print one JSON object as the last line: {epochs, loss, activeShare, heldOut: {plain, adapted}, ...}')
     .action(async (opts: TripletOptions, command: Command) => {
-      const engineOptions = loadEngineConfig(command.optsWithGlobals());
-      const data = await embedData(engineOptions, opts);
-      const { tf } = await selectBackend(engineOptions.backend);
-      const rng = new Rng(opts.seed);
-      const split = splitByPerson(data.labels, opts.heldOut, rng);
+      const { data, tf, rng, split } = await prepareTraining(opts, command);
       const trainLabels = split.train.map((i) => data.labels[i]);
       const trainVectors = split.train.map((i) => data.vectors[i]);
 
@@ -191,11 +187,7 @@ export function registerTrain(program: Command): void {
     .option('--held-out <fraction>', 'share of the people kept out of training to measure verification with and without the classifier', fraction, 0.1)
     .option('--json', 'print one JSON object as the last line: {pairs, heldOut: {plain, classifier}, ...}')
     .action(async (opts: PairOptions, command: Command) => {
-      const engineOptions = loadEngineConfig(command.optsWithGlobals());
-      const data = await embedData(engineOptions, opts);
-      const { tf } = await selectBackend(engineOptions.backend);
-      const rng = new Rng(opts.seed);
-      const split = splitByPerson(data.labels, opts.heldOut, rng);
+      const { data, tf, rng, split } = await prepareTraining(opts, command);
       const log = (line: string) => (opts.json ? process.stderr.write(`${line}\n`) : printLine(line));
       const started = performance.now();
       const classifier = await PairClassifier.train(
@@ -241,6 +233,15 @@ export function registerTrain(program: Command): void {
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 /** The labelled folder's embeddings, from the cache in --out where it has them, from the engine otherwise. */
+/** What both trainers start from: the cached embeddings, tfjs, the seeded RNG, and the held-out people. */
+async function prepareTraining(opts: CommonOptions, command: Command) {
+  const engineOptions = loadEngineConfig(command.optsWithGlobals());
+  const data = await embedData(engineOptions, opts);
+  const { tf } = await selectBackend(engineOptions.backend);
+  const rng = new Rng(opts.seed);
+  return { data, tf, rng, split: splitByPerson(data.labels, opts.heldOut, rng) };
+}
+
 async function embedData(engineOptions: EngineOptions, opts: CommonOptions): Promise<LabelledEmbeddings> {
   if (!(await stat(opts.data).then((s) => s.isDirectory(), () => false))) throw new Error(`${opts.data}: not a folder`);
   await mkdir(opts.out, { recursive: true });
