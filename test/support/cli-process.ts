@@ -53,7 +53,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
       cwd: ROOT,
-      env: { ...process.env, NODE_OPTIONS: '', ...env },
+      // The CLI's own log level (the suite quiets in-process services; CLI tests read the logs).
+      env: { ...process.env, NODE_OPTIONS: '', FACEPIPE_LOG_LEVEL: 'info', ...env },
     });
     let stdout = '';
     let stderr = '';
