@@ -59,6 +59,7 @@ function fakeEngine(embeddings: number[][]) {
         box: { x: 10 * i, y: 20, width: 100, height: 120 },
         score: 0.9,
         landmarks: [[1, 2]],
+        quality: { size: 100, blur: 0.2, pose: 0.1 },
         embedding: Float32Array.from(e),
       })),
     };

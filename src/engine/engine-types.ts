@@ -1,4 +1,5 @@
 import type { DetectedFace, DetectorOptions } from './face-detector.js';
+import type { FaceQuality } from './face-quality.js';
 import type { EmbedderOptions, FaceChips } from './face-embedder.js';
 import type { BackendName } from './tf-backend.js';
 
@@ -27,12 +28,14 @@ export interface EngineWorkerData {
 export interface DetectionResult {
   width: number;
   height: number;
-  faces: DetectedFace[];
+  /** Every face with its quality, measured on its aligned chip. */
+  faces: (DetectedFace & { quality: FaceQuality })[];
   /** The aligned crops of each face, for the embedder. */
   chips: FaceChips[];
 }
 
 export interface AnalyzedFace extends DetectedFace {
+  quality: FaceQuality;
   embedding: Float32Array;
 }
 

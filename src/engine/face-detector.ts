@@ -1,5 +1,4 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import type { FaceQuality } from './face-quality.js';
 import type { FaceApi } from './face-models.js';
 import type { TfBackend } from './tf-backend.js';
 import type { Box, Point, RgbImage } from './types.js';
@@ -29,8 +28,6 @@ export interface DetectedFace {
   box: Box;
   score: number;
   landmarks: Point[];
-  /** Filled in by the engine worker once the face is aligned (see face-quality.ts). */
-  quality?: FaceQuality;
 }
 
 /**

@@ -113,7 +113,7 @@ export class IdentifyJobHandler {
       box: { x: round1(face.box.x), y: round1(face.box.y), width: round1(face.box.width), height: round1(face.box.height) },
       score: Math.round(face.score * 1e4) / 1e4,
       landmarks: fivePoints(face.landmarks),
-      quality: face.quality ?? { size: Math.round(Math.min(face.box.width, face.box.height)), blur: 0, pose: 0 },
+      quality: face.quality,
       matches: faceMatches[i].map((m) => ({ personId: m.personId, faceId: m.faceId, distance: Math.round(m.distance * 1e4) / 1e4 })),
       personId: decideIdentity(faceMatches[i], this.rule),
     }));
