@@ -8,9 +8,16 @@
  * pairs and 450 different-person pairs drawn at random, scored by the Euclidean distance of the
  * embeddings (each image's averaged with its mirror image's, as the engine does; --no-tta: not),
  * accuracy cross-validated over 10 folds (each fold's threshold chosen on the other 9).
- * Training: Adam 1e-3 (a tenth of it for the last quarter of the epochs), dropout 0.3 before the
- * dense layer, random flips and shifts of up to 3 px. Other flags are for experiments: --scale,
- * --rotate, --channels, --head average, --distance euclidean, --eval-every, --subjects.
+ * Defaults (the best measured, docs/training.md): CNN 3x(conv3x3-ReLU-maxpool) [16, 32, 64],
+ * flattened, dense 64; batch-all mining, margin 0.2, squared distance, P=10 x K=5; 40 epochs of Adam
+ * 1e-3 (a tenth of it for the last quarter of the epochs); dropout 0.3 before the dense layer (masks
+ * seeded from --seed, so a run is reproducible); random flips and shifts of up to 3 px; 46x56 input.
+ * Other flags are for experiments: --scale, --rotate, --zoom, --jitter, --equalize, --channels,
+ * --convs-per-block, --norm batch, --weight-decay, --schedule cosine, --embedding-size, --tta-shift,
+ * --head average, --distance euclidean, --eval-every. Validation without touching s31-s40:
+ * --subjects 30 --train-subjects 20 [--test-offset 0|10|20] holds out s1-s10, s11-s20 or s21-s30.
+ * After training it also prints the accuracy with other test-time augmentations (none, flip, flip
+ * and shifts), for information: "after" is with the configured one.
  * Prints the accuracy before and after training, and as its last line
  * {"before", "after", "epochs", "seconds", ...}. Skips (exit 0) where the data folder is absent.
  * Runs on the backend selectBackend() picks (FACEPIPE_BACKEND forces one), as the engine does.
@@ -28,6 +35,7 @@ import { Rng } from '../src/training/rng.js';
 import { SmallCnn, hasConvFilterGradient } from '../src/training/small-cnn.js';
 import type { TripletDistance } from '../src/training/triplet-loss.js';
 import { trainTriplet } from '../src/training/triplet-trainer.js';
+import type { Tensor4D } from '../src/training/tf-types.js';
 import { MINING_STRATEGIES, type MiningStrategy } from '../src/training/triplet-mining.js';
 
 const { values } = parseArgs({
@@ -54,6 +62,23 @@ const { values } = parseArgs({
     rotate: { type: 'string', default: '0' },
     'embedding-size': { type: 'string', default: '64' },
     'train-subjects': { type: 'string', default: '30' },
+    /** Test on the subjects from this 0-based index on (default: --train-subjects), train on the others: validation folds within s1-s30. */
+    'test-offset': { type: 'string' },
+    /** Normalisation after each convolution: none or batch. */
+    norm: { type: 'string', default: 'none' },
+    'convs-per-block': { type: 'string', default: '1' },
+    /** Decoupled weight decay (AdamW): after each step the filters and dense kernel shrink by lr x this. */
+    'weight-decay': { type: 'string', default: '0' },
+    /** Learning-rate schedule: step (a tenth for the last --decay-last share) or cosine (to zero). */
+    schedule: { type: 'string', default: 'step' },
+    /** Training augmentation: random brightness (+- this, in standard deviations) and contrast (x 1 +- this). */
+    jitter: { type: 'string', default: '0' },
+    /** Training augmentation: random scaling by 1 +- this (bilinear, with the flip and shift). */
+    zoom: { type: 'string', default: '0' },
+    /** Test-time augmentation: also embed each test image shifted by this many pixels (4 directions). */
+    'tta-shift': { type: 'string', default: '0' },
+    /** Histogram-equalise every image before standardising it. */
+    equalize: { type: 'boolean', default: false },
     /** Use only the first N subjects: with --train-subjects 20 --subjects 30, tune on s21-s30 without touching s31-s40. */
     subjects: { type: 'string', default: '40' },
     /** Also print the verification accuracy every N epochs (0: only before and after). */
@@ -80,6 +105,9 @@ const HEIGHT = Math.floor(112 / FACTOR);
 /** Pixels shifted at most, each way, by the training augmentation. */
 const SHIFT = Math.max(1, Math.round(6 / FACTOR));
 const ROTATE = Number(values.rotate);
+const ZOOM = Number(values.zoom);
+const JITTER = Number(values.jitter);
+const EQUALIZE = values.equalize === true;
 
 interface Subject {
   name: string;
@@ -97,7 +125,8 @@ async function loadSubjects(dir: string): Promise<Subject[]> {
       const files = (await readdir(path.join(dir, name))).filter((f) => f.endsWith('.pgm')).sort((a, b) => parseInt(a) - parseInt(b));
       const images = await Promise.all(
         files.map(async (f) => {
-          const small = downscaleGrey(parsePgm(await readFile(path.join(dir, name, f))), FACTOR);
+          const pgm = parsePgm(await readFile(path.join(dir, name, f)));
+          const small = downscaleGrey(EQUALIZE ? { ...pgm, data: equalizeHistogram(pgm.data) } : pgm, FACTOR);
           if (small.width !== WIDTH || small.height !== HEIGHT) throw new Error(`${name}/${f}: expected 92x112`);
           return standardise(small.data);
         }),
@@ -105,6 +134,18 @@ async function loadSubjects(dir: string): Promise<Subject[]> {
       return { name, images };
     }),
   );
+}
+
+/** Grey levels mapped through the image's cumulative histogram (histogram equalisation). */
+function equalizeHistogram(data: Uint8Array): Uint8Array {
+  const counts = new Array<number>(256).fill(0);
+  for (const v of data) counts[v]++;
+  const cdf: number[] = [];
+  let sum = 0;
+  for (const c of counts) cdf.push((sum += c));
+  const min = cdf.find((c) => c > 0) ?? 0;
+  const span = Math.max(1, data.length - min);
+  return data.map((v) => Math.round((255 * (cdf[v] - min)) / span));
 }
 
 function standardise(x: Float32Array): Float32Array {
@@ -118,7 +159,16 @@ function standardise(x: Float32Array): Float32Array {
  * away); with --rotate also a random rotation and scaling about the centre (bilinear).
  */
 function augment(image: Float32Array, rng: Rng): Float32Array {
-  if (ROTATE > 0) return affine(image, rng);
+  const out = ROTATE > 0 || ZOOM > 0 ? affine(image, rng) : flipShift(image, rng);
+  if (JITTER > 0) {
+    const contrast = 1 + (2 * rng.next() - 1) * JITTER;
+    const brightness = (2 * rng.next() - 1) * JITTER;
+    for (let i = 0; i < out.length; i++) out[i] = out[i] * contrast + brightness;
+  }
+  return out;
+}
+
+function flipShift(image: Float32Array, rng: Rng): Float32Array {
   const flip = rng.next() < 0.5;
   const dx = rng.int(2 * SHIFT + 1) - SHIFT;
   const dy = rng.int(2 * SHIFT + 1) - SHIFT;
@@ -139,7 +189,7 @@ function augment(image: Float32Array, rng: Rng): Float32Array {
 function affine(image: Float32Array, rng: Rng): Float32Array {
   const flip = rng.next() < 0.5;
   const angle = ((2 * rng.next() - 1) * ROTATE * Math.PI) / 180;
-  const scale = 1 + ((2 * rng.next() - 1) * ROTATE) / 100;
+  const scale = 1 + (2 * rng.next() - 1) * (ZOOM > 0 ? ZOOM : ROTATE / 100);
   const dx = (2 * rng.next() - 1) * SHIFT;
   const dy = (2 * rng.next() - 1) * SHIFT;
   const cos = Math.cos(angle) / scale;
@@ -168,10 +218,13 @@ function affine(image: Float32Array, rng: Rng): Float32Array {
 const backend = await selectBackend(process.env.FACEPIPE_BACKEND as BackendName | undefined);
 const { tf } = backend;
 const subjects = (await loadSubjects(root)).slice(0, Number(values.subjects));
+const testOffset = values['test-offset'] === undefined ? trainSubjects : Number(values['test-offset']);
+const testCount = subjects.length - trainSubjects;
 const evalEvery = Number(values['eval-every']);
 if (subjects.length < trainSubjects + 2) throw new Error(`${root}: ${subjects.length} subjects, need more than ${trainSubjects}`);
-const train = subjects.slice(0, trainSubjects);
-const test = subjects.slice(trainSubjects);
+const test = subjects.slice(testOffset, testOffset + testCount);
+const train = subjects.filter((s) => !test.includes(s));
+if (test.length !== testCount) throw new Error(`--test-offset ${testOffset}: only ${test.length} of ${testCount} test subjects`);
 
 const trainImages = train.flatMap((s) => s.images);
 const trainLabels = train.flatMap((s) => s.images.map(() => s.name));
@@ -192,9 +245,16 @@ const values_tta = values['no-tta'] !== true;
 const decayLast = Number(values['decay-last']);
 const channels = values.channels.split(',').map(Number);
 const head = values.head === 'average' ? 'average' : 'flatten';
-const net = new SmallCnn(tf, { height: HEIGHT, width: WIDTH, channels, head, embeddingSize, dropout: Number(values.dropout), seed });
+const norm = values.norm === 'batch' ? 'batch' : 'none';
+const convsPerBlock = Number(values['convs-per-block']);
+const weightDecay = Number(values['weight-decay']);
+const schedule = values.schedule === 'cosine' ? 'cosine' : 'step';
+const ttaShift = Number(values['tta-shift']);
+const net = new SmallCnn(tf, { height: HEIGHT, width: WIDTH, channels, convsPerBlock, norm, head, embeddingSize, dropout: Number(values.dropout), seed });
+const learningRateFactor = (epoch: number, total: number): number =>
+  schedule === 'cosine' ? 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / total)) : decayLast > 0 && epoch > total * (1 - decayLast) ? 0.1 : 1;
 
-function embedAll(images: Float32Array[]): Float32Array[] {
+function embedAll(images: Float32Array[], tta = values_tta, shift = ttaShift): Float32Array[] {
   const out: Float32Array[] = [];
   for (let start = 0; start < images.length; start += 50) {
     const chunk = images.slice(start, start + 50);
@@ -203,9 +263,15 @@ function embedAll(images: Float32Array[]): Float32Array[] {
     const values = tf.tidy(() => {
       const x = tf.tensor4d(flat, [chunk.length, HEIGHT, WIDTH, 1]);
       const e = net.embed(x, false);
-      if (!values_tta) return e.dataSync();
-      const mirrored = net.embed(tf.reverse(x, 2), false);
-      return tf.div(tf.add(e, mirrored), tf.norm(tf.add(e, mirrored), 2, 1, true)).dataSync();
+      if (!tta) return e.dataSync();
+      const views: Tensor4D[] = [x, tf.reverse(x, 2)];
+      if (shift > 0) {
+        const s = shift;
+        const padded = tf.pad(x, [[0, 0], [s, s], [s, s], [0, 0]]);
+        for (const [dy, dx] of [[0, s], [2 * s, s], [s, 0], [s, 2 * s]]) views.push(tf.slice(padded, [0, dy, dx, 0], [chunk.length, HEIGHT, WIDTH, 1]));
+      }
+      const sum = views.map((v) => net.embed(v, false)).reduce((a, b) => tf.add(a, b));
+      return tf.div(sum, tf.norm(sum, 2, 1, true)).dataSync();
     });
     const d = values.length / chunk.length;
     for (let i = 0; i < chunk.length; i++) out.push(Float32Array.from(values.subarray(i * d, (i + 1) * d)));
@@ -213,8 +279,8 @@ function embedAll(images: Float32Array[]): Float32Array[] {
   return out;
 }
 
-function verificationAccuracy(): { accuracy: number; std: number; threshold: number } {
-  const e = embedAll(testImages);
+function verificationAccuracy(tta = values_tta, shift = ttaShift): { accuracy: number; std: number; threshold: number } {
+  const e = embedAll(testImages, tta, shift);
   // Interleave genuine and impostor pairs so that each of the 10 sub-folds holds both.
   const scored: ScoredPair[] = pairs.map(({ p: [i, j], same }) => ({ score: faceDistance(e[i], e[j]), same }));
   const cv = crossValidate([scored]);
@@ -232,6 +298,7 @@ const before = verificationAccuracy();
 console.log(`before training: accuracy ${pct(before.accuracy)} ± ${pct(before.std)} (threshold ${before.threshold.toFixed(3)})`);
 
 const started = performance.now();
+let epochNow = 1;
 const { history } = await trainTriplet(
   tf,
   net,
@@ -251,9 +318,17 @@ const { history } = await trainTriplet(
     p: Number(values.p),
     k: Number(values.k),
     learningRate: Number(values.lr),
-    learningRateFactor: (epoch, total) => (decayLast > 0 && epoch > total * (1 - decayLast) ? 0.1 : 1),
+    learningRateFactor,
     seed,
+    onBatch: () => {
+      if (weightDecay <= 0) return;
+      const shrink = 1 - Number(values.lr) * learningRateFactor(epochNow, epochs) * weightDecay;
+      tf.tidy(() => {
+        for (const w of net.weights) w.assign(tf.mul(w, shrink));
+      });
+    },
     onEpoch: (s) => {
+      epochNow = s.epoch + 1;
       const check = evalEvery > 0 && s.epoch % evalEvery === 0 ? `  verification ${pct(verificationAccuracy().accuracy)}` : '';
       console.log(
         `epoch ${String(s.epoch).padStart(3)}/${epochs}  loss ${s.loss.toFixed(4)}  active ${pct(s.activeShare).padStart(7)} of valid triplets  mined ${s.mined} (${s.minedActive} active)  ${s.seconds.toFixed(1)} s${check}`,
@@ -264,4 +339,8 @@ const { history } = await trainTriplet(
 const seconds = (performance.now() - started) / 1000;
 const after = verificationAccuracy();
 console.log(`after ${history.length} epochs (${seconds.toFixed(0)} s, mining ${mining}, margin ${margin}): accuracy ${pct(after.accuracy)} ± ${pct(after.std)} (threshold ${after.threshold.toFixed(3)})`);
-console.log(JSON.stringify({ before: before.accuracy, after: after.accuracy, epochs: history.length, seconds: Math.round(seconds * 10) / 10, backend: backend.name, mining, margin }));
+const variants = Object.fromEntries(
+  ([['none', false, 0], ['flip', true, 0], ['flip+shift1', true, 1], ['flip+shift2', true, 2]] as const).map(([name, tta, shift]) => [name, Math.round(verificationAccuracy(tta, shift).accuracy * 1e4) / 1e4]),
+);
+console.log(`test-time augmentation: ${JSON.stringify(variants)}`);
+console.log(JSON.stringify({ before: before.accuracy, after: after.accuracy, epochs: history.length, seconds: Math.round(seconds * 10) / 10, backend: backend.name, mining, margin, test: `${test[0].name}-${test[test.length - 1].name}`, seed }));

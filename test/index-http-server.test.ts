@@ -84,6 +84,17 @@ describe('POST /v1/search', () => {
     expect(body.error.message).toMatch(message);
   });
 
+  it('409 MODEL_MISMATCH for vectors of another model or adapter; the same model or none named is served', async () => {
+    const { app, probes } = server({ model: 'facepipe-fused-v1' });
+    const other = await app.inject({ method: 'POST', url: '/v1/search', payload: { vectors: [probes[0]], model: 'facepipe-fused-v1+adapter-0123456789abcdef' } });
+    expect(other.statusCode).toBe(409);
+    expect(other.json().error.code).toBe('MODEL_MISMATCH');
+    expect(other.json().error.message).toMatch(/adapter-0123456789abcdef.*facepipe-fused-v1/);
+    for (const payload of [{ vectors: [probes[0]], model: 'facepipe-fused-v1' }, { vectors: [probes[0]] }]) {
+      expect((await app.inject({ method: 'POST', url: '/v1/search', payload })).statusCode).toBe(200);
+    }
+  });
+
   it('400 JSON for a malformed JSON body', async () => {
     const { app } = server();
     const res = await app.inject({

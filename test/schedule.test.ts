@@ -19,6 +19,7 @@ import { QUEUE_NAMES, queueConnectionOptions } from '../src/queue/queue-names.js
 import { canonicalStorageUrl } from '../src/storage/storage-url.js';
 import { scheduledRunId } from '../src/workers/schedule-job-handler.js';
 import type { FaceAnalyzer } from '../src/workers/types.js';
+import { BASE_MODEL } from '../src/engine/embedding-model.js';
 import { startWorkers } from '../src/workers/worker-process.js';
 import { lastJson, runCli, waitFor } from './support/cli-process.js';
 
@@ -216,7 +217,7 @@ describe('the schedule worker', () => {
       expect(scheduled.data).toEqual<ScheduleJobData>({ kind: 'identify', source: canonicalStorageUrl(source) });
       await scheduled.promote();
 
-      const noEngine: FaceAnalyzer = { analyze: () => Promise.reject(new Error('no engine in this test')) };
+      const noEngine: FaceAnalyzer = { model: BASE_MODEL, analyze: () => Promise.reject(new Error('no engine in this test')) };
       const workers = await startWorkers(cfg, noEngine, [QUEUE_NAMES.schedule], { concurrency: 1, lockDurationMs: 30_000, stalledIntervalMs: 30_000 });
       try {
         const state = await waitFor('the scheduled job to finish', async () => {

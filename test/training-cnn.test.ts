@@ -2,7 +2,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import { selectBackend, type BackendName } from '../src/engine/tf-backend.js';
 import { downscaleGrey, parsePgm } from '../src/training/pgm.js';
 import { SmallCnn, trainableConv2d } from '../src/training/small-cnn.js';
-import type { Tensor4D, Tf } from '../src/training/tf-types.js';
+import type { Tensor, Tensor4D, Tf } from '../src/training/tf-types.js';
 
 let tf: Tf;
 
@@ -59,5 +59,49 @@ describe('parsePgm', () => {
   it('downscales by averaging blocks', () => {
     const image = { width: 4, height: 2, data: new Uint8Array([0, 2, 4, 6, 2, 4, 6, 8]) };
     expect(downscaleGrey(image, 2)).toEqual({ width: 2, height: 1, data: new Float32Array([2, 6]) });
+  });
+});
+
+describe('SmallCnn dropout', () => {
+  it('draws its masks from the seed: two nets with one seed train alike, each step with a new mask', () => {
+    const config = { height: 8, width: 6, channels: [4], embeddingSize: 5, dropout: 0.5, seed: 7 };
+    const a = new SmallCnn(tf, config);
+    const b = new SmallCnn(tf, config);
+    const x = tf.randomUniform([3, 8, 6, 1], 0, 1, 'float32', 1);
+    const a1 = a.embed(x, true).arraySync();
+    const a2 = a.embed(x, true).arraySync();
+    expect(b.embed(x, true).arraySync()).toEqual(a1);
+    expect(b.embed(x, true).arraySync()).toEqual(a2);
+    expect(a2).not.toEqual(a1);
+    // No dropout at inference.
+    expect(a.embed(x, false).arraySync()).toEqual(b.embed(x, false).arraySync());
+    x.dispose();
+    a.dispose();
+    b.dispose();
+  });
+});
+
+describe('SmallCnn with batch normalisation', () => {
+  it('normalises with batch statistics while training, with their running averages at inference', () => {
+    const net = new SmallCnn(tf, { height: 8, width: 6, channels: [4, 6], convsPerBlock: 2, norm: 'batch', normMomentum: 0.5, embeddingSize: 5, seed: 2 });
+    // Per conv: filter, gamma, beta; then the dense kernel and bias. Running mean and variance per conv.
+    expect(net.variables).toHaveLength(4 * 3 + 2);
+    expect(net.state).toHaveLength(4 * 2);
+    expect(net.weights).toHaveLength(4 + 1);
+    const x = tf.randomUniform([4, 8, 6, 1], 0, 1, 'float32', 3);
+    const before = net.embed(x, false).arraySync();
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(net.embed(x, true), tf.range(0, 5).reshape([1, 5]))), net.variables);
+    expect(Object.keys(grads)).toHaveLength(net.variables.length);
+    for (const g of Object.values(grads)) expect(tf.max(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);
+    // The training step moved the running averages halfway to the first conv's batch statistics.
+    const { mean, variance } = tf.moments(tf.conv2d(x as Tensor4D, net.weights[0] as Tensor as Tensor4D, 1, 'same'), [0, 1, 2]);
+    const [runningMean, runningVar] = net.state.map((s) => s.dataSync());
+    mean.dataSync().forEach((m, c) => expect(runningMean[c]).toBeCloseTo(m / 2, 4));
+    variance.dataSync().forEach((v, c) => expect(runningVar[c]).toBeCloseTo(0.5 + v / 2, 4));
+    const after = net.embed(x, false);
+    expect(after.arraySync()).not.toEqual(before);
+    for (const norm of tf.norm(after, 2, 1).dataSync()) expect(norm).toBeCloseTo(1, 5);
+    tf.dispose([x, mean, variance, after, ...Object.values(grads)]);
+    net.dispose();
   });
 });

@@ -254,4 +254,25 @@ describe('triplet training of an adapter', () => {
     adapter.dispose();
     loaded.dispose();
   });
+
+  it('residual: starts as the normalised embedding itself, learns a correction, and saves and loads', async () => {
+    const { vectors, labels } = syntheticEmbeddings(14);
+    const adapter = EmbeddingAdapter.create(tf, { inputSize: 16, hiddenSize: 8, outputSize: 16, residual: true, seed: 3 });
+    const start = adapter.adapt(vectors);
+    start.forEach((v, i) => {
+      const norm = Math.hypot(...vectors[i]);
+      v.forEach((x, k) => expect(x).toBeCloseTo(vectors[i][k] / norm, 5));
+    });
+    const flat = (indices: number[]) => tf.tensor2d(indices.flatMap((i) => Array.from(vectors[i])), [indices.length, 16]);
+    await trainTriplet(tf, adapter, { labels, batch: flat }, { margin: 0.2, mining: 'batch-all', distance: 'squared', epochs: 3, p: 4, k: 3, learningRate: 0.01, seed: 1 });
+    const trained = adapter.adapt(vectors);
+    expect(trained.some((v, i) => v.some((x, k) => Math.abs(x - start[i][k]) > 1e-3))).toBe(true);
+    const dir = path.join(tmp, 'residual');
+    await adapter.save(dir);
+    const loaded = await EmbeddingAdapter.load(tf, dir);
+    expect(loaded.adapt(vectors)).toEqual(trained);
+    expect(() => EmbeddingAdapter.create(tf, { inputSize: 16, hiddenSize: 8, outputSize: 8, residual: true })).toThrow(/keeps the input size/);
+    adapter.dispose();
+    loaded.dispose();
+  });
 });

@@ -119,8 +119,10 @@ describe('WorkerPool', { timeout: 30_000 }, () => {
       expect(await inFlight).toBe(300);
       expect(await Promise.all(echoes)).toEqual([...Array(10).keys()]);
 
-      // Still two workers afterwards, one of them new.
-      const after = new Set(await threadIds());
+      // Still two workers afterwards, one of them new (a loaded machine may need a moment to start it:
+      // until then both probes run on the survivor).
+      let after = new Set(await threadIds());
+      for (let i = 0; i < 50 && after.size < 2; i++) after = new Set(await threadIds());
       expect(after.size).toBe(2);
       expect([...after].filter((id) => !before.has(id))).toHaveLength(1);
       expect(pool.pending).toBe(0);

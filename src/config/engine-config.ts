@@ -15,6 +15,7 @@ export interface EngineFlags {
   maxBatch?: string;
   maxWaitMs?: string;
   flipTta?: boolean | string;
+  adapter?: string;
 }
 
 type Key = keyof EngineFlags;
@@ -46,6 +47,7 @@ const schema = z.object({
     .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'expected true or false (or 1/0, yes/no, on/off)' }))
     .transform((v) => ['true', '1', 'yes', 'on'].includes(v))
     .optional(),
+  adapter: z.string().trim().min(1, { error: 'expected the folder of a trained adapter' }).optional(),
 });
 
 /** Where each setting comes from: environment variable and CLI flag. */
@@ -58,6 +60,7 @@ export const ENGINE_SETTINGS: Record<Key, SettingSource> = {
   maxBatch: { env: 'FACEPIPE_MAX_BATCH', flag: '--max-batch' },
   maxWaitMs: { env: 'FACEPIPE_MAX_WAIT_MS', flag: '--max-wait-ms' },
   flipTta: { env: 'FACEPIPE_FLIP_TTA', flag: '--flip-tta' },
+  adapter: { env: 'FACEPIPE_ADAPTER', flag: '--adapter' },
 };
 
 /**
@@ -73,6 +76,7 @@ export function loadEngineConfig(flags: EngineFlags = {}, env: NodeJS.ProcessEnv
     maxBatch: c.maxBatch ?? defaults.maxBatch,
     maxWaitMs: c.maxWaitMs ?? defaults.maxWaitMs,
     maxPixels: c.maxPixels ?? defaults.maxPixels,
+    ...(c.adapter === undefined ? {} : { adapter: c.adapter }),
     analyzer: {
       detector: c.detector ?? defaults.analyzer.detector,
       minFaceSize: c.minFaceSize ?? defaults.analyzer.minFaceSize,

@@ -17,12 +17,15 @@ export interface EngineOptions {
   /** Decompression-bomb limit, width x height. */
   maxPixels: number;
   analyzer: AnalyzerOptions;
+  /** Folder of a trained embedding adapter (`facepipe train triplet`) applied to every embedding. */
+  adapter?: string;
 }
 
 export interface EngineWorkerData {
   backend?: BackendName;
   maxPixels: number;
   analyzer: AnalyzerOptions;
+  adapter?: string;
 }
 
 export interface DetectionResult {

@@ -7,13 +7,18 @@ import { FaceEmbedder, type FaceChips } from './face-embedder.js';
 import { faceQuality } from './face-quality.js';
 import { FACERES_MODEL, loadFaceApi, loadGraphModel } from './face-models.js';
 import { selectBackend } from './tf-backend.js';
+import { EmbeddingAdapter } from '../training/embedding-adapter.js';
 import type { ImageInput } from './types.js';
 import { serveTasks, withTransfer } from './worker-task-server.js';
 
 serveTasks(async (data) => {
-  const { backend: forced, analyzer: options, maxPixels } = data as EngineWorkerData;
+  const { backend: forced, analyzer: options, maxPixels, adapter: adapterDir } = data as EngineWorkerData;
   const backend = await selectBackend(forced);
-  const [faceapi, faceres] = await Promise.all([loadFaceApi(backend), loadGraphModel(backend.tf, FACERES_MODEL)]);
+  const [faceapi, faceres, adapter] = await Promise.all([
+    loadFaceApi(backend),
+    loadGraphModel(backend.tf, FACERES_MODEL),
+    adapterDir === undefined ? undefined : EmbeddingAdapter.load(backend.tf, adapterDir),
+  ]);
   const detector = new FaceDetector(backend.tf, faceapi, options);
   const embedder = new FaceEmbedder(backend.tf, faceapi, faceres, options);
   return {
@@ -31,7 +36,8 @@ serveTasks(async (data) => {
 
     /** One forward pass over the faces of any number of images and callers. */
     embed: async (chips: FaceChips[]) => {
-      const embeddings = await embedder.embed(chips);
+      const base = await embedder.embed(chips);
+      const embeddings = adapter ? adapter.adapt(base) : base;
       return withTransfer(embeddings, embeddings);
     },
   };

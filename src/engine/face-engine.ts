@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { EngineOptions, DetectionResult, ImageAnalysis } from './engine-types.js';
+import { resolveEmbeddingModel, type EmbeddingModel } from './embedding-model.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { FaceChips } from './face-embedder.js';
 import type { ImageInput } from './types.js';
@@ -27,6 +28,8 @@ export class FaceEngine {
     /** The tfjs backend the workers run, e.g. "wasm" or "tensorflow (tfjs-node-gpu)". */
     readonly backend: string,
     readonly options: EngineOptions,
+    /** What its embeddings are: the base model, or it followed by the adapter of options.adapter. */
+    readonly model: EmbeddingModel,
     /** Embedding batches sent and faces in them: facesEmbedded / forwardPasses is the batch size reached. */
     readonly stats: { readonly forwardPasses: number; readonly facesEmbedded: number },
   ) {}
@@ -37,12 +40,14 @@ export class FaceEngine {
       ...overrides,
       analyzer: { ...DEFAULT_ENGINE_OPTIONS.analyzer, ...overrides.analyzer },
     };
+    // Validates the adapter (a clear error) before any thread starts loading it.
+    const model = await resolveEmbeddingModel(options.adapter);
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     const pool = new WorkerPool({
       script: new URL(`./engine-worker${ext}`, import.meta.url),
       size: Math.max(1, options.threads),
       name: 'facepipe-engine',
-      workerData: { backend: options.backend, maxPixels: options.maxPixels, analyzer: options.analyzer },
+      workerData: { backend: options.backend, maxPixels: options.maxPixels, analyzer: options.analyzer, adapter: model.adapter?.dir },
     });
     await pool.ready();
     const backend = await pool.run<string>('backend', null);
@@ -58,7 +63,7 @@ export class FaceEngine {
         return pool.run<Float32Array[]>('embed', chips, buffers, true);
       },
     });
-    return new FaceEngine(pool, batcher, backend, options, stats);
+    return new FaceEngine(pool, batcher, backend, options, model, stats);
   }
 
   /** Faces with boxes, scores and 68 landmarks. Rejects with a FaceError for a bad input. */

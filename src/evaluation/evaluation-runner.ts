@@ -20,6 +20,8 @@ export interface EvaluationOptions {
   /** Images in flight at once. */
   concurrency: number;
   onProgress?: (done: number, total: number) => void;
+  /** A pair's dissimilarity from the two embeddings (default: faceDistance), e.g. 1 - P(same) of a pair classifier. */
+  score?: (a: Float32Array, b: Float32Array) => number;
 }
 
 export interface Verification extends CrossValidation {
@@ -74,7 +76,7 @@ export async function runEvaluation(engine: Analyzer, options: EvaluationOptions
   const score = ({ a, b }: Pair): number | null => {
     const ea = embeddings.get(a);
     const eb = embeddings.get(b);
-    return ea && eb ? faceDistance(ea, eb) : null;
+    return ea && eb ? (options.score ?? faceDistance)(ea, eb) : null;
   };
   const folds: ScoredPair[][] = file.folds.map((fold) => fold.map((p) => ({ score: score(p), same: p.same })));
   const all = folds.flat();

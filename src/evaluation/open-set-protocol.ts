@@ -23,8 +23,8 @@ export interface OpenSetSplit {
  * or more images, in name order, every other one is enrolled from its first image and probed with
  * the rest; every image of the other half probes as a stranger. Deterministic.
  */
-export async function openSetSplit(root: string): Promise<OpenSetSplit> {
-  const entries = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort(compareKeys);
+export async function openSetSplit(root: string, people: (personId: string) => boolean = () => true): Promise<OpenSetSplit> {
+  const entries = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory() && people(d.name)).map((d) => d.name).sort(compareKeys);
   const split: OpenSetSplit = { gallery: [], genuine: [], impostor: [] };
   let multi = 0;
   for (const personId of entries) {

@@ -14,6 +14,8 @@ export interface OpenSetOptions {
   concurrency: number;
   /** The shipped rule; the report also gives the plain distance threshold (marginWeight 0) for comparison. */
   rule: IdentificationRule;
+  /** Only these people take part (e.g. those a trained adapter never saw); default: everyone. */
+  people?: (personId: string) => boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -35,7 +37,7 @@ export interface OpenSetResult {
  * rank-1 and FNIR at FPIR 1% and 0.3%.
  */
 export async function runOpenSetEvaluation(engine: Analyzer, options: OpenSetOptions): Promise<OpenSetResult> {
-  const split = await openSetSplit(options.root);
+  const split = await openSetSplit(options.root, options.people);
   const images: OpenSetImage[] = [...split.gallery, ...split.genuine, ...split.impostor];
   const embeddings = new Map<string, Float32Array | null>();
   const started = performance.now();

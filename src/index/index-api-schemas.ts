@@ -21,6 +21,8 @@ export interface SearchBody {
   k?: number;
   /** k persons (each one's closest face) instead of k faces. */
   persons?: boolean;
+  /** EmbeddingModel.id of the vectors; refused with 409 MODEL_MISMATCH when the index holds another. */
+  model?: string;
 }
 
 export interface SearchHit {
@@ -130,6 +132,7 @@ export type ApiErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'CONFLICT'
+  | 'MODEL_MISMATCH'
   | 'ENGINE_UNAVAILABLE'
   | 'INTERNAL'
   | FaceErrorCode;
@@ -152,6 +155,8 @@ export const searchBodySchema = {
     },
     k: { type: 'integer', minimum: 1, maximum: MAX_K },
     persons: { type: 'boolean' },
+    /** The embedding model of the vectors: refused (409) when the index holds another model's. */
+    model: { type: 'string', minLength: 1, maxLength: 200 },
   },
 } as const;
 

@@ -51,10 +51,10 @@ export class IndexClient {
   }
 
   /** Nearest faces of each vector: one list per vector, ascending by distance. */
-  search(vectors: readonly ArrayLike<number>[], k: number = DEFAULT_K, options: { persons?: boolean } = {}): Promise<SearchResponse> {
+  search(vectors: readonly ArrayLike<number>[], k: number = DEFAULT_K, options: { persons?: boolean; model?: string } = {}): Promise<SearchResponse> {
     return this.request<SearchResponse>('/v1/search', {
       method: 'POST',
-      json: { vectors: vectors.map((v) => Array.from(v)), k, persons: options.persons },
+      json: { vectors: vectors.map((v) => Array.from(v)), k, persons: options.persons, model: options.model },
     });
   }
 

@@ -63,6 +63,11 @@ export interface IndexServerOptions {
   index: FaceIndex | (() => FaceIndex);
   /** The model's 1:1 match threshold (Euclidean), used by verify. */
   threshold: number;
+  /**
+   * The embedding model (EmbeddingModel.id) of the indexed vectors: a search naming another model
+   * is refused with 409 MODEL_MISMATCH, since distances between two models' vectors mean nothing.
+   */
+  model?: string;
   /** The 1:N decision rule used by identify; default: a plain distance threshold at `threshold`. */
   rule?: IdentificationRule;
   /**
@@ -191,7 +196,14 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   });
 
   app.post<{ Body: SearchBody }>('/v1/search', { schema: { body: searchBodySchema } }, async (request) => {
-    const { vectors, k = DEFAULT_K, persons = false } = request.body;
+    const { vectors, k = DEFAULT_K, persons = false, model } = request.body;
+    if (model !== undefined && options.model !== undefined && model !== options.model) {
+      throw new ApiError(
+        409,
+        'MODEL_MISMATCH',
+        `the vectors are ${model} embeddings, this index holds ${options.model}: use the same model and adapter, or rebuild the index with it`,
+      );
+    }
     for (let i = 0; i < vectors.length; i++) {
       if (vectors[i].length !== dim) {
         throw new ApiError(

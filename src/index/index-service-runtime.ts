@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config.js';
 import type { ImageAnalysis } from '../engine/engine-types.js';
-import { FACE_MODEL } from '../engine/face-model.js';
+import { BASE_MODEL, type EmbeddingModel } from '../engine/embedding-model.js';
 import type { ImageInput } from '../engine/types.js';
 import { GalleryStore } from '../gallery/gallery-store.js';
 import { logger } from '../logger.js';
@@ -22,6 +22,8 @@ export interface IndexServiceRuntimeOptions {
   ef?: number;
   /** The engine for /v1/identify and /v1/verify; started on first use when given as a factory. */
   analyzer?: FaceAnalyzer | (() => Promise<FaceAnalyzer>);
+  /** The embedding model served (default: the engine's, without adapter): names the gallery, snapshots and change log. */
+  model?: EmbeddingModel;
   /** Snapshot cadence and log reads (tests shorten them). */
   service?: Partial<Omit<IndexServiceOptions, 'dim' | 'ef'>>;
 }
@@ -36,15 +38,16 @@ export interface RunningIndexService {
 
 /** `facepipe serve`: the index service on this deployment's storage and Redis, over HTTP. */
 export async function startIndexService(config: AppConfig, options: IndexServiceRuntimeOptions): Promise<RunningIndexService> {
+  const model = options.model ?? BASE_MODEL;
   const storage = openStorage(config.storage);
-  const gallery = new GalleryStore(storage, FACE_MODEL.id);
-  const snapshots = new IndexSnapshotStore(storage, FACE_MODEL.id);
+  const gallery = new GalleryStore(storage, model.id);
+  const snapshots = new IndexSnapshotStore(storage, model.id);
   // Two connections: the follow loop blocks on reads; deletions publish on the other.
   const reader = new Redis(config.redisUrl);
   const writer = new Redis(config.redisUrl);
-  const key = changeLogKey(config, FACE_MODEL.id);
+  const key = changeLogKey(config, model.id);
   const service = new IndexService(gallery, snapshots, new ChangeLog(reader, key), {
-    dim: FACE_MODEL.embeddingSize,
+    dim: model.embeddingSize,
     ef: options.ef,
     ...options.service,
   });
@@ -56,14 +59,18 @@ export async function startIndexService(config: AppConfig, options: IndexService
     given === undefined
       ? undefined
       : async (input: ImageInput): Promise<ImageAnalysis> => {
-          analyzer ??= typeof given === 'function' ? given() : Promise.resolve(given);
+          analyzer ??= (typeof given === 'function' ? given() : Promise.resolve(given)).then((a) => {
+            if (a.model.id !== model.id) throw new Error(`the engine computes ${a.model.id} embeddings, the index holds ${model.id}: start both with the same --adapter`);
+            return a;
+          });
           return (await analyzer).analyze(input);
         };
 
   const app = buildIndexServer({
     index: () => service.current,
-    threshold: FACE_MODEL.threshold,
-    rule: FACE_MODEL.identification,
+    threshold: model.threshold,
+    rule: model.identification,
+    model: model.id,
     ready: () => service.isReady,
     analyze,
     onDeletePerson: (personId) => service.recordDeletion(personId),

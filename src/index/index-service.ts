@@ -34,6 +34,8 @@ export interface RebuildStatus {
 }
 
 export interface IndexServiceStatus {
+  /** The embedding model (and adapter) of every vector in the index. */
+  model: string;
   ready: boolean;
   faces: number;
   persons: number;
@@ -113,6 +115,7 @@ export class IndexService {
 
   status(): IndexServiceStatus {
     return {
+      model: this.gallery.model,
       ready: this.ready,
       faces: this.index.size,
       persons: this.index.persons().length,
@@ -257,6 +260,11 @@ export class IndexService {
         return;
       }
       throw err;
+    }
+    const foreign = records.filter((r) => r.model !== this.gallery.model);
+    if (foreign.length > 0) {
+      // Distances between two models' embeddings mean nothing: never mix them in one index.
+      logger.error({ segment: change.key, faces: foreign.length, model: foreign[0].model, indexModel: this.gallery.model }, 'segment holds another model\'s embeddings: refused (rebuild with that model instead)');
     }
     const live = records.filter((r) => r.model === this.gallery.model && !(Date.parse(r.enrolledAt) <= (this.deletions.get(r.personId) ?? -Infinity)));
     this.index.add(live);

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import { FACE_MODEL } from '../engine/face-model.js';
+import { BASE_MODEL, type EmbeddingModel } from '../engine/embedding-model.js';
 import { GalleryStore } from '../gallery/gallery-store.js';
 import type { AppConfig } from '../config/app-config.js';
 import { waitForJobs } from '../queue/job-tracker.js';
@@ -24,6 +24,8 @@ export interface EnrollRunOptions {
   /** While waiting: images finished (enrolled or failed) of those enqueued, and faces detected. */
   onProgress?: (progress: { done: number; total: number; failed: number; faces: number }) => void;
   abort?: AbortSignal;
+  /** The deployment's embedding model (default: the engine's, without adapter): names its gallery. */
+  model?: EmbeddingModel;
 }
 
 /** Without --wait: what was listed and enqueued. */
@@ -54,13 +56,14 @@ export interface EnrollRunSummary {
 export async function runEnroll(config: AppConfig, options: EnrollRunOptions): Promise<EnrollEnqueueReport | EnrollRunSummary> {
   const started = performance.now();
   const source = openStorage(options.source);
-  const gallery = new GalleryStore(openStorage(config.storage), FACE_MODEL.id);
+  const model = options.model ?? BASE_MODEL;
+  const gallery = new GalleryStore(openStorage(config.storage), model.id);
   const queue = new Queue<EnrollJobData>(QUEUE_NAMES.enroll, queueConnectionOptions(config));
   try {
     const listing = await listEnrollItems(source, { manifest: options.manifest });
     const producer = new EnrollProducer(queue, gallery, {
       chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
-      model: FACE_MODEL.id,
+      model: model.id,
       storageUrl: config.storage,
       sourceUrl: source.url,
     });

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { AppConfig } from '../config/app-config.js';
-import { FACE_MODEL } from '../engine/face-model.js';
+import { BASE_MODEL, type EmbeddingModel } from '../engine/embedding-model.js';
 import { hasImageExtension } from '../files/image-files.js';
 import { logger } from '../logger.js';
 import { waitForJobs } from '../queue/job-tracker.js';
@@ -32,6 +32,8 @@ export interface IdentifyRunOptions {
   wait?: boolean;
   onProgress?: (progress: { done: number; total: number; failed: number; faces: number }) => void;
   abort?: AbortSignal;
+  /** The deployment's embedding model (default: the engine's, without adapter): the jobs carry its id. */
+  model?: EmbeddingModel;
 }
 
 export interface IdentifyEnqueueReport extends IdentifyEnqueueSummary {
@@ -71,7 +73,7 @@ export async function runIdentify(config: AppConfig, options: IdentifyRunOptions
   const results = new ResultStore(storage);
   const queue = new Queue<IdentifyJobData>(QUEUE_NAMES.identify, queueConnectionOptions(config));
   try {
-    const producer = new IdentifyProducer(queue, { chunkSize: options.chunkSize ?? DEFAULT_IDENTIFY_CHUNK_SIZE, model: FACE_MODEL.id, storageUrl: config.storage });
+    const producer = new IdentifyProducer(queue, { chunkSize: options.chunkSize ?? DEFAULT_IDENTIFY_CHUNK_SIZE, model: (options.model ?? BASE_MODEL).id, storageUrl: config.storage });
     let record = options.run !== undefined ? await runs.get(options.run) : undefined;
     if (record !== undefined && record.source !== sourceUrl) {
       throw new Error(`run ${record.run} identifies ${record.source}, not ${sourceUrl}: choose another run id`);

@@ -12,6 +12,12 @@ export interface AdapterConfig {
   /** Units of the hidden ReLU layer; 0 for a single linear layer. */
   hiddenSize: number;
   outputSize: number;
+  /**
+   * Residual: output = L2(x + dense(relu(dense(x)))), the correction's last layer starting at zero,
+   * so training starts from the embedder's own (normalised) geometry and moves only where the loss
+   * asks. outputSize must then equal inputSize.
+   */
+  residual?: boolean;
   /** Seed of the weight initialisers. */
   seed?: number;
 }
@@ -25,8 +31,18 @@ export interface AdapterMetadata extends Record<string, unknown> {
   /** How it was trained: margin, mining, epochs, ... */
   training?: Record<string, unknown>;
   createdAt?: string;
-  /** Set on load: "adapter-" + the first 16 hex digits of the SHA-256 of model.json and weights.bin. */
+  /**
+   * Distance threshold for 1:1 verification of adapted embeddings, chosen by cross-validation on the
+   * held-out people when it was trained.
+   */
+  verificationThreshold?: number;
+  /** Set on load: adapterId() of its files. */
   id?: string;
+}
+
+/** "adapter-" + the first 16 hex digits of the SHA-256 of the adapter's files (readModelFiles). */
+export function adapterId(sha256: string): string {
+  return `adapter-${sha256.slice(0, 16)}`;
 }
 
 const L2_CLASS = 'FacepipeL2Normalize';
@@ -54,10 +70,20 @@ export function registerL2NormalizeLayer(tf: Tf): LayerClass {
   return L2Normalize;
 }
 
-/** dense(hidden, relu) -> dense(output) -> L2 normalisation, on top of frozen embeddings. */
+/** dense(hidden, relu) -> dense(output) -> L2 normalisation, on top of frozen embeddings (or its residual form). */
 export function createAdapterModel(tf: Tf, config: AdapterConfig): LayersModel {
   const L2Normalize = registerL2NormalizeLayer(tf);
   const seed = config.seed ?? 1;
+  if (config.residual) {
+    if (config.outputSize !== config.inputSize) throw new RangeError(`a residual adapter keeps the input size (${config.inputSize}), not ${config.outputSize}`);
+    if (config.hiddenSize < 1) throw new RangeError('a residual adapter needs a hidden layer');
+    const input = tf.input({ shape: [config.inputSize] });
+    const hidden = tf.layers.dense({ units: config.hiddenSize, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) }).apply(input);
+    const correction = tf.layers.dense({ units: config.inputSize, kernelInitializer: 'zeros' }).apply(hidden);
+    const sum = tf.layers.add().apply([input, correction as never]);
+    const output = new L2Normalize({ name: 'l2_normalize' }).apply(sum);
+    return tf.model({ inputs: input, outputs: output as never });
+  }
   const model = tf.sequential();
   if (config.hiddenSize > 0) {
     model.add(tf.layers.dense({ inputShape: [config.inputSize], units: config.hiddenSize, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) }));
@@ -94,7 +120,7 @@ export class EmbeddingAdapter implements EmbeddingNet {
     const { model, metadata, sha256 } = await loadLayersModel(tf, dir);
     const meta = metadata.facepipe as AdapterMetadata | undefined;
     if (meta?.format !== ADAPTER_FORMAT) throw new Error(`${dir}: not a facepipe adapter (model.json has no ${ADAPTER_FORMAT} metadata)`);
-    return new EmbeddingAdapter(tf, model, { ...meta, id: `adapter-${sha256.slice(0, 16)}` });
+    return new EmbeddingAdapter(tf, model, { ...meta, id: adapterId(sha256) });
   }
 
   async save(dir: string, extra: Partial<AdapterMetadata> = {}): Promise<void> {

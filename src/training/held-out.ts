@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { CrossValidation, ScoredPair } from '../evaluation/types.js';
 import { crossValidate } from '../evaluation/verification-metrics.js';
 import { balancedPairs, type LabelledPair } from './pair-classifier.js';
@@ -18,6 +20,25 @@ export function splitByPerson(labels: readonly string[], fraction: number, rng: 
   const heldOut: number[] = [];
   labels.forEach((l, i) => (held.has(l) ? heldOut : train).push(i));
   return { train, heldOut };
+}
+
+/** Splits items by person: the named people are held out, everyone else trains. */
+export function splitByNamedPeople(labels: readonly string[], heldOut: ReadonlySet<string>): { train: number[]; heldOut: number[] } {
+  const train: number[] = [];
+  const held: number[] = [];
+  labels.forEach((l, i) => (heldOut.has(l) ? held : train).push(i));
+  return { train, heldOut: held };
+}
+
+/** The people a training run saw, as `training.json` lists them (`trainedPeople`), to evaluate on the others only. */
+export async function readTrainedPeople(dir: string): Promise<Set<string>> {
+  const file = path.join(dir, 'training.json');
+  const text = await readFile(file, 'utf8').catch((err: Error) => {
+    throw new Error(`cannot read ${file} (which people it was trained on): ${err.message}`);
+  });
+  const people = (JSON.parse(text) as { trainedPeople?: unknown }).trainedPeople;
+  if (!Array.isArray(people) || !people.every((p) => typeof p === 'string')) throw new Error(`${file}: no trainedPeople list (trained by an older facepipe: retrain)`);
+  return new Set(people);
 }
 
 /**

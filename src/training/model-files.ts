@@ -51,37 +51,51 @@ interface ModelJson {
 }
 
 /**
- * The model in `dir` (model.json and its weight files), its user-defined metadata, and a SHA-256 of
- * model.json and the weights: what identifies this exact model (e.g. which adapter made an embedding).
+ * The files of the model in `dir` without tfjs: model.json, its weight files, its user-defined
+ * metadata, and a SHA-256 of model.json and the weights, what identifies this exact model (e.g.
+ * which adapter made an embedding). Errors name the file that is missing or unreadable.
  */
-export async function loadLayersModel(tf: Tf, dir: string): Promise<{ model: LayersModel; metadata: Record<string, unknown>; sha256: string }> {
+export async function readModelFiles(dir: string): Promise<{ json: ModelJson; weights: ArrayBuffer[]; metadata: Record<string, unknown>; sha256: string }> {
   const file = path.join(dir, MODEL_JSON);
   const text = await readFile(file, 'utf8').catch((err: Error) => {
     throw new Error(`cannot read the model ${file}: ${err.message}`);
   });
-  const json = JSON.parse(text) as ModelJson;
+  let json: ModelJson;
+  try {
+    json = JSON.parse(text) as ModelJson;
+  } catch (err) {
+    throw new Error(`${file}: not JSON (${(err as Error).message})`);
+  }
+  if (!Array.isArray(json.weightsManifest)) throw new Error(`${file}: not a tfjs model (no weightsManifest)`);
   const hash = createHash('sha256').update(text);
-  const buffers: ArrayBuffer[] = [];
+  const weights: ArrayBuffer[] = [];
   for (const group of json.weightsManifest) {
     for (const p of group.paths) {
-      const bytes = await readFile(path.join(dir, p));
+      const bytes = await readFile(path.join(dir, p)).catch((err: Error) => {
+        throw new Error(`cannot read the weights of ${file}: ${err.message}`);
+      });
       hash.update(bytes);
-      buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+      weights.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
     }
   }
+  return { json, weights, metadata: json.userDefinedMetadata ?? {}, sha256: hash.digest('hex') };
+}
+
+/** The model in `dir` loaded into tfjs, with what readModelFiles reads. */
+export async function loadLayersModel(tf: Tf, dir: string): Promise<{ model: LayersModel; metadata: Record<string, unknown>; sha256: string }> {
+  const { json, weights, metadata, sha256 } = await readModelFiles(dir);
   const model = await tf.loadLayersModel(
     tf.io.fromMemory({
       modelTopology: json.modelTopology,
       weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-      weightData: tf.io.CompositeArrayBuffer.join(buffers),
+      weightData: tf.io.CompositeArrayBuffer.join(weights),
       format: json.format,
       generatedBy: json.generatedBy,
       convertedBy: json.convertedBy,
     }),
   );
-  const metadata = json.userDefinedMetadata ?? {};
   model.setUserDefinedMetadata(metadata);
-  return { model, metadata, sha256: hash.digest('hex') };
+  return { model, metadata, sha256 };
 }
 
 /** Named tensors as `<base>.json` (the tfjs weights manifest) and `<base>.bin`. */

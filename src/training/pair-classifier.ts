@@ -135,10 +135,15 @@ export class PairClassifier {
     return new PairClassifier(tf, model, { ...metadata, format: PAIR_CLASSIFIER_FORMAT, embeddingSize: d, featureMean: mean, featureStd: std });
   }
 
-  static async load(tf: Tf, dir: string): Promise<PairClassifier> {
+  /** With `embeddingModel`, refuses a classifier trained on another model's (or adapter's) embeddings. */
+  static async load(tf: Tf, dir: string, embeddingModel?: string): Promise<PairClassifier> {
     const { model, metadata, sha256 } = await loadLayersModel(tf, dir);
     const meta = metadata.facepipe as PairClassifierMetadata | undefined;
     if (meta?.format !== PAIR_CLASSIFIER_FORMAT) throw new Error(`${dir}: not a facepipe pair classifier (model.json has no ${PAIR_CLASSIFIER_FORMAT} metadata)`);
+    if (embeddingModel !== undefined && meta.baseModel !== embeddingModel) {
+      model.dispose();
+      throw new Error(`${dir}: a pair classifier of ${meta.baseModel ?? 'unknown'} embeddings, these are ${embeddingModel} (train it with the same --adapter)`);
+    }
     return new PairClassifier(tf, model, { ...meta, id: `verifier-${sha256.slice(0, 16)}` });
   }
 

@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { AnalyzedFace } from '../engine/engine-types.js';
 import { FaceError } from '../engine/face-error.js';
-import { FACE_MODEL } from '../engine/face-model.js';
+import type { EmbeddingModel } from '../engine/embedding-model.js';
 import { fivePoints } from '../engine/face-quality.js';
 import { bestPerPerson, decideIdentity, type IdentificationRule, type PersonMatch } from '../identification/identification-rule.js';
 import type { IdentifyJobData, SnapshotItem } from '../producers/types.js';
@@ -22,6 +22,9 @@ export interface IdentifyJobHandlerDeps {
   search: (vectors: Float32Array[], k: number) => Promise<PersonMatch[][]>;
   results: ResultStore;
   storageUrl: string;
+  /** The embedding model of the analyzer and of the index searched; jobs of another model are refused. */
+  model: EmbeddingModel;
+  /** Default: the model's. */
   rule?: IdentificationRule;
   /** Called after each result file is written (matches by person). */
   onResult?: (run: string, resultKey: string, result: ResultJson) => Promise<void>;
@@ -47,7 +50,7 @@ export class IdentifyJobHandler {
 
   constructor(private readonly deps: IdentifyJobHandlerDeps) {
     this.storageUrl = canonicalStorageUrl(deps.storageUrl);
-    this.rule = deps.rule ?? FACE_MODEL.identification;
+    this.rule = deps.rule ?? deps.model.identification;
     this.now = deps.now ?? (() => new Date());
   }
 
@@ -55,7 +58,8 @@ export class IdentifyJobHandler {
     if (data.storageUrl !== this.storageUrl) {
       throw new UnrecoverableError(`job ${jobId} belongs to the deployment at ${data.storageUrl}, this worker serves ${this.storageUrl}`);
     }
-    if (data.model !== FACE_MODEL.id) throw new UnrecoverableError(`job ${jobId} identifies with model ${data.model}, this worker runs ${FACE_MODEL.id}`);
+    const { model } = this.deps;
+    if (data.model !== model.id) throw new UnrecoverableError(`job ${jobId} identifies with model ${data.model}, this worker runs ${model.id}`);
     const source = this.source(data.sourceUrl);
     const analyzed = await Promise.all(data.items.map((item) => this.analyzeOne(source, item, lastAttempt)));
 
@@ -102,7 +106,7 @@ export class IdentifyJobHandler {
   private resultFor(a: Analyzed, searchError: { code: string; message: string } | undefined, nextMatches: () => PersonMatch[]): ResultJson {
     const base = {
       schema: RESULT_SCHEMA_ID,
-      model: { id: FACE_MODEL.id, detector: FACE_MODEL.detector, embedder: FACE_MODEL.embedder, threshold: this.rule.threshold },
+      model: { id: this.deps.model.id, detector: this.deps.model.detector, embedder: this.deps.model.embedder, threshold: this.rule.threshold },
       processedAt: this.now().toISOString(),
     } as const;
     const input = { key: a.item.key, etag: a.item.etag, width: 'width' in a ? a.width : 0, height: 'height' in a ? a.height : 0, modified: a.item.modified };

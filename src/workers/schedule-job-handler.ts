@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { AppConfig } from '../config/app-config.js';
 import { logger } from '../logger.js';
+import type { EmbeddingModel } from '../engine/embedding-model.js';
 import { runIdentify } from '../producers/identify-run.js';
 import type { ScheduleJobData } from '../queue/identify-schedule.js';
 
@@ -10,6 +11,8 @@ export type ScheduleJobResult = Awaited<ReturnType<RunIdentify>>;
 export interface ScheduleJobHandlerDeps {
   /** The deployment (storage, Redis, queue prefix) the identify run enqueues into. */
   config: AppConfig;
+  /** The deployment's embedding model: the identify jobs carry its id. */
+  model?: EmbeddingModel;
   /** The identify producer (default runIdentify). */
   runIdentify?: RunIdentify;
 }
@@ -42,7 +45,7 @@ export class ScheduleJobHandler {
       throw new UnrecoverableError(`schedule job ${jobId} names no source`);
     }
     const run = scheduledRunId(jobId);
-    const report = await this.runIdentify(this.deps.config, run === undefined ? { source: data.source } : { source: data.source, run });
+    const report = await this.runIdentify(this.deps.config, { source: data.source, model: this.deps.model, ...(run === undefined ? {} : { run }) });
     logger.info({ jobId, source: data.source, report }, 'scheduled identify run enqueued');
     return report;
   }

@@ -1,8 +1,11 @@
+import type { EmbeddingModel } from '../engine/embedding-model.js';
 import type { ImageAnalysis } from '../engine/engine-types.js';
 import type { ImageInput } from '../engine/types.js';
 
 /** What the workers need of the engine (FaceEngine implements it). */
 export interface FaceAnalyzer {
+  /** What its embeddings are: names the gallery, index and change log the workers use. */
+  readonly model: EmbeddingModel;
   analyze(input: ImageInput, options?: { largestOnly?: boolean }): Promise<ImageAnalysis>;
 }
 

@@ -1,7 +1,6 @@
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config.js';
-import { FACE_MODEL } from '../engine/face-model.js';
 import { GalleryStore } from '../gallery/gallery-store.js';
 import { logger } from '../logger.js';
 import { ChangeLog } from '../queue/change-log.js';
@@ -38,9 +37,10 @@ export async function startWorkers(
   options: QueueWorkerOptions,
 ): Promise<RunningWorkers> {
   const storage = openStorage(config.storage);
-  const gallery = new GalleryStore(storage, FACE_MODEL.id);
+  const { model } = analyzer;
+  const gallery = new GalleryStore(storage, model.id);
   const redis = new Redis(config.redisUrl, { lazyConnect: false });
-  const changeLog = new ChangeLog(redis, changeLogKey(config, FACE_MODEL.id));
+  const changeLog = new ChangeLog(redis, changeLogKey(config, model.id));
   const connection = queueConnectionOptions(config);
 
   const workers: Worker[] = [];
@@ -55,14 +55,15 @@ export async function startWorkers(
         analyzer,
         results: new ResultStore(storage),
         storageUrl: config.storage,
-        search: async (vectors, k) => (await index.search(vectors, k, { persons: true })).results,
+        model,
+        search: async (vectors, k) => (await index.search(vectors, k, { persons: true, model: model.id })).results,
         onResult: async (run, resultKey, result) => {
           await matches.recordResult(run, resultKey, result);
         },
       });
       workers.push(createIdentifyWorker(connection, handler, options));
     } else if (queue === QUEUE_NAMES.schedule) {
-      workers.push(createScheduleWorker(connection, new ScheduleJobHandler({ config }), options));
+      workers.push(createScheduleWorker(connection, new ScheduleJobHandler({ config, model }), options));
     } else {
       throw new Error(`no worker for queue ${queue} in this build (available: ${WORKER_QUEUES.join(', ')})`);
     }

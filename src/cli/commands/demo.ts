@@ -42,15 +42,15 @@ export function registerDemo(program: Command): void {
           const data = await buildDemoData(engine, dir);
           printLine(`archive: ${data.enrolled.length} people, one photo each (faces from face-api's demo photos); night: ${data.truth.size} snapshots with them and ${data.strangers.length} strangers`);
 
-          const index = await startIndexService(config, { port: 0, host: '127.0.0.1', analyzer: engine, service: { readBlockMs: 200 } });
+          const index = await startIndexService(config, { model: engine.model, port: 0, host: '127.0.0.1', analyzer: engine, service: { readBlockMs: 200 } });
           config = { ...config, indexUrl: index.url };
           const workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], { ...DEFAULT_QUEUE_WORKER_OPTIONS, concurrency: 2 });
           try {
-            const enrolled = (await runEnroll(config, { source: data.gallery, wait: true })) as EnrollRunSummary;
+            const enrolled = (await runEnroll(config, { model: engine.model, source: data.gallery, wait: true })) as EnrollRunSummary;
             printLine(`\n$ facepipe enroll ${data.gallery} --wait\n  ${enrolled.enrolled} of ${enrolled.images} photos enrolled, ${enrolled.persons} persons, ${fixed(enrolled.seconds, 1)} s`);
             while (index.service.current.size < enrolled.enrolled) await new Promise((resolve) => setTimeout(resolve, 50));
 
-            const run = (await runIdentify(config, { source: data.night, run: 'demo-night', wait: true })) as IdentifyRunSummary;
+            const run = (await runIdentify(config, { model: engine.model, source: data.night, run: 'demo-night', wait: true })) as IdentifyRunSummary;
             printLine(`\n$ facepipe identify ${data.night} --wait\n  ${run.snapshots} snapshots, ${run.faces} faces: ${run.identified} identified, ${run.unknown} unknown, ${fixed(run.seconds, 1)} s`);
             const results = new ResultStore(openStorage(config.storage));
             let right = 0;

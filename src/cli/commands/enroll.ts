@@ -6,6 +6,7 @@ import { intArg } from '../arg-parsers.js';
 import { EXIT, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress-bar.js';
 import { withInterrupt } from '../until-signal.js';
+import { deploymentModel } from '../engine-session.js';
 
 interface EnrollFlags {
   manifest?: string;
@@ -24,12 +25,15 @@ export function registerEnroll(program: Command): void {
     .option('--wait', 'wait until the workers are done, with a progress bar on a terminal')
     .option('--json', 'print one JSON summary as the last line')
     .action(async (sourceArg: string, flags: EnrollFlags, command: Command) => {
-      const config = loadAppConfig(command.optsWithGlobals());
+      const globals = command.optsWithGlobals();
+      const config = loadAppConfig(globals);
+      const model = await deploymentModel(globals);
       const manifest = flags.manifest !== undefined ? await readManifestFile(flags.manifest) : undefined;
       const bar = progressBar('enroll', { unit: 'images', extra: 'faces' });
       try {
         const report = await withInterrupt((abort) => runEnroll(config, {
           source: sourceArg,
+          model,
           manifest,
           chunkSize: flags.chunkSize,
           wait: flags.wait,

@@ -5,6 +5,7 @@ import { intArg } from '../arg-parsers.js';
 import { EXIT, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress-bar.js';
 import { withInterrupt } from '../until-signal.js';
+import { deploymentModel } from '../engine-session.js';
 
 interface IdentifyFlags {
   run?: string;
@@ -25,11 +26,14 @@ export function registerIdentify(program: Command): void {
     .option('--wait', 'wait until the workers are done, with a progress bar on a terminal')
     .option('--json', 'print one JSON summary as the last line')
     .action(async (sourceArg: string, flags: IdentifyFlags, command: Command) => {
-      const config = loadAppConfig(command.optsWithGlobals());
+      const globals = command.optsWithGlobals();
+      const config = loadAppConfig(globals);
+      const model = await deploymentModel(globals);
       const bar = progressBar('identify', { unit: 'snapshots', extra: 'faces' });
       try {
         const report = await withInterrupt((abort) => runIdentify(config, {
           source: sourceArg,
+          model,
           run: flags.run,
           since: flags.since,
           chunkSize: flags.chunkSize,

@@ -1,3 +1,4 @@
+import { loadEngineConfig } from '../../config/engine-config.js';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadAppConfig } from '../../config/app-config.js';
@@ -7,6 +8,7 @@ import { IndexClient } from '../../index/index-client.js';
 import { IndexServiceError } from '../../index/index-service-error.js';
 import { intArg } from '../arg-parsers.js';
 import { EXIT, fixed, printJson, printLine } from '../output.js';
+import { deploymentModel } from '../engine-session.js';
 
 interface SearchOptions {
   k: number;
@@ -29,7 +31,14 @@ export function registerSearch(program: Command): void {
       'print one JSON object (the last line): {image, width, height, threshold, k, faces: [{box, score, landmarks, matches: [{personId, faceId, distance}], personId}], error}',
     )
     .action(async (image: string, opts: SearchOptions, command: Command) => {
-      const client = new IndexClient(loadAppConfig(command.optsWithGlobals()).indexUrl);
+      const globals = command.optsWithGlobals();
+      const client = new IndexClient(loadAppConfig(globals).indexUrl);
+      if (loadEngineConfig(globals).adapter !== undefined) {
+        // The service's engine embeds the image: make sure it is the adapter asked for.
+        const wanted = (await deploymentModel(globals)).id;
+        const served = (await client.status()).model;
+        if (served !== wanted) throw new Error(`the index service at ${client.baseUrl} serves ${served}, not ${wanted}: start it with the same --adapter`);
+      }
       const bytes = await readFile(image).catch((err: NodeJS.ErrnoException) => {
         throw new Error(`${image}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
       });

@@ -6,6 +6,7 @@ import { logger } from '../../logger.js';
 import { startIndexService } from '../../index/index-service-runtime.js';
 import { intArg } from '../arg-parsers.js';
 import { runUntilSignal } from '../until-signal.js';
+import { deploymentModel } from '../engine-session.js';
 
 export interface ServeFlags {
   port?: number;
@@ -47,6 +48,7 @@ export function registerServe(program: Command): void {
     const engineOptions = loadEngineConfig(globals);
     let engine: Promise<FaceEngine> | undefined;
     const running = await startIndexService(config, {
+      model: await deploymentModel(globals),
       port: servePort(flags, config),
       host: flags.host,
       ef: flags.ef,

@@ -20,7 +20,7 @@ export function registerUp(program: Command): void {
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
     await withEngine(engineOptions, async (engine) => {
-      const index = await startIndexService(config, { port: servePort(flags, config), host: flags.host, ef: flags.ef, service: snapshotCadence(flags), analyzer: engine });
+      const index = await startIndexService(config, { model: engine.model, port: servePort(flags, config), host: flags.host, ef: flags.ef, service: snapshotCadence(flags), analyzer: engine });
       const workers = await startWorkers(config, engine, flags.queues, {
         concurrency: flags.concurrency ?? 2 * engineOptions.threads,
         lockDurationMs: flags.lockDuration,

@@ -4,6 +4,8 @@ import type { AnalyzedFace, ImageAnalysis } from '../../engine/engine-types.js';
 import { faceDistance } from '../../engine/face-distance.js';
 import { FaceError, type FaceErrorJson } from '../../engine/face-error.js';
 import { FACE_MODEL } from '../../engine/face-model.js';
+import { selectBackend } from '../../engine/tf-backend.js';
+import { PairClassifier } from '../../training/pair-classifier.js';
 import { errorJson } from '../../util/error-json.js';
 import { withEngine } from '../engine-session.js';
 import { EXIT, fixed, printJson, printLine } from '../output.js';
@@ -12,6 +14,8 @@ interface FacePair {
   face1: number;
   face2: number;
   distance: number;
+  /** P(same person) from --verifier. */
+  probability?: number;
 }
 
 export function registerVerify(program: Command): void {
@@ -20,35 +24,46 @@ export function registerVerify(program: Command): void {
     .description('are two images the same person? distance between their faces <= threshold')
     .argument('<image1>')
     .argument('<image2>')
-    .option('--threshold <t>', 'same person when distance <= t', parseThreshold, FACE_MODEL.threshold)
+    .option('--threshold <t>', `same person when distance <= t (default: the model's, ${FACE_MODEL.threshold} without adapter)`, parseThreshold)
+    .option('--verifier <dir>', 'decide with this trained pair classifier (facepipe train pair-classifier): same person when P(same) >= 0.5')
     .option(
       '--json',
       'print one JSON object: {backend, model, threshold, distance, same, faces1, faces2, pairs, error}',
     )
-    .action(async (path1: string, path2: string, opts: { threshold: number; json?: boolean }, command: Command) => {
+    .action(async (path1: string, path2: string, opts: { threshold?: number; verifier?: string; json?: boolean }, command: Command) => {
       const options = loadEngineConfig(command.optsWithGlobals());
-      const { threshold } = opts;
-      const { backend, analyses, error } = await withEngine(options, async (engine) => {
+      const { backend, model, analyses, error } = await withEngine(options, async (engine) => {
         const settled = await Promise.allSettled([engine.analyze(path1), engine.analyze(path2)]);
         const analyses = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
-        return { backend: engine.backend, analyses, error: firstError(settled, [path1, path2]) };
+        return { backend: engine.backend, model: engine.model, analyses, error: firstError(settled, [path1, path2]) };
       });
+      const threshold = opts.threshold ?? model.threshold;
+      const verifier = opts.verifier === undefined ? undefined : await PairClassifier.load((await selectBackend(options.backend)).tf, opts.verifier, model.id);
 
       const [faces1, faces2] = analyses.map((a) => a?.faces ?? []);
-      // Every face of image 1 against every face of image 2, closest first: the decision uses the closest.
+      // Every face of image 1 against every face of image 2, most alike first: the decision uses that pair.
       const pairs: FacePair[] = error
         ? []
-        : faces1
-            .flatMap((f1, i) => faces2.map((f2, j) => ({ face1: i, face2: j, distance: faceDistance(f1.embedding, f2.embedding) })))
-            .sort((p, q) => p.distance - q.distance);
+        : faces1.flatMap((f1, i) =>
+            faces2.map((f2, j) => ({
+              face1: i,
+              face2: j,
+              distance: faceDistance(f1.embedding, f2.embedding),
+              ...(verifier ? { probability: verifier.probability(f1.embedding, f2.embedding) } : {}),
+            })),
+          );
+      pairs.sort((p, q) => (verifier ? q.probability! - p.probability! : p.distance - q.distance));
+      verifier?.dispose();
       const distance = pairs[0]?.distance ?? null;
-      const same = distance === null ? null : distance <= threshold;
+      const probability = pairs[0]?.probability ?? null;
+      const same = distance === null ? null : verifier ? probability! >= 0.5 : distance <= threshold;
 
       if (opts.json) {
         printJson({
           backend,
-          model: FACE_MODEL,
+          model,
           threshold,
+          ...(verifier ? { verifier: verifier.metadata.id, probability } : {}),
           distance,
           same,
           faces1: faces1.map(summary),
@@ -59,8 +74,8 @@ export function registerVerify(program: Command): void {
       } else if (error) {
         process.stderr.write(`facepipe verify: ${error.code}: ${error.message}\n`);
       } else {
-        const verdict = same ? `same person: distance ${fixed(distance!)} <= threshold` : `different people: distance ${fixed(distance!)} > threshold`;
-        printLine(`${verdict} ${threshold}`);
+        if (verifier) printLine(`${same ? 'same person' : 'different people'}: P(same) ${fixed(probability!)} by the pair classifier (distance ${fixed(distance!)})`);
+        else printLine(`${same ? `same person: distance ${fixed(distance!)} <= threshold` : `different people: distance ${fixed(distance!)} > threshold`} ${threshold}`);
         if (pairs.length > 1) {
           printLine(`image1 has ${faces1.length} face(s), image2 ${faces2.length}; the closest pair decides:`);
           for (const p of pairs) printLine(`  image1 face ${p.face1 + 1} ${where(faces1[p.face1])} vs image2 face ${p.face2 + 1} ${where(faces2[p.face2])}: ${fixed(p.distance)}`);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadAppConfig } from '../../config/app-config.js';
 import { loadEngineConfig } from '../../config/engine-config.js';
+import { resolveEmbeddingModel, type EmbeddingModel } from '../../engine/embedding-model.js';
 import { QUEUE_NAMES, type QueueName } from '../../queue/queue-names.js';
 import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../../workers/queue-worker-options.js';
 import type { FaceAnalyzer } from '../../workers/types.js';
@@ -27,9 +28,10 @@ export function addWorkerOptions(command: Command): Command {
 }
 
 /** The analyzer of a worker that runs no inference. */
-const NO_ENGINE: FaceAnalyzer = {
+const noEngine = (model: EmbeddingModel): FaceAnalyzer => ({
+  model,
   analyze: () => Promise.reject(new Error('this worker runs without a face engine (--queues schedule only)')),
-};
+});
 
 export function registerWorker(program: Command): void {
   addWorkerOptions(
@@ -49,7 +51,7 @@ export function registerWorker(program: Command): void {
       await runUntilSignal('worker', () => workers.close());
     };
     // The schedule queue's jobs only enqueue: a worker for it alone loads no face models.
-    if (flags.queues.every((queue) => queue === QUEUE_NAMES.schedule)) await work(NO_ENGINE);
+    if (flags.queues.every((queue) => queue === QUEUE_NAMES.schedule)) await work(noEngine(await resolveEmbeddingModel(engineOptions.adapter)));
     else await withEngine(engineOptions, work);
   });
 }
