@@ -13,7 +13,7 @@
  * 1e-3 (a tenth of it for the last quarter of the epochs); dropout 0.3 before the dense layer (masks
  * seeded from --seed, so a run is reproducible); random flips and shifts of up to 3 px; 46x56 input.
  * Other flags are for experiments: --scale, --rotate, --zoom, --jitter, --equalize, --channels,
- * --convs-per-block, --norm batch, --weight-decay, --schedule cosine, --embedding-size, --tta-shift,
+ * --convs-per-block, --kernel, --norm batch, --weight-decay, --schedule cosine, --embedding-size, --tta-shift,
  * --head average, --distance euclidean, --eval-every. Validation without touching s31-s40:
  * --subjects 30 --train-subjects 20 [--test-offset 0|10|20] holds out s1-s10, s11-s20 or s21-s30.
  * After training it also prints the accuracy with other test-time augmentations (none, flip, flip
@@ -67,6 +67,8 @@ const { values } = parseArgs({
     /** Normalisation after each convolution: none or batch. */
     norm: { type: 'string', default: 'none' },
     'convs-per-block': { type: 'string', default: '1' },
+    /** Kernel size of the convolutions (odd). */
+    kernel: { type: 'string', default: '3' },
     /** Decoupled weight decay (AdamW): after each step the filters and dense kernel shrink by lr x this. */
     'weight-decay': { type: 'string', default: '0' },
     /** Learning-rate schedule: step (a tenth for the last --decay-last share) or cosine (to zero). */
@@ -250,7 +252,7 @@ const convsPerBlock = Number(values['convs-per-block']);
 const weightDecay = Number(values['weight-decay']);
 const schedule = values.schedule === 'cosine' ? 'cosine' : 'step';
 const ttaShift = Number(values['tta-shift']);
-const net = new SmallCnn(tf, { height: HEIGHT, width: WIDTH, channels, convsPerBlock, norm, head, embeddingSize, dropout: Number(values.dropout), seed });
+const net = new SmallCnn(tf, { height: HEIGHT, width: WIDTH, channels, convsPerBlock, kernelSize: Number(values.kernel), norm, head, embeddingSize, dropout: Number(values.dropout), seed });
 const learningRateFactor = (epoch: number, total: number): number =>
   schedule === 'cosine' ? 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / total)) : decayLast > 0 && epoch > total * (1 - decayLast) ? 0.1 : 1;
 

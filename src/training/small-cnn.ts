@@ -33,11 +33,13 @@ export function hasConvFilterGradient(tf: Tf): boolean {
 export interface SmallCnnConfig {
   height: number;
   width: number;
-  /** Output channels of the 3x3 conv blocks, each conv followed by ReLU and the block by 2x2 max pooling. */
+  /** Output channels of the conv blocks, each conv followed by ReLU and the block by 2x2 max pooling. */
   channels: number[];
   embeddingSize: number;
-  /** 3x3 convolutions per block (default 1), all with the block's channel count. */
+  /** Convolutions per block (default 1), all with the block's channel count. */
   convsPerBlock?: number;
+  /** Odd square kernel size of the convolutions (default 3). */
+  kernelSize?: number;
   /**
    * Normalisation after each convolution, before its ReLU (default 'none': a bias). 'batch': batch
    * normalisation (per channel over the batch and positions while training, running averages at
@@ -91,8 +93,9 @@ export class SmallCnn implements EmbeddingNet {
     this.blocks = config.channels.map((out) => {
       const layers: ConvLayer[] = [];
       for (let i = 0; i < perBlock; i++) {
-        const fanIn = 9 * inChannels;
-        const filter = tf.variable(tf.randomNormal([3, 3, inChannels, out], 0, Math.sqrt(2 / fanIn), 'float32', seed++));
+        const k = config.kernelSize ?? 3;
+        const fanIn = k * k * inChannels;
+        const filter = tf.variable(tf.randomNormal([k, k, inChannels, out], 0, Math.sqrt(2 / fanIn), 'float32', seed++));
         const bias = tf.variable(tf.zeros([out]));
         layers.push(
           batchNorm
