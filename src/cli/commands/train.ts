@@ -58,13 +58,21 @@ const fraction = (value: string): number => {
   return n;
 };
 
+/** What both trainers take: the labelled folder, and which people are kept out to measure `what`. */
+function withTrainingData(command: Command, what: string): Command {
+  return command
+    .requiredOption('--data <folder>', 'labelled faces: <folder>/<personId>/<image> (embeddings computed once, cached in --out)')
+    .option('--held-out <fraction>', `share of the people kept out of training to measure verification with and without the ${what}`, fraction, 0.1)
+    .option('--held-out-people <file>', 'hold out exactly these people (one person id per line) instead of a random --held-out share');
+}
+
 export function registerTrain(program: Command): void {
   const train = program.command('train').description("adapt the similarity to your own labelled faces: a triplet-loss adapter, or a pair classifier");
 
-  train
-    .command('triplet')
-    .description('train an embedding adapter (dense layers on the frozen embeddings, L2-normalised) with the triplet loss')
-    .requiredOption('--data <folder>', 'labelled faces: <folder>/<personId>/<image> (embeddings computed once, cached in --out)')
+  withTrainingData(
+    train.command('triplet').description('train an embedding adapter (a learnt residual correction of the frozen embeddings, L2-normalised) with the triplet loss'),
+    'adapter (and calibrate its threshold)',
+  )
     .requiredOption('--out <dir>', 'the adapter (model.json, weights.bin), training.json, checkpoint/ and the embedding cache')
     .option('--epochs <n>', 'epochs in all (a resumed run continues up to this)', intArg(1), 30)
     .option('--margin <alpha>', 'alpha in max(d(A,P) - d(A,N) + alpha, 0)', numberArg(0), 0.2)
@@ -77,8 +85,6 @@ export function registerTrain(program: Command): void {
     .option('--output-size <n>', 'project to this many dimensions (a plain dense adapter); by default the adapter is residual: the embedding plus a learnt correction starting at zero, same size', intArg(1))
     .option('--lr <rate>', 'Adam learning rate', numberArg(0), 0.001)
     .option('--seed <n>', 'seed of the initialisation, batches and held-out split', intArg(0), 1)
-    .option('--held-out <fraction>', 'share of the people kept out of training to measure verification with and without the adapter (and calibrate its threshold)', fraction, 0.1)
-    .option('--held-out-people <file>', 'hold out exactly these people (one person id per line) instead of a random --held-out share')
     .option('--json', 'print one JSON object as the last line: {epochs, loss, activeShare, heldOut: {plain, adapted}, ...}')
     .action(async (opts: TripletOptions, command: Command) => {
       if (loadEngineConfig(command.optsWithGlobals()).adapter !== undefined) throw new Error('train triplet: an adapter is trained on the plain embeddings; drop --adapter / FACEPIPE_ADAPTER');
@@ -183,18 +189,16 @@ export function registerTrain(program: Command): void {
       process.exitCode = EXIT.ok;
     });
 
-  train
-    .command('pair-classifier')
-    .description('train a logistic pair classifier on (|f1 - f2|, f1 * f2) of the embeddings: P(same person)')
-    .requiredOption('--data <folder>', 'labelled faces: <folder>/<personId>/<image> (embeddings computed once, cached in --out)')
+  withTrainingData(
+    train.command('pair-classifier').description('train a logistic pair classifier on (|f1 - f2|, f1 * f2) of the embeddings: P(same person)'),
+    'classifier',
+  )
     .requiredOption('--out <dir>', 'the classifier (model.json, weights.bin), training.json and the embedding cache')
     .option('--epochs <n>', 'passes over the balanced pairs', intArg(1), 20)
     .option('--lr <rate>', 'Adam learning rate', numberArg(0), 0.01)
     .option('--l2 <weight>', 'L2 penalty on the weights (0.01: the best of 1e-4, 0.01, 0.1 on unseen LFW people)', numberArg(0), 0.01)
     .option('--batch-size <n>', 'pairs per step', intArg(1), 256)
     .option('--seed <n>', 'seed of the pair sampling and held-out split', intArg(0), 1)
-    .option('--held-out <fraction>', 'share of the people kept out of training to measure verification with and without the classifier', fraction, 0.1)
-    .option('--held-out-people <file>', 'hold out exactly these people (one person id per line) instead of a random --held-out share')
     .option('--json', 'print one JSON object as the last line: {pairs, heldOut: {plain, classifier}, ...}')
     .action(async (opts: PairOptions, command: Command) => {
       const { data, tf, rng, split } = await prepareTraining(opts, command);
