@@ -5,9 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageAnalysis } from '../src/engine/engine-types.js';
 import { FaceError } from '../src/engine/face-error.js';
 import type { ImageInput } from '../src/engine/types.js';
-import { splitByPerson, pairVerification } from '../src/training/held-out.js';
+import { splitOpenSet } from '../src/evaluation/open-set-protocol.js';
+import { scoreOpenSet } from '../src/evaluation/open-set-runner.js';
+import { calibrateIdentification, pairVerification, splitByPerson } from '../src/training/held-out.js';
 import { labelledEmbeddings, type LargestFaceAnalyzer } from '../src/training/labelled-embeddings.js';
 import { Rng } from '../src/training/rng.js';
+import { gaussian, noisy, prng, unit } from './support/synthetic-embeddings.js';
 
 let root: string;
 let out: string;
@@ -101,5 +104,27 @@ describe('held-out split and pair verification', () => {
     expect(pairs.filter((p) => p.same)).toHaveLength(7);
     expect(pairs).toHaveLength(14);
     expect(cv.accuracy).toBe(1);
+  });
+
+  it('calibrates the 1:N threshold at FPIR 1% on held-out people, or declines with too few strangers', () => {
+    const rand = prng(5);
+    const images: { personId: string; key: string }[] = [];
+    const vectors: Float32Array[] = [];
+    for (let p = 0; p < 240; p++) {
+      const centre = unit(Array.from({ length: 16 }, () => gaussian(rand)));
+      for (let j = 0; j < 3; j++) {
+        images.push({ personId: `p${String(p).padStart(3, '0')}`, key: `p${p}/${j}.jpg` });
+        vectors.push(Float32Array.from(noisy(rand, centre, 0.08)));
+      }
+    }
+    const calibrated = calibrateIdentification(images, vectors, 1.5)!;
+    // 120 people enrolled (2 probes each), 120 strangers (3 images each).
+    expect(calibrated).toMatchObject({ gallery: 120, enrolledProbes: 240, strangers: 360, fpir: 0.01 });
+    expect(calibrated.threshold).toBeGreaterThan(0);
+    expect(calibrated.tpir).toBeGreaterThan(0.5);
+    // At most floor(1% of 360) strangers named: the same figure through the public scorer.
+    const open = scoreOpenSet(splitOpenSet(images), new Map(images.map((im, r) => [im.key, vectors[r]])), { threshold: calibrated.threshold, marginWeight: 1.5 });
+    expect(open.rule.atRule.fpir).toBeLessThanOrEqual(0.01);
+    expect(calibrateIdentification(images.slice(0, 60), vectors.slice(0, 60), 1.5)).toBeUndefined(); // 10 strangers
   });
 });

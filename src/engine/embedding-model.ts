@@ -57,10 +57,10 @@ export async function resolveEmbeddingModel(adapterDir?: string): Promise<Embedd
     embedder: `${FACE_MODEL.embedder}; then the triplet-loss adapter ${id} (${meta.outputSize}-D, L2-normalised)`,
     embeddingSize: meta.outputSize,
     threshold,
-    // First-order: the 1:N score is a distance, so it keeps its ratio to the 1:1 threshold. Measure
-    // the adapter's own (`facepipe evaluate --open-set --adapter <dir>` prints it) before relying on it.
     identification: {
-      threshold: (FACE_MODEL.identification.threshold * threshold) / FACE_MODEL.threshold,
+      // Calibrated by `train triplet` on its held-out people (FPIR 1%); without enough of them a
+      // first-order guess: the 1:N score is a distance, so it keeps its ratio to the 1:1 threshold.
+      threshold: meta.identificationThreshold ?? (FACE_MODEL.identification.threshold * threshold) / FACE_MODEL.threshold,
       marginWeight: FACE_MODEL.identification.marginWeight,
     },
     adapter: { id, dir },

@@ -24,13 +24,22 @@ export interface OpenSetSplit {
  * the rest; every image of the other half probes as a stranger. Deterministic.
  */
 export async function openSetSplit(root: string, people: (personId: string) => boolean = () => true): Promise<OpenSetSplit> {
-  const entries = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory() && people(d.name)).map((d) => d.name).sort(compareKeys);
+  const entries = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory() && people(d.name)).map((d) => d.name);
+  const images = await Promise.all(
+    entries.map(async (personId) => (await readdir(path.join(root, personId))).filter(hasImageExtension).map((file) => ({ personId, key: `${personId}/${file}` }))),
+  );
+  return splitOpenSet(images.flat());
+}
+
+/** The same protocol on images already listed (e.g. labelled embeddings): person and key order decide. */
+export function splitOpenSet(images: readonly OpenSetImage[]): OpenSetSplit {
+  const byPerson = new Map<string, OpenSetImage[]>();
+  for (const image of images) byPerson.set(image.personId, [...(byPerson.get(image.personId) ?? []), image]);
   const split: OpenSetSplit = { gallery: [], genuine: [], impostor: [] };
   let multi = 0;
-  for (const personId of entries) {
-    const images = (await readdir(path.join(root, personId))).filter(hasImageExtension).sort(compareKeys);
-    if (images.length < 2) continue;
-    const keys = images.map((file) => ({ personId, key: `${personId}/${file}` }));
+  for (const personId of [...byPerson.keys()].sort(compareKeys)) {
+    const keys = byPerson.get(personId)!.sort((a, b) => compareKeys(a.key, b.key));
+    if (keys.length < 2) continue;
     if (multi++ % 2 === 0) {
       split.gallery.push(keys[0]);
       split.genuine.push(...keys.slice(1));

@@ -4,7 +4,7 @@ import type { IdentificationRule, PersonMatch } from '../identification/identifi
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
 import { centralFace, type Analyzer } from './evaluation-runner.js';
 import { openSetMetrics, type OpenSetMetrics, type OpenSetProbe } from './open-set-metrics.js';
-import { openSetSplit, type OpenSetImage } from './open-set-protocol.js';
+import { openSetSplit, type OpenSetImage, type OpenSetSplit } from './open-set-protocol.js';
 
 /** The FPIR targets an open-set report states FNIR at. */
 export const FPIR_TARGETS = [0.01, 0.003];
@@ -51,6 +51,14 @@ export async function runOpenSetEvaluation(engine: Analyzer, options: OpenSetOpt
     options.onProgress?.(embeddings.size, images.length);
   });
 
+  return { ...scoreOpenSet(split, embeddings, options.rule), seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * The open-set figures of a split whose images are embedded (null: no face): rank the gallery persons
+ * for each probe by exact search, rank-1 and FNIR at FPIR 1% and 0.3%, under `rule` and a plain threshold.
+ */
+export function scoreOpenSet(split: OpenSetSplit, embeddings: ReadonlyMap<string, Float32Array | null>, rule: IdentificationRule): Omit<OpenSetResult, 'seconds'> {
   const gallery = split.gallery.flatMap(({ personId, key }) => {
     const embedding = embeddings.get(key);
     return embedding ? [{ personId, key, embedding }] : [];
@@ -69,9 +77,8 @@ export async function runOpenSetEvaluation(engine: Analyzer, options: OpenSetOpt
   return {
     gallery: split.gallery.length,
     galleryNoFace: split.gallery.length - gallery.length,
-    rule: openSetMetrics(probes, options.rule, FPIR_TARGETS),
-    plainThreshold: openSetMetrics(probes, { threshold: options.rule.threshold, marginWeight: 0 }, FPIR_TARGETS),
+    rule: openSetMetrics(probes, rule, FPIR_TARGETS),
+    plainThreshold: openSetMetrics(probes, { threshold: rule.threshold, marginWeight: 0 }, FPIR_TARGETS),
     probes,
-    seconds: (performance.now() - started) / 1000,
   };
 }

@@ -36,6 +36,8 @@ export interface AdapterMetadata extends Record<string, unknown> {
    * held-out people when it was trained.
    */
   verificationThreshold?: number;
+  /** The 1:N rule's threshold at FPIR 1% on the held-out people (open-set protocol), when there were enough. */
+  identificationThreshold?: number;
   /** Set on load: adapterId() of its files. */
   id?: string;
 }

@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { splitOpenSet } from '../evaluation/open-set-protocol.js';
+import { scoreOpenSet } from '../evaluation/open-set-runner.js';
 import type { CrossValidation, ScoredPair } from '../evaluation/types.js';
 import { crossValidate } from '../evaluation/verification-metrics.js';
 import { balancedPairs, type LabelledPair } from './pair-classifier.js';
@@ -56,4 +58,21 @@ export function pairVerification(
   const scores = score(pairs);
   const scored: ScoredPair[] = pairs.map((p, k) => ({ score: scores[k], same: p.same }));
   return { cv: crossValidate([scored]), pairs, scores };
+}
+
+/** Fewer strangers than this cannot place a 1% false-identification threshold. */
+const MIN_CALIBRATION_STRANGERS = 100;
+
+/**
+ * The 1:N threshold of the adapted embeddings: the open-set protocol (half the people enrolled from
+ * one image, the other half strangers) on the calibration people, with this margin weight,
+ * at FPIR 1%. Undefined when too few strangers: the model then scales the shipped threshold.
+ */
+export function calibrateIdentification(images: readonly { personId: string; key: string }[], vectors: readonly Float32Array[], marginWeight: number) {
+  const split = splitOpenSet(images);
+  const embeddings = new Map(images.map((image, r) => [image.key, vectors[r]] as const));
+  const { rule } = scoreOpenSet(split, embeddings, { threshold: 0, marginWeight });
+  const [point] = rule.operatingPoints; // FPIR_TARGETS[0], 1%
+  if (rule.impostorProbes < MIN_CALIBRATION_STRANGERS || !Number.isFinite(point.threshold)) return undefined;
+  return { threshold: point.threshold, fpir: point.fpir, tpir: 1 - point.fnir, strangers: rule.impostorProbes, enrolledProbes: rule.genuineProbes, gallery: split.gallery.length };
 }

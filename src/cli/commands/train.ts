@@ -4,9 +4,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadEngineConfig } from '../../config/engine-config.js';
 import type { EngineOptions } from '../../engine/engine-types.js';
 import { faceDistance } from '../../engine/face-distance.js';
+import { FACE_MODEL } from '../../engine/face-model.js';
 import { selectBackend } from '../../engine/tf-backend.js';
 import { EmbeddingAdapter } from '../../training/embedding-adapter.js';
-import { pairVerification, splitByNamedPeople, splitByPerson } from '../../training/held-out.js';
+import { calibrateIdentification, pairVerification, splitByNamedPeople, splitByPerson } from '../../training/held-out.js';
 import { labelledEmbeddings, type LabelledEmbeddings } from '../../training/labelled-embeddings.js';
 import { PairClassifier } from '../../training/pair-classifier.js';
 import { Rng } from '../../training/rng.js';
@@ -163,10 +164,11 @@ export function registerTrain(program: Command): void {
       const after = pairVerification(labels, new Rng(opts.seed + 1), (pairs) => pairs.map((p) => faceDistance(adapted[p.i], adapted[p.j])));
       const heldOut = split.heldOut.length > 0 ? { plain: plain.cv.accuracy, adapted: after.cv.accuracy, pairs: plain.pairs.length } : undefined;
       const verificationThreshold = after.cv.threshold;
-      await adapter.save(opts.out, { training, verificationThreshold });
+      const identification = calibrateIdentification(calibration.map((i) => ({ personId: data.labels[i], key: data.keys[i] })), adapted, FACE_MODEL.identification.marginWeight);
+      await adapter.save(opts.out, { training, verificationThreshold, ...(identification ? { identificationThreshold: identification.threshold } : {}) });
 
       const last = result.history[result.history.length - 1];
-      await writeTrainingReport(opts.out, { training, trainedPeople: trainLabels, history: result.history, heldOut, verificationThreshold, seconds });
+      await writeTrainingReport(opts.out, { training, trainedPeople: trainLabels, history: result.history, heldOut, verificationThreshold, identification, seconds });
       adapter.dispose();
 
       const summary = {
