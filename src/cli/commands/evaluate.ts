@@ -85,14 +85,17 @@ export function registerEvaluate(program: Command): void {
       const { backend, runs } = await withEngine(baseOptions, async (engine) => {
         const images = memoizedAnalyzer(engine);
         const variants: Variant[] = [{ name: 'plain', id: BASE_MODEL.id, analyzer: images, rule: BASE_MODEL.identification }];
+        let adapted: Analyzer | undefined;
         if (learnt?.adapter) {
           const { adapter, model } = learnt.adapter;
-          variants.push({ name: 'adapter', id: model.id, analyzer: adaptedAnalyzer(images, (v) => adapter.adapt(v)), rule: model.identification });
+          // Memoised too: pairs, open-set and a verifier on adapted vectors share each image's adaptation.
+          adapted = memoizedAnalyzer(adaptedAnalyzer(images, (v) => adapter.adapt(v)));
+          variants.push({ name: 'adapter', id: model.id, analyzer: adapted, rule: model.identification });
         }
         if (learnt?.verifier) {
           const { verifier, onAdapted } = learnt.verifier;
-          const base = onAdapted ? variants[1].analyzer : images;
-          variants.push({ name: 'verifier', id: verifier.metadata.id ?? 'verifier', analyzer: base, score: (a, b) => 1 - verifier.probability(a, b) });
+          const analyzer = onAdapted && adapted ? adapted : images;
+          variants.push({ name: 'verifier', id: verifier.metadata.id ?? 'verifier', analyzer, score: (a, b) => 1 - verifier.probability(a, b) });
         }
         const runs: VariantResult[] = [];
         for (const variant of variants) {

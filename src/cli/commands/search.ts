@@ -1,4 +1,5 @@
 import { loadEngineConfig } from '../../config/engine-config.js';
+import { resolveEmbeddingModel } from '../../engine/embedding-model.js';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadAppConfig } from '../../config/app-config.js';
@@ -8,7 +9,6 @@ import { IndexClient } from '../../index/index-client.js';
 import { IndexServiceError } from '../../index/index-service-error.js';
 import { intArg } from '../arg-parsers.js';
 import { EXIT, fixed, printJson, printLine } from '../output.js';
-import { deploymentModel } from '../engine-session.js';
 
 interface SearchOptions {
   k: number;
@@ -33,9 +33,10 @@ export function registerSearch(program: Command): void {
     .action(async (image: string, opts: SearchOptions, command: Command) => {
       const globals = command.optsWithGlobals();
       const client = new IndexClient(loadAppConfig(globals).indexUrl);
-      if (loadEngineConfig(globals).adapter !== undefined) {
+      const { adapter } = loadEngineConfig(globals);
+      if (adapter !== undefined) {
         // The service's engine embeds the image: make sure it is the adapter asked for.
-        const wanted = (await deploymentModel(globals)).id;
+        const wanted = (await resolveEmbeddingModel(adapter)).id;
         const served = (await client.status()).model;
         if (served !== wanted) throw new Error(`the index service at ${client.baseUrl} serves ${served}, not ${wanted}: start it with the same --adapter`);
       }
