@@ -14,11 +14,14 @@
  * seeded from --seed, so a run is reproducible); random flips and shifts of up to 3 px; 46x56 input.
  * Other flags are for experiments: --scale, --rotate, --zoom, --jitter, --equalize, --channels,
  * --convs-per-block, --kernel, --norm batch, --weight-decay, --schedule cosine, --embedding-size, --tta-shift,
- * --head average, --distance euclidean, --eval-every. Validation without touching s31-s40:
+ * --head average, --distance euclidean, --eval-every, --align (faces moved onto a common position,
+ * scale and angle with the engine's landmarks), --ensemble N (N nets, mean squared distance).
+ * Validation without touching s31-s40:
  * --subjects 30 --train-subjects 20 [--test-offset 0|10|20] holds out s1-s10, s11-s20 or s21-s30.
  * After training it also prints the accuracy with other test-time augmentations (none, flip, flip
  * and shifts) and with the test embeddings centred on the training images' mean, for information:
- * "after" is with the configured one.
+ * "after" is with the configured one; and the errors by unseen subject (misses of its same-person
+ * pairs, false matches with others) at the threshold chosen on all pairs.
  * Prints the accuracy before and after training, and as its last line
  * {"before", "after", "epochs", "seconds", ...}. Skips (exit 0) where the data folder is absent.
  * Runs on the backend selectBackend() picks (FACEPIPE_BACKEND forces one), as the engine does.
@@ -31,7 +34,12 @@ import { selectBackend, type BackendName } from '../src/engine/tf-backend.js';
 import { faceDistance } from '../src/engine/face-distance.js';
 import { crossValidate } from '../src/evaluation/verification-metrics.js';
 import type { ScoredPair } from '../src/evaluation/types.js';
-import { downscaleGrey, parsePgm } from '../src/training/pgm.js';
+import sharp from 'sharp';
+import { estimateSimilarity, warpChip } from '../src/engine/face-alignment.js';
+import type { Point } from '../src/engine/types.js';
+import { FaceEngine } from '../src/engine/face-engine.js';
+import { forEachConcurrent } from '../src/util/for-each-concurrent.js';
+import { downscaleGrey, parsePgm, type GreyImage } from '../src/training/pgm.js';
 import { Rng } from '../src/training/rng.js';
 import { SmallCnn, hasConvFilterGradient } from '../src/training/small-cnn.js';
 import type { TripletDistance } from '../src/training/triplet-loss.js';
@@ -86,6 +94,15 @@ const { values } = parseArgs({
     subjects: { type: 'string', default: '40' },
     /** Also print the verification accuracy every N epochs (0: only before and after). */
     'eval-every': { type: 'string', default: '0' },
+    /** Train this many CNNs (seeds --seed, --seed + 1000, ...) and verify with the mean of their squared distances. */
+    ensemble: { type: 'string', default: '1' },
+    /**
+     * Align every image as the engine does before it embeds: face-api's detector and 68 landmarks
+     * (pretrained, frozen; only locate the face), a similarity transform onto dlib's 5-point
+     * template, a square grey chip of --align-size px with --align-padding. The CNN still starts
+     * from random weights. Without it (the default, measured better): the raw frames, downscaled by --scale.
+     */
+    align: { type: 'boolean', default: false },
   },
 });
 const epochs = Number(values.epochs);
@@ -101,12 +118,13 @@ if (!existsSync(root)) {
   process.exit(0);
 }
 
+const ALIGN = values.align === true;
 /** 46 x 56 after halving 92 x 112. */
 const FACTOR = Number(values.scale);
 const WIDTH = Math.floor(92 / FACTOR);
 const HEIGHT = Math.floor(112 / FACTOR);
-/** Pixels shifted at most, each way, by the training augmentation. */
-const SHIFT = Math.max(1, Math.round(6 / FACTOR));
+/** Pixels shifted at most, each way, by the training augmentation (3 px at 46x56). */
+const SHIFT = Math.max(1, Math.round((6 * WIDTH) / 92));
 const ROTATE = Number(values.rotate);
 const ZOOM = Number(values.zoom);
 const JITTER = Number(values.jitter);
@@ -117,8 +135,13 @@ interface Subject {
   images: Float32Array[];
 }
 
-/** Subjects in numeric order (s1 ... s40), each image downscaled and standardised (zero mean, unit variance). */
-async function loadSubjects(dir: string): Promise<Subject[]> {
+interface RawSubject {
+  name: string;
+  images: { key: string; pgm: GreyImage }[];
+}
+
+/** Subjects in numeric order (s1 ... s40), their images as decoded (92x112 grey). */
+async function loadSubjects(dir: string): Promise<RawSubject[]> {
   const names = (await readdir(dir, { withFileTypes: true }))
     .filter((e) => e.isDirectory() && /^s\d+$/.test(e.name))
     .map((e) => e.name)
@@ -129,12 +152,71 @@ async function loadSubjects(dir: string): Promise<Subject[]> {
       const images = await Promise.all(
         files.map(async (f) => {
           const pgm = parsePgm(await readFile(path.join(dir, name, f)));
-          const small = downscaleGrey(EQUALIZE ? { ...pgm, data: equalizeHistogram(pgm.data) } : pgm, FACTOR);
-          if (small.width !== WIDTH || small.height !== HEIGHT) throw new Error(`${name}/${f}: expected 92x112`);
-          return standardise(small.data);
+          if (pgm.width !== 92 || pgm.height !== 112) throw new Error(`${name}/${f}: expected 92x112`);
+          return { key: `${name}/${f}`, pgm: EQUALIZE ? { ...pgm, data: equalizeHistogram(pgm.data) } : pgm };
         }),
       );
       return { name, images };
+    }),
+  );
+}
+
+/**
+ * The network's inputs: each image downscaled by --scale (with --align, first moved onto the
+ * training images' mean face position, see alignedFrames) and standardised (zero mean, unit variance).
+ */
+async function prepare(subjects: RawSubject[], training: RawSubject[]): Promise<Subject[]> {
+  const frames = ALIGN ? await alignedFrames(subjects.flatMap((s) => s.images), new Set(training.flatMap((s) => s.images.map((i) => i.key)))) : undefined;
+  return subjects.map(({ name, images }) => ({
+    name,
+    images: images.map(({ key, pgm }) => standardise(frames ? frames.get(key)! : downscaleGrey(pgm, FACTOR).data)),
+  }));
+}
+
+/** dlib's five points in the 68-point scheme: eye corners and nose base. */
+const FIVE_POINTS = [45, 42, 36, 39, 33];
+
+/**
+ * Scale, rotation and position normalised as the engine normalises faces, but onto the frame the
+ * photos were taken in: the engine's detector and 68 landmarks (pretrained, frozen: they only
+ * locate the face; the CNN still starts from random weights) give five points per image, and a
+ * similarity transform carries them onto the training images' mean five points, downscaled by
+ * --scale. A typical photo barely moves; a close-up or a tilted head is brought to the common
+ * scale and angle. An image without a face (the nearest the centre is used when there are
+ * several) keeps the identity transform.
+ */
+async function alignedFrames(images: { key: string; pgm: GreyImage }[], trainingKeys: Set<string>): Promise<Map<string, Float32Array>> {
+  const engine = await FaceEngine.start({ backend: process.env.FACEPIPE_BACKEND as BackendName | undefined });
+  const points = new Map<string, Point[]>();
+  try {
+    await forEachConcurrent(images, engine.options.threads * 2, async ({ key, pgm }) => {
+      const png = await sharp(pgm.data, { raw: { width: pgm.width, height: pgm.height, channels: 1 } }).png().toBuffer();
+      const { faces } = await engine.detect({ bytes: png, name: key });
+      const off = (b: { x: number; y: number; width: number; height: number }) => Math.hypot(b.x + b.width / 2 - pgm.width / 2, b.y + b.height / 2 - pgm.height / 2);
+      const face = [...faces].sort((a, b) => off(a.box) - off(b.box))[0];
+      if (face) points.set(key, FIVE_POINTS.map((i) => face.landmarks[i]));
+    });
+  } finally {
+    await engine.close();
+  }
+  const trained = [...points].filter(([key]) => trainingKeys.has(key)).map(([, p]) => p);
+  const target: Point[] = FIVE_POINTS.map((_, j) => [
+    trained.reduce((sum, p) => sum + p[j][0], 0) / trained.length / FACTOR,
+    trained.reduce((sum, p) => sum + p[j][1], 0) / trained.length / FACTOR,
+  ]);
+  console.log(`aligned ${points.size} of ${images.length} images on their landmarks (the others as they are)`);
+  const side = Math.max(WIDTH, HEIGHT);
+  return new Map(
+    images.map(({ key, pgm }) => {
+      const from = points.get(key);
+      const transform = from ? estimateSimilarity(from, target) : { a: 1 / FACTOR, b: 0, tx: 0, ty: 0 };
+      const rgb = new Uint8Array(pgm.data.length * 3);
+      pgm.data.forEach((v, i) => rgb.fill(v, 3 * i, 3 * i + 3));
+      // warpChip makes a square; the frame is its top-left WIDTH x HEIGHT.
+      const chip = warpChip({ data: rgb, width: pgm.width, height: pgm.height }, transform, side);
+      const frame = new Float32Array(WIDTH * HEIGHT);
+      for (let y = 0; y < HEIGHT; y++) for (let x = 0; x < WIDTH; x++) frame[y * WIDTH + x] = chip[3 * (y * side + x)];
+      return [key, frame];
     }),
   );
 }
@@ -220,14 +302,16 @@ function affine(image: Float32Array, rng: Rng): Float32Array {
 
 const backend = await selectBackend(process.env.FACEPIPE_BACKEND as BackendName | undefined);
 const { tf } = backend;
-const subjects = (await loadSubjects(root)).slice(0, Number(values.subjects));
+const rawSubjects = (await loadSubjects(root)).slice(0, Number(values.subjects));
 const testOffset = values['test-offset'] === undefined ? trainSubjects : Number(values['test-offset']);
-const testCount = subjects.length - trainSubjects;
+const testCount = rawSubjects.length - trainSubjects;
 const evalEvery = Number(values['eval-every']);
-if (subjects.length < trainSubjects + 2) throw new Error(`${root}: ${subjects.length} subjects, need more than ${trainSubjects}`);
-const test = subjects.slice(testOffset, testOffset + testCount);
+if (rawSubjects.length < trainSubjects + 2) throw new Error(`${root}: ${rawSubjects.length} subjects, need more than ${trainSubjects}`);
+const rawTest = rawSubjects.slice(testOffset, testOffset + testCount);
+if (rawTest.length !== testCount) throw new Error(`--test-offset ${testOffset}: only ${rawTest.length} of ${testCount} test subjects`);
+const subjects = await prepare(rawSubjects, rawSubjects.filter((s) => !rawTest.includes(s)));
+const test = subjects.filter((s) => rawTest.some((r) => r.name === s.name));
 const train = subjects.filter((s) => !test.includes(s));
-if (test.length !== testCount) throw new Error(`--test-offset ${testOffset}: only ${test.length} of ${testCount} test subjects`);
 
 const trainImages = train.flatMap((s) => s.images);
 const trainLabels = train.flatMap((s) => s.images.map(() => s.name));
@@ -253,11 +337,36 @@ const convsPerBlock = Number(values['convs-per-block']);
 const weightDecay = Number(values['weight-decay']);
 const schedule = values.schedule === 'cosine' ? 'cosine' : 'step';
 const ttaShift = Number(values['tta-shift']);
-const net = new SmallCnn(tf, { height: HEIGHT, width: WIDTH, channels, convsPerBlock, kernelSize: Number(values.kernel), norm, head, embeddingSize, dropout: Number(values.dropout), seed });
+const ensemble = Number(values.ensemble);
+if (!Number.isInteger(ensemble) || ensemble < 1) throw new Error('--ensemble: an integer >= 1');
+/** Each member's seed: far enough apart that no two members share a variable's or dropout's seed. */
+const memberSeeds = Array.from({ length: ensemble }, (_, i) => seed + 1000 * i);
+const nets = memberSeeds.map(
+  (s) => new SmallCnn(tf, { height: HEIGHT, width: WIDTH, channels, convsPerBlock, kernelSize: Number(values.kernel), norm, head, embeddingSize, dropout: Number(values.dropout), seed: s }),
+);
 const learningRateFactor = (epoch: number, total: number): number =>
   schedule === 'cosine' ? 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / total)) : decayLast > 0 && epoch > total * (1 - decayLast) ? 0.1 : 1;
 
-function embedAll(images: Float32Array[], tta = values_tta, shift = ttaShift): Float32Array[] {
+/**
+ * The members' unit embeddings side by side, scaled by 1/sqrt(members): the squared distance is
+ * the mean of the members' squared distances, and the vector stays a unit vector.
+ */
+function embedAll(images: Float32Array[], tta = values_tta, shift = ttaShift, members: readonly SmallCnn[] = nets): Float32Array[] {
+  const each = members.map((net) => embedWith(net, images, tta, shift));
+  if (each.length === 1) return each[0];
+  const scale = 1 / Math.sqrt(each.length);
+  return images.map((_, i) => {
+    const joined = new Float32Array(each.reduce((n, e) => n + e[i].length, 0));
+    let at = 0;
+    for (const e of each) {
+      joined.set(e[i].map((x) => x * scale), at);
+      at += e[i].length;
+    }
+    return joined;
+  });
+}
+
+function embedWith(net: SmallCnn, images: Float32Array[], tta: boolean, shift: number): Float32Array[] {
   const out: Float32Array[] = [];
   for (let start = 0; start < images.length; start += 50) {
     const chunk = images.slice(start, start + 50);
@@ -294,8 +403,13 @@ function centred(v: Float32Array, mean: Float32Array): Float32Array {
   return d.map((x) => x / norm);
 }
 
-function verificationAccuracy(tta = values_tta, shift = ttaShift, centre?: Float32Array): { accuracy: number; std: number; threshold: number } {
-  const e = embedAll(testImages, tta, shift).map((v) => (centre ? centred(v, centre) : v));
+function verificationAccuracy(
+  tta = values_tta,
+  shift = ttaShift,
+  centre?: Float32Array,
+  members: readonly SmallCnn[] = nets,
+): { accuracy: number; std: number; threshold: number } {
+  const e = embedAll(testImages, tta, shift, members).map((v) => (centre ? centred(v, centre) : v));
   // Interleave genuine and impostor pairs so that each of the 10 sub-folds holds both.
   const scored: ScoredPair[] = pairs.map(({ p: [i, j], same }) => ({ score: faceDistance(e[i], e[j]), same }));
   const cv = crossValidate([scored]);
@@ -313,47 +427,65 @@ const before = verificationAccuracy();
 console.log(`before training: accuracy ${pct(before.accuracy)} ± ${pct(before.std)} (threshold ${before.threshold.toFixed(3)})`);
 
 const started = performance.now();
-let epochNow = 1;
-const { history } = await trainTriplet(
-  tf,
-  net,
-  {
-    labels: trainLabels,
-    batch: (indices, rng) => {
-      const flat = new Float32Array(indices.length * WIDTH * HEIGHT);
-      indices.forEach((i, r) => flat.set(augment(trainImages[i], rng), r * WIDTH * HEIGHT));
-      return tf.tensor4d(flat, [indices.length, HEIGHT, WIDTH, 1]);
+let history: unknown[] = [];
+for (const [member, net] of nets.entries()) {
+  if (nets.length > 1) console.log(`ensemble member ${member + 1} of ${nets.length} (seed ${memberSeeds[member]})`);
+  let epochNow = 1;
+  ({ history } = await trainTriplet(
+    tf,
+    net,
+    {
+      labels: trainLabels,
+      batch: (indices, rng) => {
+        const flat = new Float32Array(indices.length * WIDTH * HEIGHT);
+        indices.forEach((i, r) => flat.set(augment(trainImages[i], rng), r * WIDTH * HEIGHT));
+        return tf.tensor4d(flat, [indices.length, HEIGHT, WIDTH, 1]);
+      },
     },
-  },
-  {
-    margin,
-    mining,
-    distance: values.distance as TripletDistance,
-    epochs,
-    p: Number(values.p),
-    k: Number(values.k),
-    learningRate: Number(values.lr),
-    learningRateFactor,
-    seed,
-    onBatch: () => {
-      if (weightDecay <= 0) return;
-      const shrink = 1 - Number(values.lr) * learningRateFactor(epochNow, epochs) * weightDecay;
-      tf.tidy(() => {
-        for (const w of net.weights) w.assign(tf.mul(w, shrink));
-      });
+    {
+      margin,
+      mining,
+      distance: values.distance as TripletDistance,
+      epochs,
+      p: Number(values.p),
+      k: Number(values.k),
+      learningRate: Number(values.lr),
+      learningRateFactor,
+      seed: memberSeeds[member],
+      onBatch: () => {
+        if (weightDecay <= 0) return;
+        const shrink = 1 - Number(values.lr) * learningRateFactor(epochNow, epochs) * weightDecay;
+        tf.tidy(() => {
+          for (const w of net.weights) w.assign(tf.mul(w, shrink));
+        });
+      },
+      onEpoch: (s) => {
+        epochNow = s.epoch + 1;
+        const check = evalEvery > 0 && s.epoch % evalEvery === 0 ? `  verification ${pct(verificationAccuracy(values_tta, ttaShift, undefined, [net]).accuracy)}` : '';
+        console.log(
+          `epoch ${String(s.epoch).padStart(3)}/${epochs}  loss ${s.loss.toFixed(4)}  active ${pct(s.activeShare).padStart(7)} of valid triplets  mined ${s.mined} (${s.minedActive} active)  ${s.seconds.toFixed(1)} s${check}`,
+        );
+      },
     },
-    onEpoch: (s) => {
-      epochNow = s.epoch + 1;
-      const check = evalEvery > 0 && s.epoch % evalEvery === 0 ? `  verification ${pct(verificationAccuracy().accuracy)}` : '';
-      console.log(
-        `epoch ${String(s.epoch).padStart(3)}/${epochs}  loss ${s.loss.toFixed(4)}  active ${pct(s.activeShare).padStart(7)} of valid triplets  mined ${s.mined} (${s.minedActive} active)  ${s.seconds.toFixed(1)} s${check}`,
-      );
-    },
-  },
-);
+  ));
+  if (nets.length > 1) console.log(`member ${member + 1}: accuracy ${pct(verificationAccuracy(values_tta, ttaShift, undefined, [net]).accuracy)}`);
+}
 const seconds = (performance.now() - started) / 1000;
 const after = verificationAccuracy();
 console.log(`after ${history.length} epochs (${seconds.toFixed(0)} s, mining ${mining}, margin ${margin}): accuracy ${pct(after.accuracy)} ± ${pct(after.std)} (threshold ${after.threshold.toFixed(3)})`);
+// Where the errors are, at the threshold chosen on all pairs: misses per unseen subject (its
+// same-person pairs judged different) and false matches per subject (different pairs judged same).
+{
+  const e = embedAll(testImages);
+  const misses = new Map<string, number>();
+  const falseMatches = new Map<string, number>();
+  for (const { p: [i, j], same } of pairs) {
+    const match = faceDistance(e[i], e[j]) <= after.threshold;
+    if (same && !match) misses.set(testLabels[i], (misses.get(testLabels[i]) ?? 0) + 1);
+    if (!same && match) for (const k of [i, j]) falseMatches.set(testLabels[k], (falseMatches.get(testLabels[k]) ?? 0) + 1);
+  }
+  console.log(`errors by subject (misses of 45 same pairs / false matches): ${test.map((s) => `${s.name} ${misses.get(s.name) ?? 0}/${falseMatches.get(s.name) ?? 0}`).join(', ')}`);
+}
 const variants = Object.fromEntries(
   ([['none', false, 0], ['flip', true, 0], ['flip+shift1', true, 1], ['flip+shift2', true, 2]] as const).map(([name, tta, shift]) => [name, Math.round(verificationAccuracy(tta, shift).accuracy * 1e4) / 1e4]),
 );
@@ -361,4 +493,4 @@ console.log(`test-time augmentation: ${JSON.stringify(variants)}`);
 // The training images' mean embedding subtracted (then renormalised): removes what all faces share.
 const trainMean = meanOf(embedAll(trainImages));
 console.log(`centred on the training mean: ${pct(verificationAccuracy(values_tta, ttaShift, trainMean).accuracy)}`);
-console.log(JSON.stringify({ before: before.accuracy, after: after.accuracy, epochs: history.length, seconds: Math.round(seconds * 10) / 10, backend: backend.name, mining, margin, test: `${test[0].name}-${test[test.length - 1].name}`, seed }));
+console.log(JSON.stringify({ before: before.accuracy, after: after.accuracy, epochs: history.length, ensemble, seconds: Math.round(seconds * 10) / 10, backend: backend.name, mining, margin, test: `${test[0].name}-${test[test.length - 1].name}`, seed }));
