@@ -33,6 +33,7 @@ import { parseArgs } from 'node:util';
 import { selectBackend, type BackendName } from '../src/engine/tf-backend.js';
 import { faceDistance } from '../src/engine/face-distance.js';
 import { crossValidate } from '../src/evaluation/verification-metrics.js';
+import { centralFace } from '../src/evaluation/evaluation-runner.js';
 import type { ScoredPair } from '../src/evaluation/types.js';
 import sharp from 'sharp';
 import { estimateSimilarity, warpChip } from '../src/engine/face-alignment.js';
@@ -97,10 +98,8 @@ const { values } = parseArgs({
     /** Train this many CNNs (seeds --seed, --seed + 1000, ...) and verify with the mean of their squared distances. */
     ensemble: { type: 'string', default: '1' },
     /**
-     * Align every image as the engine does before it embeds: face-api's detector and 68 landmarks
-     * (pretrained, frozen; only locate the face), a similarity transform onto dlib's 5-point
-     * template, a square grey chip of --align-size px with --align-padding. The CNN still starts
-     * from random weights. Without it (the default, measured better): the raw frames, downscaled by --scale.
+     * Normalise position, scale and angle with the engine's detector and landmarks before training
+     * and testing (see alignedFrames). Off by default: measured worse on the validation splits.
      */
     align: { type: 'boolean', default: false },
   },
@@ -191,9 +190,7 @@ async function alignedFrames(images: { key: string; pgm: GreyImage }[], training
   try {
     await forEachConcurrent(images, engine.options.threads * 2, async ({ key, pgm }) => {
       const png = await sharp(pgm.data, { raw: { width: pgm.width, height: pgm.height, channels: 1 } }).png().toBuffer();
-      const { faces } = await engine.detect({ bytes: png, name: key });
-      const off = (b: { x: number; y: number; width: number; height: number }) => Math.hypot(b.x + b.width / 2 - pgm.width / 2, b.y + b.height / 2 - pgm.height / 2);
-      const face = [...faces].sort((a, b) => off(a.box) - off(b.box))[0];
+      const face = centralFace(await engine.detect({ bytes: png, name: key }));
       if (face) points.set(key, FIVE_POINTS.map((i) => face.landmarks[i]));
     });
   } finally {

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import type { AnalyzedFace, ImageAnalysis } from '../engine/engine-types.js';
+import type { ImageAnalysis } from '../engine/engine-types.js';
 import { faceDistance } from '../engine/face-distance.js';
 import type { FaceErrorJson } from '../engine/face-error.js';
-import type { ImageInput } from '../engine/types.js';
+import type { Box, ImageInput } from '../engine/types.js';
 import { errorJson } from '../util/error-json.js';
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
 import type { CrossValidation, Pair, PairsFile, RocPoint, ScoredPair } from './types.js';
@@ -99,10 +99,9 @@ export async function runEvaluation(engine: Analyzer, options: EvaluationOptions
 }
 
 /** The face whose box centre is closest to the image centre: LFW photos are centred on their subject. */
-export function centralFace(image: ImageAnalysis): AnalyzedFace | undefined {
-  const off = ({ box }: AnalyzedFace) =>
-    Math.hypot(box.x + box.width / 2 - image.width / 2, box.y + box.height / 2 - image.height / 2);
-  let best: AnalyzedFace | undefined;
+export function centralFace<F extends { box: Box }>(image: { width: number; height: number; faces: readonly F[] }): F | undefined {
+  const off = ({ box }: F) => Math.hypot(box.x + box.width / 2 - image.width / 2, box.y + box.height / 2 - image.height / 2);
+  let best: F | undefined;
   for (const face of image.faces) if (!best || off(face) < off(best)) best = face;
   return best;
 }
