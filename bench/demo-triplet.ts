@@ -405,12 +405,12 @@ function verificationAccuracy(
   shift = ttaShift,
   centre?: Float32Array,
   members: readonly SmallCnn[] = nets,
-): { accuracy: number; std: number; threshold: number } {
+): { accuracy: number; std: number; threshold: number; scored: ScoredPair[] } {
   const e = embedAll(testImages, tta, shift, members).map((v) => (centre ? centred(v, centre) : v));
   // Interleave genuine and impostor pairs so that each of the 10 sub-folds holds both.
   const scored: ScoredPair[] = pairs.map(({ p: [i, j], same }) => ({ score: faceDistance(e[i], e[j]), same }));
   const cv = crossValidate([scored]);
-  return { accuracy: cv.accuracy, std: cv.std, threshold: cv.threshold };
+  return { accuracy: cv.accuracy, std: cv.std, threshold: cv.threshold, scored };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -424,11 +424,11 @@ const before = verificationAccuracy();
 console.log(`before training: accuracy ${pct(before.accuracy)} ± ${pct(before.std)} (threshold ${before.threshold.toFixed(3)})`);
 
 const started = performance.now();
-let history: unknown[] = [];
+let epochsRun = 0;
 for (const [member, net] of nets.entries()) {
   if (nets.length > 1) console.log(`ensemble member ${member + 1} of ${nets.length} (seed ${memberSeeds[member]})`);
   let epochNow = 1;
-  ({ history } = await trainTriplet(
+  const { history } = await trainTriplet(
     tf,
     net,
     {
@@ -464,24 +464,28 @@ for (const [member, net] of nets.entries()) {
         );
       },
     },
-  ));
+  );
+  epochsRun = history.length;
   if (nets.length > 1) console.log(`member ${member + 1}: accuracy ${pct(verificationAccuracy(values_tta, ttaShift, undefined, [net]).accuracy)}`);
 }
 const seconds = (performance.now() - started) / 1000;
 const after = verificationAccuracy();
-console.log(`after ${history.length} epochs (${seconds.toFixed(0)} s, mining ${mining}, margin ${margin}): accuracy ${pct(after.accuracy)} ± ${pct(after.std)} (threshold ${after.threshold.toFixed(3)})`);
+console.log(`after ${epochsRun} epochs (${seconds.toFixed(0)} s, mining ${mining}, margin ${margin}): accuracy ${pct(after.accuracy)} ± ${pct(after.std)} (threshold ${after.threshold.toFixed(3)})`);
 // Where the errors are, at the threshold chosen on all pairs: misses per unseen subject (its
 // same-person pairs judged different) and false matches per subject (different pairs judged same).
 {
-  const e = embedAll(testImages);
-  const misses = new Map<string, number>();
-  const falseMatches = new Map<string, number>();
-  for (const { p: [i, j], same } of pairs) {
-    const match = faceDistance(e[i], e[j]) <= after.threshold;
-    if (same && !match) misses.set(testLabels[i], (misses.get(testLabels[i]) ?? 0) + 1);
-    if (!same && match) for (const k of [i, j]) falseMatches.set(testLabels[k], (falseMatches.get(testLabels[k]) ?? 0) + 1);
-  }
-  console.log(`errors by subject (misses of 45 same pairs / false matches): ${test.map((s) => `${s.name} ${misses.get(s.name) ?? 0}/${falseMatches.get(s.name) ?? 0}`).join(', ')}`);
+  const count = new Map<string, { same: number; misses: number; falseMatches: number }>(test.map((s) => [s.name, { same: 0, misses: 0, falseMatches: 0 }]));
+  pairs.forEach(({ p: [i, j], same }, n) => {
+    const match = after.scored[n].score! <= after.threshold;
+    if (same) {
+      const c = count.get(testLabels[i])!;
+      c.same++;
+      if (!match) c.misses++;
+    } else if (match) {
+      for (const k of [i, j]) count.get(testLabels[k])!.falseMatches++;
+    }
+  });
+  console.log(`errors by subject (misses of its same pairs / false matches): ${[...count].map(([name, c]) => `${name} ${c.misses} of ${c.same}/${c.falseMatches}`).join(', ')}`);
 }
 const variants = Object.fromEntries(
   ([['none', false, 0], ['flip', true, 0], ['flip+shift1', true, 1], ['flip+shift2', true, 2]] as const).map(([name, tta, shift]) => [name, Math.round(verificationAccuracy(tta, shift).accuracy * 1e4) / 1e4]),
@@ -490,4 +494,4 @@ console.log(`test-time augmentation: ${JSON.stringify(variants)}`);
 // The training images' mean embedding subtracted (then renormalised): removes what all faces share.
 const trainMean = meanOf(embedAll(trainImages));
 console.log(`centred on the training mean: ${pct(verificationAccuracy(values_tta, ttaShift, trainMean).accuracy)}`);
-console.log(JSON.stringify({ before: before.accuracy, after: after.accuracy, epochs: history.length, ensemble, seconds: Math.round(seconds * 10) / 10, backend: backend.name, mining, margin, test: `${test[0].name}-${test[test.length - 1].name}`, seed }));
+console.log(JSON.stringify({ before: before.accuracy, after: after.accuracy, epochs: epochsRun, ensemble, seconds: Math.round(seconds * 10) / 10, backend: backend.name, mining, margin, test: `${test[0].name}-${test[test.length - 1].name}`, seed }));

@@ -15,6 +15,14 @@ import { faceImage, PEOPLE, type Person } from './support/sample-faces.js';
 const TIMEOUT = 120_000;
 const facepipe = (...args: string[]) => runCli(['--threads', '1', ...args]);
 
+/** 3 photos of a person, numbered 1-3: two crops and a mirrored, brightened one. */
+async function writePhotos(person: Person, file: (i: number) => string): Promise<void> {
+  await mkdir(path.dirname(file(1)), { recursive: true });
+  await (await faceImage(person, 0.5)).jpeg().toFile(file(1));
+  await (await faceImage(person, 0.3)).jpeg().toFile(file(2));
+  await (await faceImage(person, 0.4, true)).jpeg().toFile(file(3));
+}
+
 describe('facepipe train', () => {
   let dir: string;
   let faces: string;
@@ -22,13 +30,7 @@ describe('facepipe train', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'facepipe-train-'));
     faces = path.join(dir, 'faces');
-    // 4 people, 3 photos each: two crops and a mirrored, brightened one.
-    for (const person of Object.keys(PEOPLE) as Person[]) {
-      await mkdir(path.join(faces, person), { recursive: true });
-      await (await faceImage(person, 0.5)).jpeg().toFile(path.join(faces, person, '1.jpg'));
-      await (await faceImage(person, 0.3)).jpeg().toFile(path.join(faces, person, '2.jpg'));
-      await (await faceImage(person, 0.4, true)).jpeg().toFile(path.join(faces, person, '3.jpg'));
-    }
+    for (const person of Object.keys(PEOPLE) as Person[]) await writePhotos(person, (i) => path.join(faces, person, `${i}.jpg`));
   });
 
   afterAll(async () => {
@@ -83,11 +85,7 @@ describe('trained models in the other commands: --adapter and --verifier', () =>
     lfw = path.join(dir, 'lfw');
     for (const person of Object.keys(PEOPLE) as Person[]) {
       const name = `Person_${person}`;
-      await mkdir(path.join(lfw, name), { recursive: true });
-      const file = (i: number) => path.join(lfw, name, `${name}_000${i}.jpg`);
-      await (await faceImage(person, 0.5)).jpeg().toFile(file(1));
-      await (await faceImage(person, 0.3)).jpeg().toFile(file(2));
-      await (await faceImage(person, 0.4, true)).jpeg().toFile(file(3));
+      await writePhotos(person, (i) => path.join(lfw, name, `${name}_000${i}.jpg`));
     }
     // C and D are held out: the adapter and the classifier are trained on A and B only.
     await writeFile(path.join(dir, 'held-out.txt'), '# never trained on\nPerson_C\nPerson_D\n');
