@@ -12,7 +12,7 @@
  * flattened, dense 64; batch-all mining, margin 0.2, squared distance, P=10 x K=5; 40 epochs of Adam
  * 1e-3 (a tenth of it for the last quarter of the epochs); dropout 0.3 before the dense layer (masks
  * seeded from --seed, so a run is reproducible); random flips and shifts of up to 3 px; 46x56 input.
- * Other flags are for experiments: --scale, --rotate, --zoom, --jitter, --equalize, --channels,
+ * Other flags are for experiments: --scale, --rotate, --zoom, --jitter, --erase, --ramp, --glasses, --equalize, --channels,
  * --convs-per-block, --kernel, --norm batch, --weight-decay, --schedule cosine, --embedding-size, --tta-shift,
  * --head average, --distance euclidean, --eval-every, --align (faces moved onto a common position,
  * scale and angle with the engine's landmarks), --ensemble N (N nets, mean squared distance).
@@ -87,6 +87,12 @@ const { values } = parseArgs({
     jitter: { type: 'string', default: '0' },
     /** Training augmentation: random scaling by 1 +- this (bilinear, with the flip and shift). */
     zoom: { type: 'string', default: '0' },
+    /** Training augmentation: with this probability, a random rectangle (2-25% of the image) is erased to noise (random erasing). */
+    erase: { type: 'string', default: '0' },
+    /** Training augmentation: a random illumination gradient across the face, up to this many standard deviations at the edges. */
+    ramp: { type: 'string', default: '0' },
+    /** Training augmentation: with this probability, glasses (two rings, a bridge, temples) are drawn over the eyes the engine's landmarks find. */
+    glasses: { type: 'string', default: '0' },
     /** Test-time augmentation: also embed each test image shifted by this many pixels (4 directions). */
     'tta-shift': { type: 'string', default: '0' },
     /** Histogram-equalise every image before standardising it. */
@@ -128,6 +134,12 @@ const ROTATE = Number(values.rotate);
 const ZOOM = Number(values.zoom);
 const JITTER = Number(values.jitter);
 const EQUALIZE = values.equalize === true;
+const ERASE = Number(values.erase);
+const RAMP = Number(values.ramp);
+const GLASSES = Number(values.glasses);
+if (GLASSES > 0 && ALIGN) throw new Error('--glasses and --align together are not supported');
+/** Eye centres (in the network's input frame) of the prepared images, for --glasses. */
+const eyesOf = new Map<Float32Array, [Point, Point]>();
 
 interface Subject {
   name: string;
@@ -165,26 +177,26 @@ async function loadSubjects(dir: string): Promise<RawSubject[]> {
  * training images' mean face position, see alignedFrames) and standardised (zero mean, unit variance).
  */
 async function prepare(subjects: RawSubject[], training: RawSubject[]): Promise<Subject[]> {
-  const frames = ALIGN ? await alignedFrames(subjects.flatMap((s) => s.images), new Set(training.flatMap((s) => s.images.map((i) => i.key)))) : undefined;
+  const trainingImages = training.flatMap((s) => s.images);
+  const frames = ALIGN ? await alignedFrames(subjects.flatMap((s) => s.images), new Set(trainingImages.map((i) => i.key))) : undefined;
+  const points = GLASSES > 0 ? await fivePoints(trainingImages) : undefined;
   return subjects.map(({ name, images }) => ({
     name,
-    images: images.map(({ key, pgm }) => standardise(frames ? frames.get(key)! : downscaleGrey(pgm, FACTOR).data)),
+    images: images.map(({ key, pgm }) => {
+      const image = standardise(frames ? frames.get(key)! : downscaleGrey(pgm, FACTOR).data);
+      const five = points?.get(key);
+      // Eye centres: the midpoints of each eye's two corners (FIVE_POINTS order: left eye, right eye, nose).
+      if (five) eyesOf.set(image, [0, 2].map((j) => [(five[j][0] + five[j + 1][0]) / 2 / FACTOR, (five[j][1] + five[j + 1][1]) / 2 / FACTOR]) as [Point, Point]);
+      return image;
+    }),
   }));
 }
 
 /** dlib's five points in the 68-point scheme: eye corners and nose base. */
 const FIVE_POINTS = [45, 42, 36, 39, 33];
 
-/**
- * Scale, rotation and position normalised as the engine normalises faces, but onto the frame the
- * photos were taken in: the engine's detector and 68 landmarks (pretrained, frozen: they only
- * locate the face; the CNN still starts from random weights) give five points per image, and a
- * similarity transform carries them onto the training images' mean five points, downscaled by
- * --scale. A typical photo barely moves; a close-up or a tilted head is brought to the common
- * scale and angle. An image without a face (the nearest the centre is used when there are
- * several) keeps the identity transform.
- */
-async function alignedFrames(images: { key: string; pgm: GreyImage }[], trainingKeys: Set<string>): Promise<Map<string, Float32Array>> {
+/** The five points of each image's face (the one nearest the centre), from the engine's detector and landmarks. */
+async function fivePoints(images: { key: string; pgm: GreyImage }[]): Promise<Map<string, Point[]>> {
   const engine = await FaceEngine.start({ backend: process.env.FACEPIPE_BACKEND as BackendName | undefined });
   const points = new Map<string, Point[]>();
   try {
@@ -196,6 +208,20 @@ async function alignedFrames(images: { key: string; pgm: GreyImage }[], training
   } finally {
     await engine.close();
   }
+  return points;
+}
+
+/**
+ * Scale, rotation and position normalised as the engine normalises faces, but onto the frame the
+ * photos were taken in: the engine's detector and 68 landmarks (pretrained, frozen: they only
+ * locate the face; the CNN still starts from random weights) give five points per image, and a
+ * similarity transform carries them onto the training images' mean five points, downscaled by
+ * --scale. A typical photo barely moves; a close-up or a tilted head is brought to the common
+ * scale and angle. An image without a face (the nearest the centre is used when there are
+ * several) keeps the identity transform.
+ */
+async function alignedFrames(images: { key: string; pgm: GreyImage }[], trainingKeys: Set<string>): Promise<Map<string, Float32Array>> {
+  const points = await fivePoints(images);
   const trained = [...points].filter(([key]) => trainingKeys.has(key)).map(([, p]) => p);
   const target: Point[] = FIVE_POINTS.map((_, j) => [
     trained.reduce((sum, p) => sum + p[j][0], 0) / trained.length / FACTOR,
@@ -240,12 +266,72 @@ function standardise(x: Float32Array): Float32Array {
  * A random horizontal flip and shift of up to SHIFT pixels (zero, the mean, where the image moved
  * away); with --rotate also a random rotation and scaling about the centre (bilinear).
  */
-function augment(image: Float32Array, rng: Rng): Float32Array {
+function augment(original: Float32Array, rng: Rng): Float32Array {
+  const eyes = eyesOf.get(original);
+  const image = eyes && rng.next() < GLASSES ? withGlasses(original, eyes, rng) : original;
   const out = ROTATE > 0 || ZOOM > 0 ? affine(image, rng) : flipShift(image, rng);
   if (JITTER > 0) {
     const contrast = 1 + (2 * rng.next() - 1) * JITTER;
     const brightness = (2 * rng.next() - 1) * JITTER;
     for (let i = 0; i < out.length; i++) out[i] = out[i] * contrast + brightness;
+  }
+  if (RAMP > 0) {
+    // Side lighting: a plane of random direction, +-RAMP at the image's edges.
+    const angle = 2 * Math.PI * rng.next();
+    const amplitude = rng.next() * RAMP;
+    const gx = (Math.cos(angle) * amplitude) / (WIDTH / 2);
+    const gy = (Math.sin(angle) * amplitude) / (HEIGHT / 2);
+    for (let y = 0; y < HEIGHT; y++) for (let x = 0; x < WIDTH; x++) out[y * WIDTH + x] += gx * (x - WIDTH / 2) + gy * (y - HEIGHT / 2);
+  }
+  if (ERASE > 0 && rng.next() < ERASE) {
+    // Random erasing (Zhong et al. 2017): area 2-25% of the image, aspect 0.3-3.3, filled with noise.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const area = (0.02 + 0.23 * rng.next()) * WIDTH * HEIGHT;
+      const aspect = Math.exp(Math.log(0.3) + (Math.log(3.3) - Math.log(0.3)) * rng.next());
+      const h = Math.round(Math.sqrt(area * aspect));
+      const w = Math.round(Math.sqrt(area / aspect));
+      if (w >= WIDTH || h >= HEIGHT || w < 1 || h < 1) continue;
+      const x0 = rng.int(WIDTH - w + 1);
+      const y0 = rng.int(HEIGHT - h + 1);
+      for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) out[y * WIDTH + x] = 2 * rng.next() - 1;
+      break;
+    }
+  }
+  return out;
+}
+
+/**
+ * A copy with glasses drawn on: an elliptical ring round each eye (radius 0.35-0.5 of the eye
+ * distance, 1-2 px thick), a bridge between them and temples towards the ears, all dark or all
+ * bright (frames or reflections). People here take their glasses off between photos; this shows
+ * the network the same face with and without.
+ */
+function withGlasses(image: Float32Array, [a, b]: [Point, Point], rng: Rng): Float32Array {
+  const out = image.slice();
+  const distance = Math.hypot(b[0] - a[0], b[1] - a[1]);
+  const rx = distance * (0.35 + 0.15 * rng.next());
+  const ry = rx * (0.7 + 0.2 * rng.next());
+  const thickness = 0.6 + rng.next();
+  const value = (rng.next() < 0.75 ? -1 : 1) * (1.5 + rng.next());
+  const [left, right] = a[0] < b[0] ? [a, b] : [b, a];
+  const onSegment = (x: number, y: number, p: Point, q: Point) => {
+    const [dx, dy] = [q[0] - p[0], q[1] - p[1]];
+    const t = Math.min(1, Math.max(0, ((x - p[0]) * dx + (y - p[1]) * dy) / (dx * dx + dy * dy)));
+    return Math.hypot(x - p[0] - t * dx, y - p[1] - t * dy) <= thickness / 2;
+  };
+  const segments: [Point, Point][] = [
+    [[left[0] + rx, left[1]], [right[0] - rx, right[1]]],
+    [[left[0] - rx, left[1]], [left[0] - rx - 0.6 * distance, left[1] - 0.1 * distance]],
+    [[right[0] + rx, right[1]], [right[0] + rx + 0.6 * distance, right[1] - 0.1 * distance]],
+  ];
+  for (let y = 0; y < HEIGHT; y++) {
+    for (let x = 0; x < WIDTH; x++) {
+      const ring = [left, right].some(([cx, cy]) => {
+        const r = Math.hypot((x - cx) / rx, (y - cy) / ry);
+        return Math.abs(r - 1) * Math.min(rx, ry) <= thickness / 2;
+      });
+      if (ring || segments.some(([p, q]) => onSegment(x, y, p, q))) out[y * WIDTH + x] = value;
+    }
   }
   return out;
 }
