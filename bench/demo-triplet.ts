@@ -264,7 +264,9 @@ function standardise(x: Float32Array): Float32Array {
 
 /**
  * A random horizontal flip and shift of up to SHIFT pixels (zero, the mean, where the image moved
- * away); with --rotate also a random rotation and scaling about the centre (bilinear).
+ * away); with --rotate also a random rotation and scaling about the centre (bilinear); --glasses,
+ * --jitter, --ramp and --erase add theirs. Each draws from rng only when its flag is set, so a
+ * default run's random stream, and its result, stay what they were.
  */
 function augment(original: Float32Array, rng: Rng): Float32Array {
   const eyes = eyesOf.get(original);
@@ -302,7 +304,7 @@ function augment(original: Float32Array, rng: Rng): Float32Array {
 
 /**
  * A copy with glasses drawn on: an elliptical ring round each eye (radius 0.35-0.5 of the eye
- * distance, 1-2 px thick), a bridge between them and temples towards the ears, all dark or all
+ * distance, 0.6-1.6 px thick), a bridge between them and temples towards the ears, all dark or all
  * bright (frames or reflections). People here take their glasses off between photos; this shows
  * the network the same face with and without.
  */
