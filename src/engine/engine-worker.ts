@@ -1,5 +1,6 @@
 /** Worker-thread body of the face engine: one tfjs instance and one set of models per thread. */
 import { decodeImage } from './decode-image.js';
+import { DlibShapePredictor } from './dlib-shape-predictor.js';
 import type { DetectionResult, EngineWorkerData } from './engine-types.js';
 import { FaceDetector } from './face-detector.js';
 import { RESNET_CHIP } from './face-alignment.js';
@@ -14,13 +15,14 @@ import { serveTasks, withTransfer } from './worker-task-server.js';
 serveTasks(async (data) => {
   const { backend: forced, analyzer: options, maxPixels, adapter: adapterDir } = data as EngineWorkerData;
   const backend = await selectBackend(forced);
-  const [faceapi, faceres, adapter] = await Promise.all([
+  const [faceapi, faceres, fivePointModel, adapter] = await Promise.all([
     loadFaceApi(backend),
     loadGraphModel(backend.tf, FACERES_MODEL),
+    DlibShapePredictor.load(),
     adapterDir === undefined ? undefined : EmbeddingAdapter.load(backend.tf, adapterDir),
   ]);
   const detector = new FaceDetector(backend.tf, faceapi, options);
-  const embedder = new FaceEmbedder(backend.tf, faceapi, faceres, options);
+  const embedder = new FaceEmbedder(backend.tf, faceapi, faceres, fivePointModel, options);
   return {
     backend: () => backend.name,
 

@@ -1,11 +1,22 @@
 import type { Point, RgbImage } from './types.js';
 
 /**
- * Alignment: a similarity transform (rotation, uniform scale, translation) that carries five of the
- * 68 landmarks onto dlib's face-chip template, the crop the ResNet embedder was trained on.
+ * Alignment: a similarity transform (rotation, uniform scale, translation) that carries a face's
+ * points onto dlib's face-chip template, the crop the ResNet embedder was trained on.
  */
 
-/** dlib's 5-point chip template as fractions of the unpadded chip, with the 68-point index of each. */
+/** The points a face is aligned by. */
+export interface FaceShape {
+  /** face-api's 68 landmarks. */
+  landmarks: readonly Point[];
+  /** dlib's five points (eye corners, nose base) in dlib's order, as DLIB_TEMPLATE lists them. */
+  five: readonly Point[];
+}
+
+/**
+ * dlib's 5-point chip template as fractions of the unpadded chip, in the order of dlib's five-point
+ * model, with the 68-point landmark nearest each (used to place that model's box).
+ */
 const DLIB_TEMPLATE: ReadonlyArray<{ landmark: number; at: Point }> = [
   { landmark: 45, at: [0.8596, 0.2135] }, // subject's left eye, outer corner
   { landmark: 42, at: [0.6461, 0.229] }, // left eye, inner corner
@@ -13,6 +24,11 @@ const DLIB_TEMPLATE: ReadonlyArray<{ landmark: number; at: Point }> = [
   { landmark: 39, at: [0.3341, 0.2291] }, // right eye, inner corner
   { landmark: 33, at: [0.4901, 0.6278] }, // nose base
 ];
+
+/** The 68-point landmarks at dlib's five points, in dlib's order. */
+export function fiveOf68(landmarks: readonly Point[]): Point[] {
+  return DLIB_TEMPLATE.map(({ landmark }) => landmarks[landmark]);
+}
 
 /**
  * The mean position of the 51 inner landmarks (68-point indices 17-67) in the same frame, measured
@@ -36,7 +52,7 @@ export interface ChipSpec {
   size: number;
   /** dlib's padding: the chip spans the template plus `padding` of its width on each side. */
   padding: number;
-  /** Which landmarks are fitted: dlib's five points, or the 51 inner points. */
+  /** Which points are fitted: dlib's five, or the 51 inner landmarks of the 68. */
   fit: 'five-point' | 'inner';
 }
 
@@ -88,18 +104,15 @@ export function chipTemplate(spec: ChipSpec): Point[] {
   return template.map(([x, y]) => [(x + spec.padding) * scale, (y + spec.padding) * scale]);
 }
 
-/** The transform from image pixels to chip pixels for a face with these 68 landmarks. */
-export function chipTransform(landmarks68: readonly Point[], spec: ChipSpec): Similarity {
-  const source =
-    spec.fit === 'inner'
-      ? landmarks68.slice(FIRST_INNER_LANDMARK)
-      : DLIB_TEMPLATE.map(({ landmark }) => landmarks68[landmark]);
+/** The transform from image pixels to chip pixels for a face of this shape. */
+export function chipTransform(face: FaceShape, spec: ChipSpec): Similarity {
+  const source = spec.fit === 'inner' ? face.landmarks.slice(FIRST_INNER_LANDMARK) : face.five;
   return estimateSimilarity(source, chipTemplate(spec));
 }
 
 /** The aligned chip of a face, straight from the image. */
-export function alignFace(image: RgbImage, landmarks68: readonly Point[], spec: ChipSpec): Uint8Array {
-  return warpChip(image, chipTransform(landmarks68, spec), spec.size);
+export function alignFace(image: RgbImage, face: FaceShape, spec: ChipSpec): Uint8Array {
+  return warpChip(image, chipTransform(face, spec), spec.size);
 }
 
 /** Samples the chip from the image with bilinear interpolation (edge pixels repeat outside the image). */

