@@ -19,7 +19,8 @@ export interface PredictorBox {
 /**
  * One level of the cascade: where its feature pixels are sampled (an anchor landmark and an offset
  * in mean-shape units) and its trees, all complete binary trees of the same depth, packed in
- * typed arrays (tree t's split s at t * splitsPerTree + s, its leaf l at (t * leavesPerTree + l) * shapeSize).
+ * typed arrays: tree t's split s at t * splitsPerTree + s, its leaf l (a correction of every shape
+ * coordinate) at (t * (splitsPerTree + 1) + l) * shape length.
  */
 interface CascadeLevel {
   anchors: Int32Array;
