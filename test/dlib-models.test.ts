@@ -13,7 +13,7 @@ import { DlibReader } from '../src/engine/dlib-serialization.js';
 import { DlibShapePredictor } from '../src/engine/dlib-shape-predictor.js';
 import { fiveOf68 } from '../src/engine/face-alignment.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
-import { FACE_API_MODEL_DIR } from '../src/engine/face-models.js';
+import { DLIB_FIVE_POINT_MODEL, DLIB_RESNET_MODEL, FACE_API_MODEL_DIR } from '../src/engine/face-models.js';
 import { selectBackend } from '../src/engine/tf-backend.js';
 import type { Point, RgbImage } from '../src/engine/types.js';
 
@@ -45,7 +45,7 @@ describe('dlib serialization', () => {
 describe("dlib's ResNet weights", () => {
   it("are face-api's weights before 8-bit quantization: same names, shapes and order, within half a step", async () => {
     const backend = await selectBackend('cpu');
-    const weights = await loadDlibResnetWeights(backend.tf, FACE_API_MODEL_DIR);
+    const weights = await loadDlibResnetWeights(backend.tf, DLIB_RESNET_MODEL, FACE_API_MODEL_DIR);
     const manifest = JSON.parse(await readFile(path.join(FACE_API_MODEL_DIR, 'face_recognition_model-weights_manifest.json'), 'utf8')) as {
       weights: { name: string; shape: number[]; quantization?: { scale: number; min: number } }[];
     }[];
@@ -75,7 +75,7 @@ describe('dlib five-point shape predictor', () => {
   let predictor: DlibShapePredictor;
   const faces: { image: RgbImage; landmarks: Point[] }[] = [];
   beforeAll(async () => {
-    [engine, predictor] = await Promise.all([FaceEngine.start({ threads: 1 }), DlibShapePredictor.load()]);
+    [engine, predictor] = await Promise.all([FaceEngine.start({ threads: 1 }), DlibShapePredictor.load(DLIB_FIVE_POINT_MODEL)]);
     for (const n of [1, 2, 3, 4]) {
       const image = await decodeImage(sample(n), { maxPixels: 1e8 });
       // Side-on faces left out (sample2's first): neither model's eye corners mean much there.

