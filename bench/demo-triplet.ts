@@ -15,7 +15,11 @@
  * Other flags are for experiments: --scale, --rotate, --zoom, --jitter, --erase, --ramp, --glasses, --equalize, --channels,
  * --convs-per-block, --kernel, --norm batch, --weight-decay, --schedule cosine, --embedding-size, --tta-shift,
  * --head average, --distance euclidean, --eval-every, --align (faces moved onto a common position,
- * scale and angle with the engine's landmarks), --ensemble N (N nets, mean squared distance).
+ * scale and angle with the engine's landmarks), --ensemble N (N nets, mean squared distance),
+ * --tan-triggs (illumination normalisation), --zoom-in, --scale-search (least distance over
+ * magnifications), --average-from (weights averaged over the last epochs), --morphs N (blended
+ * identities added to training), --bottleneck (1x1 convolution before the dense layer).
+ * The photos are read and prepared in demo-triplet/att-faces.ts, augmented in demo-triplet/augmentation.ts.
  * Validation without touching s31-s40:
  * --subjects 30 --train-subjects 20 [--test-offset 0|10|20] holds out s1-s10, s11-s20 or s21-s30.
  * After training it also prints the accuracy with other test-time augmentations (none, flip, flip
@@ -27,26 +31,20 @@
  * Runs on the backend selectBackend() picks (FACEPIPE_BACKEND forces one), as the engine does.
  */
 import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { selectBackend, type BackendName } from '../src/engine/tf-backend.js';
 import { faceDistance } from '../src/engine/face-distance.js';
-import { crossValidate } from '../src/evaluation/verification-metrics.js';
-import { centralFace } from '../src/evaluation/evaluation-runner.js';
+import { selectBackend, type BackendName } from '../src/engine/tf-backend.js';
 import type { ScoredPair } from '../src/evaluation/types.js';
-import sharp from 'sharp';
-import { estimateSimilarity, warpChip } from '../src/engine/face-alignment.js';
-import type { Point } from '../src/engine/types.js';
-import { FaceEngine } from '../src/engine/face-engine.js';
-import { forEachConcurrent } from '../src/util/for-each-concurrent.js';
-import { downscaleGrey, parsePgm, type GreyImage } from '../src/training/pgm.js';
+import { crossValidate } from '../src/evaluation/verification-metrics.js';
 import { Rng } from '../src/training/rng.js';
 import { SmallCnn, hasConvFilterGradient } from '../src/training/small-cnn.js';
+import type { Tensor, Tensor4D } from '../src/training/tf-types.js';
 import type { TripletDistance } from '../src/training/triplet-loss.js';
 import { trainTriplet } from '../src/training/triplet-trainer.js';
-import type { Tensor4D } from '../src/training/tf-types.js';
 import { MINING_STRATEGIES, type MiningStrategy } from '../src/training/triplet-mining.js';
+import { frameSize, loadSubjects, morphedIdentities, prepare } from './demo-triplet/att-faces.js';
+import { Augmenter, warp } from './demo-triplet/augmentation.js';
 
 const { values } = parseArgs({
   options: {
@@ -108,6 +106,18 @@ const { values } = parseArgs({
      * and testing (see alignedFrames). Off by default: measured worse on the validation splits.
      */
     align: { type: 'boolean', default: false },
+    /** Tan & Triggs (2010) illumination normalisation of the photos: gamma 0.2, difference of Gaussians (1, 2 px), contrast equalisation. */
+    'tan-triggs': { type: 'boolean', default: false },
+    /** Training magnification drawn from [1, 1 + zoom-in] (crops in, never leaves empty borders): the photos mix close-ups and distant shots. */
+    'zoom-in': { type: 'string', default: '0' },
+    /** Test: a pair's distance is the least over these magnifications of either image (e.g. 1,1.15,1.3). */
+    'scale-search': { type: 'string' },
+    /** Extra training identities: this many random pairs of training subjects, each image the average of one photo of each (identity morphs). */
+    morphs: { type: 'string', default: '0' },
+    /** Channels of a 1x1 convolution before the dense layer (0: none). */
+    bottleneck: { type: 'string', default: '0' },
+    /** Average the weights over the epochs from this one on (stochastic weight averaging, Izmailov et al. 2018); 0: off. */
+    'average-from': { type: 'string', default: '0' },
   },
 });
 const epochs = Number(values.epochs);
@@ -123,283 +133,56 @@ if (!existsSync(root)) {
   process.exit(0);
 }
 
-const ALIGN = values.align === true;
+const align = values.align === true;
+const factor = Number(values.scale);
 /** 46 x 56 after halving 92 x 112. */
-const FACTOR = Number(values.scale);
-const WIDTH = Math.floor(92 / FACTOR);
-const HEIGHT = Math.floor(112 / FACTOR);
-/** Pixels shifted at most, each way, by the training augmentation (3 px at 46x56). */
-const SHIFT = Math.max(1, Math.round((6 * WIDTH) / 92));
-const ROTATE = Number(values.rotate);
-const ZOOM = Number(values.zoom);
-const JITTER = Number(values.jitter);
-const EQUALIZE = values.equalize === true;
-const ERASE = Number(values.erase);
-const RAMP = Number(values.ramp);
-const GLASSES = Number(values.glasses);
-if (GLASSES > 0 && ALIGN) throw new Error('--glasses and --align together are not supported');
-/** Eye centres (in the network's input frame) of the prepared images, for --glasses. */
-const eyesOf = new Map<Float32Array, [Point, Point]>();
-
-interface Subject {
-  name: string;
-  images: Float32Array[];
-}
-
-interface RawSubject {
-  name: string;
-  images: { key: string; pgm: GreyImage }[];
-}
-
-/** Subjects in numeric order (s1 ... s40), their images as decoded (92x112 grey). */
-async function loadSubjects(dir: string): Promise<RawSubject[]> {
-  const names = (await readdir(dir, { withFileTypes: true }))
-    .filter((e) => e.isDirectory() && /^s\d+$/.test(e.name))
-    .map((e) => e.name)
-    .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
-  return Promise.all(
-    names.map(async (name) => {
-      const files = (await readdir(path.join(dir, name))).filter((f) => f.endsWith('.pgm')).sort((a, b) => parseInt(a) - parseInt(b));
-      const images = await Promise.all(
-        files.map(async (f) => {
-          const pgm = parsePgm(await readFile(path.join(dir, name, f)));
-          if (pgm.width !== 92 || pgm.height !== 112) throw new Error(`${name}/${f}: expected 92x112`);
-          return { key: `${name}/${f}`, pgm: EQUALIZE ? { ...pgm, data: equalizeHistogram(pgm.data) } : pgm };
-        }),
-      );
-      return { name, images };
-    }),
-  );
-}
-
-/**
- * The network's inputs: each image downscaled by --scale (with --align, first moved onto the
- * training images' mean face position, see alignedFrames) and standardised (zero mean, unit variance).
- */
-async function prepare(subjects: RawSubject[], training: RawSubject[]): Promise<Subject[]> {
-  const trainingImages = training.flatMap((s) => s.images);
-  const frames = ALIGN ? await alignedFrames(subjects.flatMap((s) => s.images), new Set(trainingImages.map((i) => i.key))) : undefined;
-  const points = GLASSES > 0 ? await fivePoints(trainingImages) : undefined;
-  return subjects.map(({ name, images }) => ({
-    name,
-    images: images.map(({ key, pgm }) => {
-      const image = standardise(frames ? frames.get(key)! : downscaleGrey(pgm, FACTOR).data);
-      const five = points?.get(key);
-      // Eye centres: the midpoints of each eye's two corners (FIVE_POINTS order: left eye, right eye, nose).
-      if (five) eyesOf.set(image, [0, 2].map((j) => [(five[j][0] + five[j + 1][0]) / 2 / FACTOR, (five[j][1] + five[j + 1][1]) / 2 / FACTOR]) as [Point, Point]);
-      return image;
-    }),
-  }));
-}
-
-/** dlib's five points in the 68-point scheme: eye corners and nose base. */
-const FIVE_POINTS = [45, 42, 36, 39, 33];
-
-/** The five points of each image's face (the one nearest the centre), from the engine's detector and landmarks. */
-async function fivePoints(images: { key: string; pgm: GreyImage }[]): Promise<Map<string, Point[]>> {
-  const engine = await FaceEngine.start({ backend: process.env.FACEPIPE_BACKEND as BackendName | undefined });
-  const points = new Map<string, Point[]>();
-  try {
-    await forEachConcurrent(images, engine.options.threads * 2, async ({ key, pgm }) => {
-      const png = await sharp(pgm.data, { raw: { width: pgm.width, height: pgm.height, channels: 1 } }).png().toBuffer();
-      const face = centralFace(await engine.detect({ bytes: png, name: key }));
-      if (face) points.set(key, FIVE_POINTS.map((i) => face.landmarks[i]));
-    });
-  } finally {
-    await engine.close();
-  }
-  return points;
-}
-
-/**
- * Scale, rotation and position normalised as the engine normalises faces, but onto the frame the
- * photos were taken in: the engine's detector and 68 landmarks (pretrained, frozen: they only
- * locate the face; the CNN still starts from random weights) give five points per image, and a
- * similarity transform carries them onto the training images' mean five points, downscaled by
- * --scale. A typical photo barely moves; a close-up or a tilted head is brought to the common
- * scale and angle. An image without a face (the nearest the centre is used when there are
- * several) keeps the identity transform.
- */
-async function alignedFrames(images: { key: string; pgm: GreyImage }[], trainingKeys: Set<string>): Promise<Map<string, Float32Array>> {
-  const points = await fivePoints(images);
-  const trained = [...points].filter(([key]) => trainingKeys.has(key)).map(([, p]) => p);
-  const target: Point[] = FIVE_POINTS.map((_, j) => [
-    trained.reduce((sum, p) => sum + p[j][0], 0) / trained.length / FACTOR,
-    trained.reduce((sum, p) => sum + p[j][1], 0) / trained.length / FACTOR,
-  ]);
-  console.log(`aligned ${points.size} of ${images.length} images on their landmarks (the others as they are)`);
-  const side = Math.max(WIDTH, HEIGHT);
-  return new Map(
-    images.map(({ key, pgm }) => {
-      const from = points.get(key);
-      const transform = from ? estimateSimilarity(from, target) : { a: 1 / FACTOR, b: 0, tx: 0, ty: 0 };
-      const rgb = new Uint8Array(pgm.data.length * 3);
-      pgm.data.forEach((v, i) => rgb.fill(v, 3 * i, 3 * i + 3));
-      // warpChip makes a square; the frame is its top-left WIDTH x HEIGHT.
-      const chip = warpChip({ data: rgb, width: pgm.width, height: pgm.height }, transform, side);
-      const frame = new Float32Array(WIDTH * HEIGHT);
-      for (let y = 0; y < HEIGHT; y++) for (let x = 0; x < WIDTH; x++) frame[y * WIDTH + x] = chip[3 * (y * side + x)];
-      return [key, frame];
-    }),
-  );
-}
-
-/** Grey levels mapped through the image's cumulative histogram (histogram equalisation). */
-function equalizeHistogram(data: Uint8Array): Uint8Array {
-  const counts = new Array<number>(256).fill(0);
-  for (const v of data) counts[v]++;
-  const cdf: number[] = [];
-  let sum = 0;
-  for (const c of counts) cdf.push((sum += c));
-  const min = cdf.find((c) => c > 0) ?? 0;
-  const span = Math.max(1, data.length - min);
-  return data.map((v) => Math.round((255 * (cdf[v] - min)) / span));
-}
-
-function standardise(x: Float32Array): Float32Array {
-  const mean = x.reduce((s, v) => s + v, 0) / x.length;
-  const std = Math.sqrt(x.reduce((s, v) => s + (v - mean) ** 2, 0) / x.length) || 1;
-  return x.map((v) => (v - mean) / std);
-}
-
-/**
- * A random horizontal flip and shift of up to SHIFT pixels (zero, the mean, where the image moved
- * away); with --rotate also a random rotation and scaling about the centre (bilinear); --glasses,
- * --jitter, --ramp and --erase add theirs. Each draws from rng only when its flag is set, so a
- * default run's random stream, and its result, stay what they were.
- */
-function augment(original: Float32Array, rng: Rng): Float32Array {
-  const eyes = eyesOf.get(original);
-  const image = eyes && rng.next() < GLASSES ? withGlasses(original, eyes, rng) : original;
-  const out = ROTATE > 0 || ZOOM > 0 ? affine(image, rng) : flipShift(image, rng);
-  if (JITTER > 0) {
-    const contrast = 1 + (2 * rng.next() - 1) * JITTER;
-    const brightness = (2 * rng.next() - 1) * JITTER;
-    for (let i = 0; i < out.length; i++) out[i] = out[i] * contrast + brightness;
-  }
-  if (RAMP > 0) {
-    // Side lighting: a plane of random direction, +-RAMP at the image's edges.
-    const angle = 2 * Math.PI * rng.next();
-    const amplitude = rng.next() * RAMP;
-    const gx = (Math.cos(angle) * amplitude) / (WIDTH / 2);
-    const gy = (Math.sin(angle) * amplitude) / (HEIGHT / 2);
-    for (let y = 0; y < HEIGHT; y++) for (let x = 0; x < WIDTH; x++) out[y * WIDTH + x] += gx * (x - WIDTH / 2) + gy * (y - HEIGHT / 2);
-  }
-  if (ERASE > 0 && rng.next() < ERASE) {
-    // Random erasing (Zhong et al. 2017): area 2-25% of the image, aspect 0.3-3.3, filled with noise.
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const area = (0.02 + 0.23 * rng.next()) * WIDTH * HEIGHT;
-      const aspect = Math.exp(Math.log(0.3) + (Math.log(3.3) - Math.log(0.3)) * rng.next());
-      const h = Math.round(Math.sqrt(area * aspect));
-      const w = Math.round(Math.sqrt(area / aspect));
-      if (w >= WIDTH || h >= HEIGHT || w < 1 || h < 1) continue;
-      const x0 = rng.int(WIDTH - w + 1);
-      const y0 = rng.int(HEIGHT - h + 1);
-      for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) out[y * WIDTH + x] = 2 * rng.next() - 1;
-      break;
-    }
-  }
-  return out;
-}
-
-/**
- * A copy with glasses drawn on: an elliptical ring round each eye (radius 0.35-0.5 of the eye
- * distance, 0.6-1.6 px thick), a bridge between them and temples towards the ears, all dark or all
- * bright (frames or reflections). People here take their glasses off between photos; this shows
- * the network the same face with and without.
- */
-function withGlasses(image: Float32Array, [a, b]: [Point, Point], rng: Rng): Float32Array {
-  const out = image.slice();
-  const distance = Math.hypot(b[0] - a[0], b[1] - a[1]);
-  const rx = distance * (0.35 + 0.15 * rng.next());
-  const ry = rx * (0.7 + 0.2 * rng.next());
-  const thickness = 0.6 + rng.next();
-  const value = (rng.next() < 0.75 ? -1 : 1) * (1.5 + rng.next());
-  const [left, right] = a[0] < b[0] ? [a, b] : [b, a];
-  const onSegment = (x: number, y: number, p: Point, q: Point) => {
-    const [dx, dy] = [q[0] - p[0], q[1] - p[1]];
-    const t = Math.min(1, Math.max(0, ((x - p[0]) * dx + (y - p[1]) * dy) / (dx * dx + dy * dy)));
-    return Math.hypot(x - p[0] - t * dx, y - p[1] - t * dy) <= thickness / 2;
-  };
-  const segments: [Point, Point][] = [
-    [[left[0] + rx, left[1]], [right[0] - rx, right[1]]],
-    [[left[0] - rx, left[1]], [left[0] - rx - 0.6 * distance, left[1] - 0.1 * distance]],
-    [[right[0] + rx, right[1]], [right[0] + rx + 0.6 * distance, right[1] - 0.1 * distance]],
-  ];
-  for (let y = 0; y < HEIGHT; y++) {
-    for (let x = 0; x < WIDTH; x++) {
-      const ring = [left, right].some(([cx, cy]) => {
-        const r = Math.hypot((x - cx) / rx, (y - cy) / ry);
-        return Math.abs(r - 1) * Math.min(rx, ry) <= thickness / 2;
-      });
-      if (ring || segments.some(([p, q]) => onSegment(x, y, p, q))) out[y * WIDTH + x] = value;
-    }
-  }
-  return out;
-}
-
-function flipShift(image: Float32Array, rng: Rng): Float32Array {
-  const flip = rng.next() < 0.5;
-  const dx = rng.int(2 * SHIFT + 1) - SHIFT;
-  const dy = rng.int(2 * SHIFT + 1) - SHIFT;
-  const out = new Float32Array(image.length);
-  for (let y = 0; y < HEIGHT; y++) {
-    const sy = y + dy;
-    if (sy < 0 || sy >= HEIGHT) continue;
-    for (let x = 0; x < WIDTH; x++) {
-      let sx = x + dx;
-      if (sx < 0 || sx >= WIDTH) continue;
-      if (flip) sx = WIDTH - 1 - sx;
-      out[y * WIDTH + x] = image[sy * WIDTH + sx];
-    }
-  }
-  return out;
-}
-
-function affine(image: Float32Array, rng: Rng): Float32Array {
-  const flip = rng.next() < 0.5;
-  const angle = ((2 * rng.next() - 1) * ROTATE * Math.PI) / 180;
-  const scale = 1 + (2 * rng.next() - 1) * (ZOOM > 0 ? ZOOM : ROTATE / 100);
-  const dx = (2 * rng.next() - 1) * SHIFT;
-  const dy = (2 * rng.next() - 1) * SHIFT;
-  const cos = Math.cos(angle) / scale;
-  const sin = Math.sin(angle) / scale;
-  const cx = (WIDTH - 1) / 2;
-  const cy = (HEIGHT - 1) / 2;
-  const out = new Float32Array(image.length);
-  const at = (x: number, y: number) => (x < 0 || y < 0 || x >= WIDTH || y >= HEIGHT ? 0 : image[y * WIDTH + x]);
-  for (let y = 0; y < HEIGHT; y++) {
-    for (let x = 0; x < WIDTH; x++) {
-      const ox = (flip ? WIDTH - 1 - x : x) - cx - dx;
-      const oy = y - cy - dy;
-      const sx = cos * ox - sin * oy + cx;
-      const sy = sin * ox + cos * oy + cy;
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
-      const fx = sx - x0;
-      const fy = sy - y0;
-      out[y * WIDTH + x] =
-        (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
-    }
-  }
-  return out;
-}
+const { width: WIDTH, height: HEIGHT } = frameSize(factor);
+const SCALE_SEARCH = values['scale-search'] ? values['scale-search'].split(',').map(Number) : [];
+const AVERAGE_FROM = Number(values['average-from']);
+const glasses = Number(values.glasses);
+if (glasses > 0 && align) throw new Error('--glasses and --align together are not supported');
 
 const backend = await selectBackend(process.env.FACEPIPE_BACKEND as BackendName | undefined);
 const { tf } = backend;
-const rawSubjects = (await loadSubjects(root)).slice(0, Number(values.subjects));
+const rawSubjects = (await loadSubjects(root, { equalize: values.equalize === true })).slice(0, Number(values.subjects));
 const testOffset = values['test-offset'] === undefined ? trainSubjects : Number(values['test-offset']);
 const testCount = rawSubjects.length - trainSubjects;
 const evalEvery = Number(values['eval-every']);
 if (rawSubjects.length < trainSubjects + 2) throw new Error(`${root}: ${rawSubjects.length} subjects, need more than ${trainSubjects}`);
 const rawTest = rawSubjects.slice(testOffset, testOffset + testCount);
 if (rawTest.length !== testCount) throw new Error(`--test-offset ${testOffset}: only ${rawTest.length} of ${testCount} test subjects`);
-const subjects = await prepare(rawSubjects, rawSubjects.filter((s) => !rawTest.includes(s)));
+const { subjects, eyes } = await prepare(
+  rawSubjects,
+  rawSubjects.filter((s) => !rawTest.includes(s)),
+  { factor, align, tanTriggs: values['tan-triggs'] === true, findEyes: glasses > 0 },
+);
+const augmenter = new Augmenter(
+  {
+    width: WIDTH,
+    height: HEIGHT,
+    // 3 px at 46x56.
+    shift: Math.max(1, Math.round((6 * WIDTH) / 92)),
+    rotate: Number(values.rotate),
+    zoom: Number(values.zoom),
+    zoomIn: Number(values['zoom-in']),
+    jitter: Number(values.jitter),
+    ramp: Number(values.ramp),
+    erase: Number(values.erase),
+    glasses,
+  },
+  eyes,
+);
 const test = subjects.filter((s) => rawTest.some((r) => r.name === s.name));
 const train = subjects.filter((s) => !test.includes(s));
 
 const trainImages = train.flatMap((s) => s.images);
 const trainLabels = train.flatMap((s) => s.images.map(() => s.name));
+for (const morph of morphedIdentities(train, Number(values.morphs), new Rng(seed + 777))) {
+  trainImages.push(...morph.images);
+  trainLabels.push(...morph.images.map(() => morph.name));
+}
+if (Number(values.morphs) > 0) console.log(`${values.morphs} morphed identities added to the training set`);
+
 const testImages = test.flatMap((s) => s.images);
 const testLabels = test.flatMap((s) => s.images.map(() => s.name));
 
@@ -427,7 +210,7 @@ if (!Number.isInteger(ensemble) || ensemble < 1) throw new Error('--ensemble: an
 /** Each member's seed: far enough apart that no two members share a variable's or dropout's seed. */
 const memberSeeds = Array.from({ length: ensemble }, (_, i) => seed + 1000 * i);
 const nets = memberSeeds.map(
-  (s) => new SmallCnn(tf, { height: HEIGHT, width: WIDTH, channels, convsPerBlock, kernelSize: Number(values.kernel), norm, head, embeddingSize, dropout: Number(values.dropout), seed: s }),
+  (s) => new SmallCnn(tf, { height: HEIGHT, width: WIDTH, channels, convsPerBlock, kernelSize: Number(values.kernel), norm, head, embeddingSize, bottleneck: Number(values.bottleneck) || undefined, dropout: Number(values.dropout), seed: s }),
 );
 const learningRateFactor = (epoch: number, total: number): number =>
   schedule === 'cosine' ? 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / total)) : decayLast > 0 && epoch > total * (1 - decayLast) ? 0.1 : 1;
@@ -516,6 +299,9 @@ let epochsRun = 0;
 for (const [member, net] of nets.entries()) {
   if (nets.length > 1) console.log(`ensemble member ${member + 1} of ${nets.length} (seed ${memberSeeds[member]})`);
   let epochNow = 1;
+  // --average-from: the running mean of the variables at the end of each epoch from that one on.
+  let averaged: Tensor[] = [];
+  let averagedEpochs = 0;
   const { history } = await trainTriplet(
     tf,
     net,
@@ -523,7 +309,7 @@ for (const [member, net] of nets.entries()) {
       labels: trainLabels,
       batch: (indices, rng) => {
         const flat = new Float32Array(indices.length * WIDTH * HEIGHT);
-        indices.forEach((i, r) => flat.set(augment(trainImages[i], rng), r * WIDTH * HEIGHT));
+        indices.forEach((i, r) => flat.set(augmenter.augment(trainImages[i], rng), r * WIDTH * HEIGHT));
         return tf.tensor4d(flat, [indices.length, HEIGHT, WIDTH, 1]);
       },
     },
@@ -546,6 +332,14 @@ for (const [member, net] of nets.entries()) {
       },
       onEpoch: (s) => {
         epochNow = s.epoch + 1;
+        if (AVERAGE_FROM > 0 && s.epoch >= AVERAGE_FROM) {
+          averagedEpochs++;
+          const previous = averaged;
+          averaged = net.variables.map((v, i) =>
+            tf.keep(tf.tidy(() => (previous.length === 0 ? tf.clone(v) : tf.add(previous[i], tf.div(tf.sub(v, previous[i]), averagedEpochs))))),
+          );
+          for (const t of previous) t.dispose();
+        }
         const check = evalEvery > 0 && s.epoch % evalEvery === 0 ? `  verification ${pct(verificationAccuracy(values_tta, ttaShift, undefined, [net]).accuracy)}` : '';
         console.log(
           `epoch ${String(s.epoch).padStart(3)}/${epochs}  loss ${s.loss.toFixed(4)}  active ${pct(s.activeShare).padStart(7)} of valid triplets  mined ${s.mined} (${s.minedActive} active)  ${s.seconds.toFixed(1)} s${check}`,
@@ -554,6 +348,11 @@ for (const [member, net] of nets.entries()) {
     },
   );
   epochsRun = history.length;
+  if (averaged.length > 0) {
+    console.log(`last epoch's weights: accuracy ${pct(verificationAccuracy(values_tta, ttaShift, undefined, [net]).accuracy)}; averaged over ${averagedEpochs} epochs:`);
+    net.variables.forEach((v, i) => v.assign(averaged[i]));
+    for (const t of averaged) t.dispose();
+  }
   if (nets.length > 1) console.log(`member ${member + 1}: accuracy ${pct(verificationAccuracy(values_tta, ttaShift, undefined, [net]).accuracy)}`);
 }
 const seconds = (performance.now() - started) / 1000;
@@ -582,4 +381,15 @@ console.log(`test-time augmentation: ${JSON.stringify(variants)}`);
 // The training images' mean embedding subtracted (then renormalised): removes what all faces share.
 const trainMean = meanOf(embedAll(trainImages));
 console.log(`centred on the training mean: ${pct(verificationAccuracy(values_tta, ttaShift, trainMean).accuracy)}`);
+if (SCALE_SEARCH.length > 0) {
+  // Each test image embedded at every magnification; a pair is as close as its closest views, one image kept at 1.
+  const views = SCALE_SEARCH.map((scale) => embedAll(scale === 1 ? testImages : testImages.map((im) => warp(im, WIDTH, HEIGHT, { flip: false, angle: 0, scale, dx: 0, dy: 0 }))));
+  const plain = views[SCALE_SEARCH.indexOf(1)] ?? embedAll(testImages);
+  const scored: ScoredPair[] = pairs.map(({ p: [i, j], same }) => ({
+    score: Math.min(...views.flatMap((v) => [faceDistance(v[i], plain[j]), faceDistance(plain[i], v[j])])),
+    same,
+  }));
+  const cv = crossValidate([scored]);
+  console.log(`scale search over ${SCALE_SEARCH.join(', ')}: accuracy ${pct(cv.accuracy)} ± ${pct(cv.std)}`);
+}
 console.log(JSON.stringify({ before: before.accuracy, after: after.accuracy, epochs: epochsRun, ensemble, seconds: Math.round(seconds * 10) / 10, backend: backend.name, mining, margin, test: `${test[0].name}-${test[test.length - 1].name}`, seed }));

@@ -45,6 +45,28 @@ describe('SmallCnn', () => {
   });
 });
 
+describe('SmallCnn with a bottleneck', () => {
+  it('puts a 1x1 convolution of the given width before the dense layer, and trains it', () => {
+    const plain = new SmallCnn(tf, { height: 12, width: 10, channels: [4, 8], embeddingSize: 6, seed: 3 });
+    const net = new SmallCnn(tf, { height: 12, width: 10, channels: [4, 8], embeddingSize: 6, bottleneck: 3, seed: 3 });
+    expect(net.variables).toHaveLength(plain.variables.length + 1);
+    const shapes = net.variables.map((v) => v.shape.join('x'));
+    // 12x10 -> 6x5 -> 3x3 after two poolings: the dense layer sees 3 x 3 positions x 3 channels instead of x 8.
+    expect(shapes).toContain('1x1x8x3');
+    expect(shapes.at(-2)).toBe('27x6');
+    expect(plain.variables.map((v) => v.shape.join('x')).at(-2)).toBe('72x6');
+    expect(net.weights.map((v) => v.shape.join('x'))).toContain('1x1x8x3');
+    const x = tf.randomUniform([5, 12, 10, 1], 0, 1, 'float32', 4);
+    const e = net.embed(x, false);
+    expect(e.shape).toEqual([5, 6]);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(net.embed(x, true), tf.range(0, 6).reshape([1, 6]))), net.variables);
+    for (const g of Object.values(grads)) expect(tf.max(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);
+    tf.dispose([x, e, ...Object.values(grads)]);
+    net.dispose();
+    plain.dispose();
+  });
+});
+
 describe('parsePgm', () => {
   it('reads a binary P5 image with a comment, and rescales a smaller maxval', () => {
     const header = new TextEncoder().encode('P5\n# a comment\n3 2\n255\n');

@@ -37,7 +37,7 @@ export function parsePgm(bytes: Uint8Array): GreyImage {
 }
 
 /** Averages each factor x factor block (the last partial row/column blocks are dropped). */
-export function downscaleGrey(image: GreyImage, factor: number): { width: number; height: number; data: Float32Array } {
+export function downscaleGrey(image: { width: number; height: number; data: ArrayLike<number> }, factor: number): { width: number; height: number; data: Float32Array } {
   const width = Math.floor(image.width / factor);
   const height = Math.floor(image.height / factor);
   const data = new Float32Array(width * height);

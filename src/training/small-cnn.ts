@@ -50,6 +50,11 @@ export interface SmallCnnConfig {
   normMomentum?: number;
   /** How the last feature map becomes a vector: flattened (default) or averaged over positions. */
   head?: 'flatten' | 'average';
+  /**
+   * Channels of a 1x1 convolution (linear) between the last block and the head, shared by all
+   * positions: the dense layer then sees far fewer features. Default: none.
+   */
+  bottleneck?: number;
   /** Dropout rate on the flattened features during training (default 0); masks are seeded from `seed`. */
   dropout?: number;
   seed?: number;
@@ -78,6 +83,7 @@ export class SmallCnn implements EmbeddingNet {
   readonly state: Variable[];
   private readonly blocks: ConvLayer[][];
   private readonly dense: { kernel: Variable; bias: Variable };
+  private readonly bottleneck?: Variable;
   private dropoutSeed: number;
 
   constructor(
@@ -114,13 +120,22 @@ export class SmallCnn implements EmbeddingNet {
       w = Math.ceil(w / 2);
       return layers;
     });
+    if (config.bottleneck) {
+      this.bottleneck = tf.variable(tf.randomNormal([1, 1, inChannels, config.bottleneck], 0, Math.sqrt(1 / inChannels), 'float32', seed++));
+      inChannels = config.bottleneck;
+    }
     const flat = config.head === 'average' ? inChannels : h * w * inChannels;
     this.dense = {
       kernel: tf.variable(tf.randomNormal([flat, config.embeddingSize], 0, Math.sqrt(1 / flat), 'float32', seed++)),
       bias: tf.variable(tf.zeros([config.embeddingSize])),
     };
     const convs = this.blocks.flat();
-    this.variables = [...convs.flatMap((c) => (c.gamma ? [c.filter, c.gamma, c.bias] : [c.filter, c.bias])), this.dense.kernel, this.dense.bias];
+    this.variables = [
+      ...convs.flatMap((c) => (c.gamma ? [c.filter, c.gamma, c.bias] : [c.filter, c.bias])),
+      ...(this.bottleneck ? [this.bottleneck] : []),
+      this.dense.kernel,
+      this.dense.bias,
+    ];
     this.state = convs.flatMap((c) => (c.runningMean && c.runningVar ? [c.runningMean, c.runningVar] : []));
     // Each training-mode embed draws its dropout masks from the next seed: reproducible runs.
     this.dropoutSeed = 1_000_003 * (config.seed ?? 1);
@@ -128,7 +143,7 @@ export class SmallCnn implements EmbeddingNet {
 
   /** The filters and the dense kernel: what weight decay applies to (not biases, scales or shifts). */
   get weights(): Variable[] {
-    return [...this.blocks.flat().map((c) => c.filter), this.dense.kernel];
+    return [...this.blocks.flat().map((c) => c.filter), ...(this.bottleneck ? [this.bottleneck] : []), this.dense.kernel];
   }
 
   embed(x: Tensor, training: boolean): Tensor2D {
@@ -139,6 +154,7 @@ export class SmallCnn implements EmbeddingNet {
         for (const layer of layers) y = tf.relu(this.normalise(trainableConv2d(tf, y, layer.filter as Tensor as Tensor4D), layer, training)) as Tensor4D;
         y = tf.maxPool(y, 2, 2, 'same');
       }
+      if (this.bottleneck) y = trainableConv2d(tf, y, this.bottleneck as Tensor as Tensor4D);
       let flat = (this.config.head === 'average' ? tf.mean(y, [1, 2]) : tf.reshape(y, [y.shape[0], -1])) as Tensor2D;
       const rate = this.config.dropout ?? 0;
       if (training && rate > 0) flat = tf.dropout(flat, rate, undefined, this.dropoutSeed++) as Tensor2D;
