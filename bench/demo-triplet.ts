@@ -136,9 +136,9 @@ if (!existsSync(root)) {
 const align = values.align === true;
 const factor = Number(values.scale);
 /** 46 x 56 after halving 92 x 112. */
-const { width: WIDTH, height: HEIGHT } = frameSize(factor);
-const SCALE_SEARCH = values['scale-search'] ? values['scale-search'].split(',').map(Number) : [];
-const AVERAGE_FROM = Number(values['average-from']);
+const { width, height } = frameSize(factor);
+const scaleSearch = values['scale-search'] ? values['scale-search'].split(',').map(Number) : [];
+const averageFrom = Number(values['average-from']);
 const glasses = Number(values.glasses);
 if (glasses > 0 && align) throw new Error('--glasses and --align together are not supported');
 
@@ -158,10 +158,10 @@ const { subjects, eyes } = await prepare(
 );
 const augmenter = new Augmenter(
   {
-    width: WIDTH,
-    height: HEIGHT,
+    width,
+    height,
     // 3 px at 46x56.
-    shift: Math.max(1, Math.round((6 * WIDTH) / 92)),
+    shift: Math.max(1, Math.round((6 * width) / 92)),
     rotate: Number(values.rotate),
     zoom: Number(values.zoom),
     zoomIn: Number(values['zoom-in']),
@@ -196,7 +196,8 @@ for (let i = 0; i < testImages.length; i++) {
 const pairs = [...genuine.map((p) => ({ p, same: true })), ...pairRng.sample(impostor, genuine.length).map((p) => ({ p, same: false }))];
 
 const embeddingSize = Number(values['embedding-size']);
-const values_tta = values['no-tta'] !== true;
+/** Each test image's embedding averaged with its mirror image's (--no-tta: not). */
+const mirrorAtTest = values['no-tta'] !== true;
 const decayLast = Number(values['decay-last']);
 const channels = values.channels.split(',').map(Number);
 const head = values.head === 'average' ? 'average' : 'flatten';
@@ -210,7 +211,7 @@ if (!Number.isInteger(ensemble) || ensemble < 1) throw new Error('--ensemble: an
 /** Each member's seed: far enough apart that no two members share a variable's or dropout's seed. */
 const memberSeeds = Array.from({ length: ensemble }, (_, i) => seed + 1000 * i);
 const nets = memberSeeds.map(
-  (s) => new SmallCnn(tf, { height: HEIGHT, width: WIDTH, channels, convsPerBlock, kernelSize: Number(values.kernel), norm, head, embeddingSize, bottleneck: Number(values.bottleneck) || undefined, dropout: Number(values.dropout), seed: s }),
+  (s) => new SmallCnn(tf, { height, width, channels, convsPerBlock, kernelSize: Number(values.kernel), norm, head, embeddingSize, bottleneck: Number(values.bottleneck) || undefined, dropout: Number(values.dropout), seed: s }),
 );
 const learningRateFactor = (epoch: number, total: number): number =>
   schedule === 'cosine' ? 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / total)) : decayLast > 0 && epoch > total * (1 - decayLast) ? 0.1 : 1;
@@ -219,7 +220,7 @@ const learningRateFactor = (epoch: number, total: number): number =>
  * The members' unit embeddings side by side, scaled by 1/sqrt(members): the squared distance is
  * the mean of the members' squared distances, and the vector stays a unit vector.
  */
-function embedAll(images: Float32Array[], tta = values_tta, shift = ttaShift, members: readonly SmallCnn[] = nets): Float32Array[] {
+function embedAll(images: Float32Array[], tta = mirrorAtTest, shift = ttaShift, members: readonly SmallCnn[] = nets): Float32Array[] {
   const each = members.map((net) => embedWith(net, images, tta, shift));
   if (each.length === 1) return each[0];
   const scale = 1 / Math.sqrt(each.length);
@@ -238,17 +239,17 @@ function embedWith(net: SmallCnn, images: Float32Array[], tta: boolean, shift: n
   const out: Float32Array[] = [];
   for (let start = 0; start < images.length; start += 50) {
     const chunk = images.slice(start, start + 50);
-    const flat = new Float32Array(chunk.length * WIDTH * HEIGHT);
-    chunk.forEach((im, i) => flat.set(im, i * WIDTH * HEIGHT));
+    const flat = new Float32Array(chunk.length * width * height);
+    chunk.forEach((im, i) => flat.set(im, i * width * height));
     const values = tf.tidy(() => {
-      const x = tf.tensor4d(flat, [chunk.length, HEIGHT, WIDTH, 1]);
+      const x = tf.tensor4d(flat, [chunk.length, height, width, 1]);
       const e = net.embed(x, false);
       if (!tta) return e.dataSync();
       const views: Tensor4D[] = [x, tf.reverse(x, 2)];
       if (shift > 0) {
         const s = shift;
         const padded = tf.pad(x, [[0, 0], [s, s], [s, s], [0, 0]]);
-        for (const [dy, dx] of [[0, s], [2 * s, s], [s, 0], [s, 2 * s]]) views.push(tf.slice(padded, [0, dy, dx, 0], [chunk.length, HEIGHT, WIDTH, 1]));
+        for (const [dy, dx] of [[0, s], [2 * s, s], [s, 0], [s, 2 * s]]) views.push(tf.slice(padded, [0, dy, dx, 0], [chunk.length, height, width, 1]));
       }
       const sum = views.map((v) => net.embed(v, false)).reduce((a, b) => tf.add(a, b));
       return tf.div(sum, tf.norm(sum, 2, 1, true)).dataSync();
@@ -272,7 +273,7 @@ function centred(v: Float32Array, mean: Float32Array): Float32Array {
 }
 
 function verificationAccuracy(
-  tta = values_tta,
+  tta = mirrorAtTest,
   shift = ttaShift,
   centre?: Float32Array,
   members: readonly SmallCnn[] = nets,
@@ -289,7 +290,7 @@ console.log(
   `AT&T faces: train on ${train.length} subjects (${trainImages.length} images), verify on ${genuine.length} same + ${genuine.length} different pairs of the other ${test.length}`,
 );
 console.log(
-  `backend ${backend.name}${hasConvFilterGradient(tf) ? '' : ' (convolutions as im2col: no Conv2DBackpropFilter kernel)'}; CNN ${channels.length}x(conv3x3-relu-maxpool) [${channels.join(', ')}], ${head === 'average' ? 'global average pooling' : 'flattened'}, dense ${embeddingSize}, ${WIDTH}x${HEIGHT} input`,
+  `backend ${backend.name}${hasConvFilterGradient(tf) ? '' : ' (convolutions as im2col: no Conv2DBackpropFilter kernel)'}; CNN ${channels.length}x(conv3x3-relu-maxpool) [${channels.join(', ')}], ${head === 'average' ? 'global average pooling' : 'flattened'}, dense ${embeddingSize}, ${width}x${height} input`,
 );
 const before = verificationAccuracy();
 console.log(`before training: accuracy ${pct(before.accuracy)} ± ${pct(before.std)} (threshold ${before.threshold.toFixed(3)})`);
@@ -308,9 +309,9 @@ for (const [member, net] of nets.entries()) {
     {
       labels: trainLabels,
       batch: (indices, rng) => {
-        const flat = new Float32Array(indices.length * WIDTH * HEIGHT);
-        indices.forEach((i, r) => flat.set(augmenter.augment(trainImages[i], rng), r * WIDTH * HEIGHT));
-        return tf.tensor4d(flat, [indices.length, HEIGHT, WIDTH, 1]);
+        const flat = new Float32Array(indices.length * width * height);
+        indices.forEach((i, r) => flat.set(augmenter.augment(trainImages[i], rng), r * width * height));
+        return tf.tensor4d(flat, [indices.length, height, width, 1]);
       },
     },
     {
@@ -332,7 +333,7 @@ for (const [member, net] of nets.entries()) {
       },
       onEpoch: (s) => {
         epochNow = s.epoch + 1;
-        if (AVERAGE_FROM > 0 && s.epoch >= AVERAGE_FROM) {
+        if (averageFrom > 0 && s.epoch >= averageFrom) {
           averagedEpochs++;
           const previous = averaged;
           averaged = net.variables.map((v, i) =>
@@ -340,7 +341,7 @@ for (const [member, net] of nets.entries()) {
           );
           for (const t of previous) t.dispose();
         }
-        const check = evalEvery > 0 && s.epoch % evalEvery === 0 ? `  verification ${pct(verificationAccuracy(values_tta, ttaShift, undefined, [net]).accuracy)}` : '';
+        const check = evalEvery > 0 && s.epoch % evalEvery === 0 ? `  verification ${pct(verificationAccuracy(mirrorAtTest, ttaShift, undefined, [net]).accuracy)}` : '';
         console.log(
           `epoch ${String(s.epoch).padStart(3)}/${epochs}  loss ${s.loss.toFixed(4)}  active ${pct(s.activeShare).padStart(7)} of valid triplets  mined ${s.mined} (${s.minedActive} active)  ${s.seconds.toFixed(1)} s${check}`,
         );
@@ -349,11 +350,11 @@ for (const [member, net] of nets.entries()) {
   );
   epochsRun = history.length;
   if (averaged.length > 0) {
-    console.log(`last epoch's weights: accuracy ${pct(verificationAccuracy(values_tta, ttaShift, undefined, [net]).accuracy)}; averaged over ${averagedEpochs} epochs:`);
+    console.log(`last epoch's weights: accuracy ${pct(verificationAccuracy(mirrorAtTest, ttaShift, undefined, [net]).accuracy)}; averaged over ${averagedEpochs} epochs:`);
     net.variables.forEach((v, i) => v.assign(averaged[i]));
     for (const t of averaged) t.dispose();
   }
-  if (nets.length > 1) console.log(`member ${member + 1}: accuracy ${pct(verificationAccuracy(values_tta, ttaShift, undefined, [net]).accuracy)}`);
+  if (nets.length > 1) console.log(`member ${member + 1}: accuracy ${pct(verificationAccuracy(mirrorAtTest, ttaShift, undefined, [net]).accuracy)}`);
 }
 const seconds = (performance.now() - started) / 1000;
 const after = verificationAccuracy();
@@ -380,16 +381,16 @@ const variants = Object.fromEntries(
 console.log(`test-time augmentation: ${JSON.stringify(variants)}`);
 // The training images' mean embedding subtracted (then renormalised): removes what all faces share.
 const trainMean = meanOf(embedAll(trainImages));
-console.log(`centred on the training mean: ${pct(verificationAccuracy(values_tta, ttaShift, trainMean).accuracy)}`);
-if (SCALE_SEARCH.length > 0) {
+console.log(`centred on the training mean: ${pct(verificationAccuracy(mirrorAtTest, ttaShift, trainMean).accuracy)}`);
+if (scaleSearch.length > 0) {
   // Each test image embedded at every magnification; a pair is as close as its closest views, one image kept at 1.
-  const views = SCALE_SEARCH.map((scale) => embedAll(scale === 1 ? testImages : testImages.map((im) => warp(im, WIDTH, HEIGHT, { flip: false, angle: 0, scale, dx: 0, dy: 0 }))));
-  const plain = views[SCALE_SEARCH.indexOf(1)] ?? embedAll(testImages);
+  const views = scaleSearch.map((scale) => embedAll(scale === 1 ? testImages : testImages.map((im) => warp(im, width, height, { flip: false, angle: 0, scale, dx: 0, dy: 0 }))));
+  const plain = views[scaleSearch.indexOf(1)] ?? embedAll(testImages);
   const scored: ScoredPair[] = pairs.map(({ p: [i, j], same }) => ({
     score: Math.min(...views.flatMap((v) => [faceDistance(v[i], plain[j]), faceDistance(plain[i], v[j])])),
     same,
   }));
   const cv = crossValidate([scored]);
-  console.log(`scale search over ${SCALE_SEARCH.join(', ')}: accuracy ${pct(cv.accuracy)} ± ${pct(cv.std)}`);
+  console.log(`scale search over ${scaleSearch.join(', ')}: accuracy ${pct(cv.accuracy)} ± ${pct(cv.std)}`);
 }
 console.log(JSON.stringify({ before: before.accuracy, after: after.accuracy, epochs: epochsRun, ensemble, seconds: Math.round(seconds * 10) / 10, backend: backend.name, mining, margin, test: `${test[0].name}-${test[test.length - 1].name}`, seed }));
