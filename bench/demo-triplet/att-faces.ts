@@ -1,3 +1,4 @@
+// The AT&T faces (sN/M.pgm, 92x112 grey) as demo:triplet reads and prepares them.
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -9,8 +10,6 @@ import { centralFace } from '../../src/evaluation/evaluation-runner.js';
 import { downscaleGrey, parsePgm, type GreyImage } from '../../src/training/pgm.js';
 import type { Rng } from '../../src/training/rng.js';
 import { forEachConcurrent } from '../../src/util/for-each-concurrent.js';
-
-/** The AT&T faces (sN/M.pgm, 92x112 grey) as demo:triplet reads and prepares them. */
 
 /** A subject's images as the network takes them: downscaled, standardised. */
 export interface Subject {
