@@ -2,7 +2,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { estimateSimilarity, warpChip } from '../../src/engine/face-alignment.js';
+import { estimateSimilarity, fiveOf68, warpChip } from '../../src/engine/face-alignment.js';
 import { FaceEngine } from '../../src/engine/face-engine.js';
 import type { BackendName } from '../../src/engine/tf-backend.js';
 import type { Point } from '../../src/engine/types.js';
@@ -86,7 +86,7 @@ export async function prepare(subjects: RawSubject[], training: RawSubject[], op
     images: images.map(({ key, pgm }) => {
       const image = standardise(frames ? frames.get(key)! : downscaleGrey(options.tanTriggs ? tanTriggs(pgm) : pgm, factor).data);
       const five = points?.get(key);
-      // Eye centres: the midpoints of each eye's two corners (FIVE_POINTS order: left eye, right eye, nose).
+      // Eye centres: the midpoints of each eye's two corners (dlib's order: left eye, right eye, nose).
       if (five) eyes.set(image, [0, 2].map((j) => [(five[j][0] + five[j + 1][0]) / 2 / factor, (five[j][1] + five[j + 1][1]) / 2 / factor]) as [Point, Point]);
       return image;
     }),
@@ -94,10 +94,7 @@ export async function prepare(subjects: RawSubject[], training: RawSubject[], op
   return { subjects: prepared, eyes };
 }
 
-/** dlib's five points in the 68-point scheme: eye corners and nose base. */
-const FIVE_POINTS = [45, 42, 36, 39, 33];
-
-/** The five points of each image's face (the one nearest the centre), from the engine's detector and landmarks. */
+/** dlib's five points (eye corners, nose base) of each image's face (the one nearest the centre), from the engine's detector and 68 landmarks. */
 async function fivePoints(images: RawImage[]): Promise<Map<string, Point[]>> {
   const engine = await FaceEngine.start({ backend: process.env.FACEPIPE_BACKEND as BackendName | undefined });
   const points = new Map<string, Point[]>();
@@ -105,7 +102,7 @@ async function fivePoints(images: RawImage[]): Promise<Map<string, Point[]>> {
     await forEachConcurrent(images, engine.options.threads * 2, async ({ key, pgm }) => {
       const png = await sharp(pgm.data, { raw: { width: pgm.width, height: pgm.height, channels: 1 } }).png().toBuffer();
       const face = centralFace(await engine.detect({ bytes: png, name: key }));
-      if (face) points.set(key, FIVE_POINTS.map((i) => face.landmarks[i]));
+      if (face) points.set(key, fiveOf68(face.landmarks));
     });
   } finally {
     await engine.close();
@@ -118,7 +115,7 @@ async function fivePoints(images: RawImage[]): Promise<Map<string, Point[]>> {
  * photos were taken in: the engine's detector and 68 landmarks (pretrained, frozen: they only
  * locate the face; the CNN still starts from random weights) give five points per image, and a
  * similarity transform carries them onto the training images' mean five points, downscaled by
- * the downscaling factor. A typical photo barely moves; a close-up or a tilted head is brought to the common
+ * `factor`. A typical photo barely moves; a close-up or a tilted head is brought to the common
  * scale and angle. An image without a face (the nearest the centre is used when there are
  * several) keeps the identity transform.
  */
@@ -126,7 +123,7 @@ async function alignedFrames(images: RawImage[], trainingKeys: Set<string>, fact
   const { width, height } = frameSize(factor);
   const points = await fivePoints(images);
   const trained = [...points].filter(([key]) => trainingKeys.has(key)).map(([, p]) => p);
-  const target: Point[] = FIVE_POINTS.map((_, j) => [
+  const target: Point[] = Array.from({ length: 5 }, (_, j): Point => [
     trained.reduce((sum, p) => sum + p[j][0], 0) / trained.length / factor,
     trained.reduce((sum, p) => sum + p[j][1], 0) / trained.length / factor,
   ]);
@@ -206,6 +203,7 @@ function gaussianBlur(data: Float32Array, width: number, height: number, sigma: 
   return out;
 }
 
+/** Zero mean, unit variance (a flat image stays flat). */
 export function standardise(x: Float32Array): Float32Array {
   const mean = x.reduce((s, v) => s + v, 0) / x.length;
   const std = Math.sqrt(x.reduce((s, v) => s + (v - mean) ** 2, 0) / x.length) || 1;
