@@ -18,7 +18,9 @@
  * scale and angle with the engine's landmarks), --ensemble N (N nets, mean squared distance),
  * --tan-triggs (illumination normalisation), --zoom-in, --scale-search (least distance over
  * magnifications), --average-from (weights averaged over the last epochs), --morphs N (blended
- * identities added to training), --bottleneck (1x1 convolution before the dense layer).
+ * identities added to training), --bottleneck (1x1 convolution before the dense layer),
+ * --pretrain <lfw-dev folder> (the LFW people with 2+ photos, cut to the AT&T framing, trained on
+ * first; with --joint, together with the AT&T subjects).
  * The photos are read and prepared in demo-triplet/att-faces.ts, augmented in demo-triplet/augmentation.ts.
  * Validation without touching s31-s40:
  * --subjects 30 --train-subjects 20 [--test-offset 0|10|20] holds out s1-s10, s11-s20 or s21-s30.
@@ -41,10 +43,11 @@ import { Rng } from '../src/training/rng.js';
 import { SmallCnn, hasConvFilterGradient } from '../src/training/small-cnn.js';
 import type { Tensor, Tensor4D } from '../src/training/tf-types.js';
 import type { TripletDistance } from '../src/training/triplet-loss.js';
-import { trainTriplet } from '../src/training/triplet-trainer.js';
+import { trainTriplet, type TripletData } from '../src/training/triplet-trainer.js';
 import { MINING_STRATEGIES, type MiningStrategy } from '../src/training/triplet-mining.js';
 import { frameSize, loadSubjects, morphedIdentities, prepare } from './demo-triplet/att-faces.js';
 import { Augmenter, warp } from './demo-triplet/augmentation.js';
+import { loadLfwPeople } from './demo-triplet/lfw-faces.js';
 
 const { values } = parseArgs({
   options: {
@@ -118,6 +121,13 @@ const { values } = parseArgs({
     bottleneck: { type: 'string', default: '0' },
     /** Average the weights over the epochs from this one on (stochastic weight averaging, Izmailov et al. 2018); 0: off. */
     'average-from': { type: 'string', default: '0' },
+    /** Pretrain each net on the people of this LFW folder (2+ photos each, cut to the AT&T framing) before the AT&T subjects. */
+    pretrain: { type: 'string' },
+    'pretrain-epochs': { type: 'string', default: '10' },
+    /** Adam's learning rate while pretraining (default: --lr). */
+    'pretrain-lr': { type: 'string' },
+    /** With --pretrain: train on the LFW people and the AT&T subjects together, in one run of --epochs, instead of one after the other. */
+    joint: { type: 'boolean', default: false },
   },
 });
 const epochs = Number(values.epochs);
@@ -141,7 +151,10 @@ const scaleSearch = values['scale-search'] ? values['scale-search'].split(',').m
 const averageFrom = Number(values['average-from']);
 const glasses = Number(values.glasses);
 if (glasses > 0 && align) throw new Error('--glasses and --align together are not supported');
+if (values.joint && !values.pretrain) throw new Error('--joint needs --pretrain <lfw folder>');
 
+// Read before the backend starts: the wasm backend's rejection handler would bury a data error in its source.
+const pretrainPeople = values.pretrain ? await loadLfwPeople(values.pretrain, factor) : [];
 const backend = await selectBackend(process.env.FACEPIPE_BACKEND as BackendName | undefined);
 const { tf } = backend;
 const rawSubjects = (await loadSubjects(root, { equalize: values.equalize === true })).slice(0, Number(values.subjects));
@@ -182,6 +195,16 @@ for (const morph of morphedIdentities(train, Number(values.morphs), new Rng(seed
   trainLabels.push(...morph.images.map(() => morph.name));
 }
 if (Number(values.morphs) > 0) console.log(`${values.morphs} morphed identities added to the training set`);
+
+const pretrainImages = pretrainPeople.flatMap((s) => s.images);
+const pretrainLabels = pretrainPeople.flatMap((s) => s.images.map(() => s.name));
+if (values.pretrain) console.log(`${values.joint ? 'training together with' : 'pretraining on'} ${pretrainPeople.length} LFW people (${pretrainImages.length} images) from ${values.pretrain}`);
+if (values.joint) {
+  trainImages.push(...pretrainImages);
+  trainLabels.push(...pretrainLabels);
+}
+/** A pretraining stage before the AT&T subjects (--pretrain without --joint). */
+const pretrainFirst = pretrainPeople.length > 0 && values.joint !== true;
 
 const testImages = test.flatMap((s) => s.images);
 const testLabels = test.flatMap((s) => s.images.map(() => s.name));
@@ -285,6 +308,15 @@ function verificationAccuracy(
   return { accuracy: cv.accuracy, std: cv.std, threshold: cv.threshold, scored };
 }
 
+/** The trainer's batch callback over these images: each one augmented, stacked into a tensor. */
+function augmentedBatch(images: readonly Float32Array[]): TripletData['batch'] {
+  return (indices, rng) => {
+    const flat = new Float32Array(indices.length * width * height);
+    indices.forEach((i, r) => flat.set(augmenter.augment(images[i], rng), r * width * height));
+    return tf.tensor4d(flat, [indices.length, height, width, 1]);
+  };
+}
+
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 console.log(
   `AT&T faces: train on ${train.length} subjects (${trainImages.length} images), verify on ${genuine.length} same + ${genuine.length} different pairs of the other ${test.length}`,
@@ -295,10 +327,30 @@ console.log(
 const before = verificationAccuracy();
 console.log(`before training: accuracy ${pct(before.accuracy)} ± ${pct(before.std)} (threshold ${before.threshold.toFixed(3)})`);
 
+/** What the pretraining stage and the AT&T training share. */
+const tripletOptions = { margin, mining, distance: values.distance as TripletDistance, p: Number(values.p), k: Number(values.k), learningRateFactor };
 const started = performance.now();
 let epochsRun = 0;
 for (const [member, net] of nets.entries()) {
   if (nets.length > 1) console.log(`ensemble member ${member + 1} of ${nets.length} (seed ${memberSeeds[member]})`);
+  if (pretrainFirst) {
+    const pretrainEpochs = Number(values['pretrain-epochs']);
+    await trainTriplet(
+      tf,
+      net,
+      { labels: pretrainLabels, batch: augmentedBatch(pretrainImages) },
+      {
+        ...tripletOptions,
+        epochs: pretrainEpochs,
+        learningRate: Number(values['pretrain-lr'] ?? values.lr),
+        seed: memberSeeds[member] + 500,
+        onEpoch: (s) =>
+          console.log(
+            `pretrain epoch ${String(s.epoch).padStart(3)}/${pretrainEpochs}  loss ${s.loss.toFixed(4)}  active ${pct(s.activeShare).padStart(7)}  ${s.seconds.toFixed(1)} s  verification ${pct(verificationAccuracy(mirrorAtTest, ttaShift, undefined, [net]).accuracy)}`,
+          ),
+      },
+    );
+  }
   let epochNow = 1;
   // --average-from: the running mean of the variables at the end of each epoch from that one on.
   let averaged: Tensor[] = [];
@@ -306,23 +358,11 @@ for (const [member, net] of nets.entries()) {
   const { history } = await trainTriplet(
     tf,
     net,
+    { labels: trainLabels, batch: augmentedBatch(trainImages) },
     {
-      labels: trainLabels,
-      batch: (indices, rng) => {
-        const flat = new Float32Array(indices.length * width * height);
-        indices.forEach((i, r) => flat.set(augmenter.augment(trainImages[i], rng), r * width * height));
-        return tf.tensor4d(flat, [indices.length, height, width, 1]);
-      },
-    },
-    {
-      margin,
-      mining,
-      distance: values.distance as TripletDistance,
+      ...tripletOptions,
       epochs,
-      p: Number(values.p),
-      k: Number(values.k),
       learningRate: Number(values.lr),
-      learningRateFactor,
       seed: memberSeeds[member],
       onBatch: () => {
         if (weightDecay <= 0) return;
