@@ -123,6 +123,7 @@ const { values } = parseArgs({
     'average-from': { type: 'string', default: '0' },
     /** Pretrain each net on the people of this LFW folder (2+ photos each, cut to the AT&T framing) before the AT&T subjects. */
     pretrain: { type: 'string' },
+    /** Epochs over the LFW people before the AT&T subjects' --epochs. */
     'pretrain-epochs': { type: 'string', default: '10' },
     /** Adam's learning rate while pretraining (default: --lr). */
     'pretrain-lr': { type: 'string' },
