@@ -32,20 +32,14 @@ import { Rng } from '../src/training/rng.js';
 import { SmallCnn, hasConvFilterGradient } from '../src/training/small-cnn.js';
 import type { Tensor } from '../src/training/tf-types.js';
 import { trainTriplet, type TripletData } from '../src/training/triplet-trainer.js';
+import { optionsOrExit } from './bench-options.js';
 import { frameSize, loadSubjects, morphedIdentities, prepare } from './demo-triplet/att-faces.js';
 import { Augmenter } from './demo-triplet/augmentation.js';
 import { demoOptions } from './demo-triplet/demo-options.js';
 import { loadLfwPeople } from './demo-triplet/lfw-faces.js';
 import { PairVerification, meanOf, type EmbedOptions } from './demo-triplet/pair-verification.js';
 
-const options = (() => {
-  try {
-    return demoOptions();
-  } catch (error) {
-    console.error(`demo:triplet: ${(error as Error).message}`);
-    process.exit(2);
-  }
-})();
+const options = optionsOrExit('demo:triplet', demoOptions);
 const { epochs, mining, margin, seed, lr } = options;
 const trainSubjects = options['train-subjects'];
 

@@ -6,16 +6,17 @@
  *  (b) facepipe's FaceEngine with its defaults (worker threads, micro-batcher).
  * Both decode with sharp. Prints images/s for both, the ratio (b)/(a) and both no-face counts.
  */
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { decodeImage, DEFAULT_MAX_PIXELS } from '../src/engine/decode-image.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
 import { FACE_API_MODEL_DIR, loadFaceApi } from '../src/engine/face-models.js';
 import { selectBackend } from '../src/engine/tf-backend.js';
 import { forEachConcurrent } from '../src/util/for-each-concurrent.js';
+import { integer, optionsOrExit, parseOptions } from './bench-options.js';
 import { lfwSample } from './lfw-sample.js';
 
-const { values } = parseArgs({ options: { n: { type: 'string', default: '200' } } });
-const files = lfwSample(Number(values.n));
+const { n } = optionsOrExit('bench:engine', () => parseOptions({ n: { type: 'string', default: '200' } }, z.object({ n: integer(1) })));
+const files = lfwSample(n);
 
 async function baseline(): Promise<{ seconds: number; noFace: number; backend: string }> {
   const backend = await selectBackend();

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadAppConfig } from '../src/config/app-config.js';
@@ -26,11 +26,11 @@ import { changeLogKey, QUEUE_NAMES, queueConnectionOptions } from '../src/queue/
 import { forEachConcurrent } from '../src/util/for-each-concurrent.js';
 import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../src/workers/queue-worker-options.js';
 import { startWorkers } from '../src/workers/worker-process.js';
+import { integer, optionsOrExit, parseOptions } from './bench-options.js';
 import { LFW_DIR, lfwSample } from './lfw-sample.js';
 
-const { values } = parseArgs({ options: { n: { type: 'string' } } });
-const n = values.n === undefined ? Infinity : Number(values.n);
-const files = lfwSample(Number.isFinite(n) ? n : 1e9);
+const { n } = optionsOrExit('bench:enroll', () => parseOptions({ n: { type: 'string' } }, z.object({ n: integer(1).optional() })));
+const files = lfwSample(n ?? 1e9);
 
 const dir = await mkdtemp(path.join(tmpdir(), 'facepipe-bench-enroll-'));
 // The pipeline lists a source in the <person>/<image> layout: the whole LFW folder, or a copy of the sample.

@@ -23,9 +23,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { z } from 'zod';
 import { loadAppConfig, type AppConfig } from '../src/config/app-config.js';
 import { loadEngineConfig } from '../src/config/engine-config.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
@@ -42,18 +42,30 @@ import { openStorage } from '../src/storage/open-storage.js';
 import { changeLogKey, QUEUE_NAMES, queueConnectionOptions } from '../src/queue/queue-names.js';
 import { forEachConcurrent } from '../src/util/for-each-concurrent.js';
 import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../src/workers/queue-worker-options.js';
+import { integer, optionsOrExit, parseOptions } from './bench-options.js';
 import { buildNight, LFW_DIR, NO_FACE_DIR } from './night/build-night.js';
 import { nightMetrics, pairDetections, sweepRule, type DetectedSnapshot, type NightMetrics, type ScoredFace } from './night/night-metrics.js';
 
-const { values } = parseArgs({
-  options: {
-    out: { type: 'string', default: 'reports/night' },
-    seed: { type: 'string', default: '1' },
-    parts: { type: 'string', default: 'engine,pipeline' },
-    scores: { type: 'string', default: 'reports/night-scores.jsonl' },
-  },
-});
-const parts = new Set(values.parts!.split(',').map((p) => p.trim()));
+const options = optionsOrExit('bench:identify', () =>
+  parseOptions(
+    {
+      out: { type: 'string', default: 'reports/night' },
+      seed: { type: 'string', default: '1' },
+      parts: { type: 'string', default: 'engine,pipeline' },
+      scores: { type: 'string', default: 'reports/night-scores.jsonl' },
+    },
+    z.object({
+      out: z.string().min(1),
+      seed: integer(),
+      parts: z
+        .string()
+        .transform((s) => s.split(',').map((p) => p.trim()))
+        .pipe(z.array(z.enum(['engine', 'pipeline'])).min(1)),
+      scores: z.string().min(1),
+    }),
+  ),
+);
+const parts = new Set(options.parts);
 if (!existsSync(LFW_DIR) || !existsSync(NO_FACE_DIR)) {
   console.error(`skipped: ${LFW_DIR} or ${NO_FACE_DIR} is absent (this benchmark needs ../shared/datasets)`);
   process.exit(0);
@@ -62,12 +74,12 @@ if (!existsSync(LFW_DIR) || !existsSync(NO_FACE_DIR)) {
 const K = 5;
 const MARGIN_WEIGHTS = [0, 0.5, 1, 1.5, 2, 3];
 const FPIR_TARGETS = [0.01, 0.003];
-const out = path.resolve(values.out!);
+const out = path.resolve(options.out);
 const engineOptions = loadEngineConfig();
 const concurrency = 2 * engineOptions.threads;
 
 // --- the night ----------------------------------------------------------------------------------
-const night = await buildNight({ out, seed: Number(values.seed), threads: engineOptions.threads });
+const night = await buildNight({ out, seed: options.seed, threads: engineOptions.threads });
 const truth = night.truth;
 const galleryDir = path.join(out, 'gallery');
 const nightDir = path.join(out, 'night');
@@ -162,9 +174,9 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
       });
     });
   }
-  await mkdir(path.dirname(path.resolve(values.scores!)), { recursive: true });
-  await writeFile(values.scores!, scored.map((s) => JSON.stringify(s)).join('\n') + '\n');
-  console.log(`engine: wrote ${scored.length} scored faces to ${values.scores}`);
+  await mkdir(path.dirname(path.resolve(options.scores)), { recursive: true });
+  await writeFile(options.scores, scored.map((s) => JSON.stringify(s)).join('\n') + '\n');
+  console.log(`engine: wrote ${scored.length} scored faces to ${options.scores}`);
 
   const sweep = sweepRule(scored, metrics, MARGIN_WEIGHTS, FPIR_TARGETS);
   console.log(`sweep (score = d1 - w x (mean of the next 4 persons - d1); threshold tuned on this night itself, so optimistic):`);

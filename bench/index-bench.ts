@@ -12,30 +12,30 @@
  *    latency sweep over other ef values.
  * Human lines first; the LAST line is one JSON object.
  */
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { DEFAULT_EF, DEFAULT_M, FaceIndex, exactTopK, type FaceRecord } from '../src/index/face-index.js';
 import { prng } from '../test/support/synthetic-embeddings.js';
+import { integer, numberList, optionsOrExit, parseOptions } from './bench-options.js';
 
-const { values } = parseArgs({
-  options: {
-    n: { type: 'string', default: '200000' },
-    dim: { type: 'string', default: '128' },
-    ef: { type: 'string', default: String(DEFAULT_EF) },
-    m: { type: 'string', default: String(DEFAULT_M) },
-    queries: { type: 'string', default: '1000' },
-    sweep: { type: 'string', default: '16,32,48,64,96,128' },
-    seed: { type: 'string', default: '42' },
-  },
-});
-const N = Number(values.n);
-const DIM = Number(values.dim);
-const EF = Number(values.ef);
-const M = Number(values.m);
-const Q = Number(values.queries);
-const SWEEP = values.sweep ? values.sweep.split(',').map(Number).filter((x) => x > 0) : [];
+const options = optionsOrExit('bench:index', () =>
+  parseOptions(
+    {
+      n: { type: 'string', default: '200000' },
+      dim: { type: 'string', default: '128' },
+      ef: { type: 'string', default: String(DEFAULT_EF) },
+      m: { type: 'string', default: String(DEFAULT_M) },
+      queries: { type: 'string', default: '1000' },
+      /** ef values of the recall / latency sweep ('': none). */
+      sweep: { type: 'string', default: '16,32,48,64,96,128' },
+      seed: { type: 'string', default: '42' },
+    },
+    z.object({ n: integer(4), dim: integer(2), ef: integer(1), m: integer(2), queries: integer(1), sweep: numberList(z.number().int().min(1), 0), seed: integer() }),
+  ),
+);
+const { n: N, dim: DIM, ef: EF, m: M, queries: Q, sweep: SWEEP } = options;
 const FACES_PER_PERSON = 4;
 
-const rand = prng(Number(values.seed));
+const rand = prng(options.seed);
 let spare: number | null = null;
 function gaussian(): number {
   if (spare !== null) {

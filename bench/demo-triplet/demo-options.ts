@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { TRIPLET_DISTANCES } from '../../src/training/triplet-loss.js';
 import { MINING_STRATEGIES } from '../../src/training/triplet-mining.js';
+import { integer, number, numberList, parseOptions, type BenchFlags } from '../bench-options.js';
 
 /**
  * demo:triplet's flags. The defaults are the best measured (docs/training.md); most other flags are
@@ -88,17 +88,9 @@ const FLAGS = {
   'pretrain-lr': { type: 'string' },
   /** With --pretrain: train on the LFW people and the AT&T subjects together, in one run of --epochs, instead of one after the other. */
   joint: { type: 'boolean', default: false },
-} as const;
+} as const satisfies BenchFlags;
 
-const number = (min = 0) => z.coerce.number().min(min);
-const integer = (min = 0) => z.coerce.number().int().min(min);
 const share = z.coerce.number().min(0).max(1);
-const numberList = (item: z.ZodNumber) =>
-  z
-    .string()
-    .transform((s) => s.split(',').map((x) => (x.trim() === '' ? NaN : Number(x))))
-    .pipe(z.array(item).min(1));
-
 const schema = z
   .object({
     data: z.string(),
@@ -155,10 +147,5 @@ export type DemoOptions = z.infer<typeof schema>;
 
 /** Parses and checks the command line once; a bad flag throws an error naming it. */
 export function demoOptions(args: string[] = process.argv.slice(2)): DemoOptions {
-  const { values } = parseArgs({ args, options: FLAGS });
-  const parsed = schema.safeParse(values);
-  if (!parsed.success) {
-    throw new Error(parsed.error.issues.map((i) => (i.path.length > 0 ? `--${String(i.path[0])}${i.path.slice(1).map((n) => `[${String(n)}]`).join('')}: ${i.message}` : i.message)).join('; '));
-  }
-  return parsed.data;
+  return parseOptions(FLAGS, schema, args);
 }

@@ -28,13 +28,14 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import sharp, { type Sharp } from 'sharp';
+import { z } from 'zod';
 import { FaceEngine } from '../../src/engine/face-engine.js';
 import type { Box } from '../../src/engine/types.js';
 import { forEachConcurrent } from '../../src/util/for-each-concurrent.js';
 import { prng } from '../../test/support/synthetic-embeddings.js';
+import { integer, optionsOrExit, parseOptions } from '../bench-options.js';
 
 export const LFW_DIR = path.resolve('../shared/datasets/lfw-dev');
 export const NO_FACE_DIR = path.resolve('../shared/datasets/no-face');
@@ -440,10 +441,13 @@ export async function buildNight(options: BuildNightOptions): Promise<{ truth: N
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  const { values } = parseArgs({
-    options: { out: { type: 'string', default: 'reports/night' }, seed: { type: 'string', default: '1' }, threads: { type: 'string', default: '2' } },
-  });
-  const { truth, built, seconds } = await buildNight({ out: values.out!, seed: Number(values.seed), threads: Number(values.threads) });
+  const options = optionsOrExit('build-night', () =>
+    parseOptions(
+      { out: { type: 'string', default: 'reports/night' }, seed: { type: 'string', default: '1' }, threads: { type: 'string', default: '2' } },
+      z.object({ out: z.string().min(1), seed: integer(), threads: integer(1) }),
+    ),
+  );
+  const { truth, built, seconds } = await buildNight(options);
   const faces = truth.snapshots.flatMap((s) => s.faces);
   console.log(
     JSON.stringify({
