@@ -4,10 +4,16 @@ import { z } from 'zod';
 /** A bench's flags as node:util parseArgs takes them (values are strings or booleans). */
 export type BenchFlags = NonNullable<ParseArgsConfig['options']>;
 
+/**
+ * A flag's text read as a number and checked by `schema`. Not z.coerce: Number('') is 0, so a
+ * blank value (`--epochs ''`, an unset shell variable) would silently run with 0.
+ */
+export const numeric = (schema: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? NaN : Number(v)), schema);
 /** A flag's number, at least `min`. */
-export const number = (min = 0) => z.coerce.number().min(min);
+export const number = (min = 0) => numeric(z.number().min(min));
 /** A flag's integer, at least `min`. */
-export const integer = (min = 0) => z.coerce.number().int().min(min);
+export const integer = (min = 0) => numeric(z.number().int().min(min));
 /** A comma-separated list of numbers, each checked by `item`, at least `min` of them ('' is the empty list). */
 export const numberList = (item: z.ZodNumber, min = 1) =>
   z

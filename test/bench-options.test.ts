@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { integer, number, numberList, parseOptions } from '../bench/bench-options.js';
+import { integer, numberList, numeric, parseOptions } from '../bench/bench-options.js';
 
 const flags = { n: { type: 'string', default: '200' }, share: { type: 'string', default: '0.5' }, sweep: { type: 'string', default: '16,32' }, quiet: { type: 'boolean', default: false } } as const;
-const schema = z.object({ n: integer(1), share: number().max(1), sweep: numberList(z.number().int().min(1), 0), quiet: z.boolean() });
+const schema = z.object({ n: integer(1), share: numeric(z.number().min(0).max(1)), sweep: numberList(z.number().int().min(1), 0), quiet: z.boolean() });
 
 describe('parseOptions', () => {
   it('types the defaults and the given flags', () => {
@@ -16,6 +16,7 @@ describe('parseOptions', () => {
     expect(() => parseOptions(flags, schema, ['--sweep', '16,,32'])).toThrow(/--sweep\[1\]/);
     expect(() => parseOptions(flags, schema, ['--sweep', '16,0'])).toThrow(/--sweep\[1\]: .*>=1/);
     expect(() => parseOptions(flags, schema, ['--n', 'ten'])).toThrow(/--n: .*NaN/);
+    expect(() => parseOptions(flags, schema, ['--n', '', '--share', ' '])).toThrow(/^--n: .*NaN; --share: .*NaN/);
     expect(() => parseOptions(flags, schema, ['--bogus'])).toThrow(/bogus/);
   });
 });

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { TRIPLET_DISTANCES } from '../../src/training/triplet-loss.js';
 import { MINING_STRATEGIES } from '../../src/training/triplet-mining.js';
-import { integer, number, numberList, parseOptions, type BenchFlags } from '../bench-options.js';
+import { integer, number, numberList, numeric, parseOptions, type BenchFlags } from '../bench-options.js';
 
 /**
  * demo:triplet's flags. The defaults are the best measured (docs/training.md); most other flags are
@@ -90,7 +90,7 @@ const FLAGS = {
   joint: { type: 'boolean', default: false },
 } as const satisfies BenchFlags;
 
-const share = z.coerce.number().min(0).max(1);
+const share = numeric(z.number().min(0).max(1));
 const schema = z
   .object({
     data: z.string(),
@@ -102,9 +102,9 @@ const schema = z
     head: z.enum(['flatten', 'average']),
     p: integer(2),
     k: integer(2),
-    lr: z.coerce.number().positive(),
+    lr: numeric(z.number().positive()),
     seed: integer(),
-    dropout: z.coerce.number().min(0).lt(1),
+    dropout: numeric(z.number().min(0).lt(1)),
     'decay-last': share,
     'no-tta': z.boolean(),
     scale: number(1),
@@ -136,7 +136,7 @@ const schema = z
     'average-from': integer(),
     pretrain: z.string().optional(),
     'pretrain-epochs': integer(),
-    'pretrain-lr': z.coerce.number().positive().optional(),
+    'pretrain-lr': numeric(z.number().positive()).optional(),
     joint: z.boolean(),
   })
   .refine((o) => !(o.glasses > 0 && o.align), '--glasses and --align together are not supported')
