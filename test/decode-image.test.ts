@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, DEFAULT_MAX_PIXELS } from '../src/engine/decode-image.js';
-import { FaceError, type FaceErrorCode } from '../src/engine/face-error.js';
+import { FaceError, type FaceErrorCode } from '../src/errors/face-error.js';
 import type { ImageInput, RgbImage } from '../src/engine/types.js';
 
 const opts = { maxPixels: DEFAULT_MAX_PIXELS };

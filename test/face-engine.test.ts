@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaceError } from '../src/engine/face-error.js';
+import { FaceError } from '../src/errors/face-error.js';
 import { faceDistance } from '../src/engine/face-distance.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
 import { FACE_MODEL } from '../src/engine/face-model.js';

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ImageAnalysis } from '../src/engine/engine-types.js';
-import { FaceError } from '../src/engine/face-error.js';
+import { FaceError } from '../src/errors/face-error.js';
 import type { ImageInput } from '../src/engine/types.js';
 import { FaceIndex } from '../src/index/face-index.js';
 import { IndexClient } from '../src/index/index-client.js';

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FaceError } from '../src/engine/face-error.js';
+import { FaceError } from '../src/errors/face-error.js';
 import { FolderStorage } from '../src/storage/folder-storage.js';
 import { InvalidStorageKeyError } from '../src/storage/invalid-storage-key-error.js';
 import { S3Storage } from '../src/storage/s3-storage.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageAnalysis } from '../src/engine/engine-types.js';
-import { FaceError } from '../src/engine/face-error.js';
+import { FaceError } from '../src/errors/face-error.js';
 import type { ImageInput } from '../src/engine/types.js';
 import { splitOpenSet } from '../src/evaluation/open-set-protocol.js';
 import { scoreOpenSet } from '../src/evaluation/open-set-runner.js';

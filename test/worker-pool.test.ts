@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FaceError } from '../src/engine/face-error.js';
+import { FaceError } from '../src/errors/face-error.js';
 import { WorkerPool } from '../src/engine/worker-pool.js';
 import type { EchoWorkerData } from './fixtures/echo-worker.js';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { FaceError, type FaceErrorCode } from './face-error.js';
+import { FaceError, type FaceErrorCode } from '../errors/face-error.js';
 import type { ImageInput, RgbImage } from './types.js';
 
 export interface DecodeOptions {

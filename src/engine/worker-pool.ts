@@ -5,7 +5,7 @@
  */
 import type { TransferListItem, Worker } from 'node:worker_threads';
 import { startWorker } from '../util/worker-script.js';
-import { FaceError, type FaceErrorCode } from './face-error.js';
+import { FaceError, type FaceErrorCode } from '../errors/face-error.js';
 import type { ReadyMessage, SerializedError, TaskRequest, TaskResponse } from './worker-task-server.js';
 
 export interface WorkerPoolOptions {

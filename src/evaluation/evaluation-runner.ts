@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { ImageAnalysis } from '../engine/engine-types.js';
 import { faceDistance } from '../engine/face-distance.js';
-import type { FaceErrorJson } from '../engine/face-error.js';
+import type { FaceErrorJson } from '../errors/face-error.js';
 import type { Box, ImageInput } from '../engine/types.js';
-import { errorJson } from '../util/error-json.js';
+import { errorJson } from '../errors/error-json.js';
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
 import type { CrossValidation, Pair, PairsFile, RocPoint, ScoredPair } from './types.js';
 import { crossValidate, equalErrorRate, rocCurve, tarAtFar } from './verification-metrics.js';

@@ -6,7 +6,7 @@
  * vector). Query-string integers therefore arrive as strings and are declared as digit strings;
  * the route parses them and checks their range.
  */
-import type { FaceErrorCode } from '../engine/face-error.js';
+import type { FaceErrorCode } from '../errors/face-error.js';
 import type { Box, Point } from '../engine/types.js';
 
 export const MAX_QUERY_VECTORS = 256;

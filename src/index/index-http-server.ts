@@ -23,7 +23,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { ImageAnalysis } from '../engine/engine-types.js';
 import { faceDistance } from '../engine/face-distance.js';
-import { FaceError } from '../engine/face-error.js';
+import { FaceError } from '../errors/face-error.js';
 import type { ImageInput } from '../engine/types.js';
 import { FaceIndex, FaceIndexError, type FaceMatch } from './face-index.js';
 import { bestPerPerson, decideIdentity, type IdentificationRule } from '../identification/identification-rule.js';

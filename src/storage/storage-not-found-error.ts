@@ -1,4 +1,4 @@
-import { FaceError } from '../engine/face-error.js';
+import { FaceError } from '../errors/face-error.js';
 
 /**
  * `get` of a key that does not exist. It is a FaceError with code MISSING_FILE, so a missing

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { AnalyzerOptions, ImageAnalysis } from '../engine/engine-types.js';
 import type { ImageInput } from '../engine/types.js';
 import { listImageFiles } from '../files/image-files.js';
-import { errorJson } from '../util/error-json.js';
+import { errorJson } from '../errors/error-json.js';
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
 import { writeFileAtomic } from './model-files.js';
 

@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { FaceError } from '../engine/face-error.js';
+import { FaceError } from '../errors/face-error.js';
 import { faceIdFor } from '../gallery/face-id.js';
 import type { EnrollFailure, GalleryRecord } from '../gallery/gallery-record.js';
 import type { GalleryStore } from '../gallery/gallery-store.js';

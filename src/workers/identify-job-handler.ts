@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import type { AnalyzedFace } from '../engine/engine-types.js';
-import { FaceError } from '../engine/face-error.js';
+import { FaceError } from '../errors/face-error.js';
 import type { EmbeddingModel } from '../engine/embedding-model.js';
 import { fivePoints } from '../engine/face-quality.js';
 import { bestPerPerson, decideIdentity, type IdentificationRule, type PersonMatch } from '../identification/identification-rule.js';

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { loadEngineConfig } from '../../config/engine-config.js';
 import type { DetectedFace } from '../../engine/face-detector.js';
-import type { FaceErrorJson } from '../../engine/face-error.js';
+import type { FaceErrorJson } from '../../errors/face-error.js';
 import { FACE_MODEL } from '../../engine/face-model.js';
-import { errorJson } from '../../util/error-json.js';
+import { errorJson } from '../../errors/error-json.js';
 import { forEachConcurrent } from '../../util/for-each-concurrent.js';
 import { inFlight, withEngine } from '../engine-session.js';
 import { EXIT, fixed, printJson, printLine } from '../output.js';

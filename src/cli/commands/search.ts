@@ -3,7 +3,7 @@ import { resolveEmbeddingModel } from '../../engine/embedding-model.js';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadAppConfig } from '../../config/app-config.js';
-import { FACE_ERROR_CODES, type FaceErrorCode, type FaceErrorJson } from '../../engine/face-error.js';
+import { FACE_ERROR_CODES, type FaceErrorCode, type FaceErrorJson } from '../../errors/face-error.js';
 import { DEFAULT_K, MAX_K, type IdentifiedFace, type IdentifyResponse } from '../../index/index-api-schemas.js';
 import { IndexClient } from '../../index/index-client.js';
 import { IndexServiceError } from '../../index/index-service-error.js';

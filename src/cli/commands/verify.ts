@@ -2,11 +2,11 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadEngineConfig } from '../../config/engine-config.js';
 import type { AnalyzedFace, ImageAnalysis } from '../../engine/engine-types.js';
 import { faceDistance } from '../../engine/face-distance.js';
-import { FaceError, type FaceErrorJson } from '../../engine/face-error.js';
+import { FaceError, type FaceErrorJson } from '../../errors/face-error.js';
 import { FACE_MODEL } from '../../engine/face-model.js';
 import { selectBackend } from '../../engine/tf-backend.js';
 import { PairClassifier } from '../../training/pair-classifier.js';
-import { errorJson } from '../../util/error-json.js';
+import { errorJson } from '../../errors/error-json.js';
 import { withEngine } from '../engine-session.js';
 import { EXIT, fixed, printJson, printLine } from '../output.js';
 

@@ -1,4 +1,4 @@
-import { FaceError, type FaceErrorJson } from '../engine/face-error.js';
+import { FaceError, type FaceErrorJson } from './face-error.js';
 
 /** Any failure of one image as its `error` JSON: a FaceError as is, anything else as ENGINE_FAILURE. */
 export function errorJson(err: unknown): FaceErrorJson {

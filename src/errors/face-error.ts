@@ -1,16 +1,6 @@
-/** Stable codes for inputs the engine refuses. They appear in every JSON output and result file. */
-export const FACE_ERROR_CODES = [
-  'MISSING_FILE',
-  'EMPTY_FILE',
-  'NOT_AN_IMAGE',
-  'UNSUPPORTED_FORMAT',
-  'TRUNCATED_IMAGE',
-  'TOO_MANY_PIXELS',
-  'NO_FACE',
-  'ENGINE_FAILURE',
-] as const;
+import type { FaceErrorCode } from './error-codes.js';
 
-export type FaceErrorCode = (typeof FACE_ERROR_CODES)[number];
+export { FACE_ERROR_CODES, type FaceErrorCode } from './error-codes.js';
 
 export interface FaceErrorJson {
   code: FaceErrorCode;
