@@ -12,7 +12,7 @@ import { EnrollProducer } from '../src/producers/enroll-producer.js';
 import { listEnrollItems } from '../src/producers/enroll-items.js';
 import { ManifestError } from '../src/producers/manifest-error.js';
 import { parseManifest, readManifestFile } from '../src/producers/manifest.js';
-import type { EnrollItem, EnrollJobData } from '../src/producers/types.js';
+import type { EnrollItem, EnrollJobData } from '../src/queue/jobs.js';
 import { QUEUE_NAMES, queueConnectionOptions } from '../src/queue/queue-names.js';
 import { FolderStorage } from '../src/storage/folder-storage.js';
 import { canonicalStorageUrl } from '../src/storage/storage-url.js';

@@ -12,14 +12,14 @@ import {
   ScheduleError,
   validateCron,
   validateTimeZone,
-  type ScheduleJobData,
 } from '../src/queue/identify-schedule.js';
-import type { IdentifyJobData } from '../src/producers/types.js';
+import type { IdentifyJobData, ScheduleJobData } from '../src/queue/jobs.js';
 import { QUEUE_NAMES, queueConnectionOptions } from '../src/queue/queue-names.js';
 import { canonicalStorageUrl } from '../src/storage/storage-url.js';
 import { scheduledRunId } from '../src/workers/schedule-job-handler.js';
-import type { FaceAnalyzer } from '../src/workers/types.js';
+import type { FaceAnalyzer } from '../src/engine/face-analyzer.js';
 import { BASE_MODEL } from '../src/engine/embedding-model.js';
+import { runIdentify } from '../src/producers/identify-run.js';
 import { startWorkers } from '../src/workers/worker-process.js';
 import { lastJson, runCli, waitFor } from './support/cli-process.js';
 
@@ -218,7 +218,7 @@ describe('the schedule worker', () => {
       await scheduled.promote();
 
       const noEngine: FaceAnalyzer = { model: BASE_MODEL, analyze: () => Promise.reject(new Error('no engine in this test')) };
-      const workers = await startWorkers(cfg, noEngine, [QUEUE_NAMES.schedule], { concurrency: 1, lockDurationMs: 30_000, stalledIntervalMs: 30_000 });
+      const workers = await startWorkers(cfg, noEngine, [QUEUE_NAMES.schedule], { concurrency: 1, lockDurationMs: 30_000, stalledIntervalMs: 30_000 }, { runIdentify });
       try {
         const state = await waitFor('the scheduled job to finish', async () => {
           const st = await s.queue.getJobState(scheduled.id!);

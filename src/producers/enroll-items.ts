@@ -4,7 +4,8 @@ import { compareKeys } from '../storage/compare-keys.js';
 import { listAll } from '../storage/list-all.js';
 import type { Storage } from '../storage/storage.js';
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
-import type { EnrollItem, EnrollListing, ManifestEntry, MissingKey, SkippedKey } from './types.js';
+import type { EnrollItem } from '../queue/jobs.js';
+import type { EnrollListing, ManifestEntry, MissingKey, SkippedKey } from './types.js';
 
 export interface ListEnrollItemsOptions {
   /** When given, the images and persons come from it instead of the folder layout. */

@@ -5,8 +5,9 @@ import { storageTag } from '../queue/queue-names.js';
 import { canonicalStorageUrl } from '../storage/storage-url.js';
 import { shortHash } from '../util/short-hash.js';
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
-import type { EnqueueSummary, EnrollItem, EnrollJobData } from './types.js';
+import type { EnqueueSummary } from './types.js';
 import { DEFAULT_JOB_OPTIONS, PENDING_STATES, type ProducerJobOptions } from '../queue/job-defaults.js';
+import type { EnrollItem, EnrollJobData } from '../queue/jobs.js';
 
 export interface EnrollProducerOptions {
   /** Images per job (>= 1). */

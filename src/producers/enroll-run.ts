@@ -3,14 +3,14 @@ import { BASE_MODEL, type EmbeddingModel } from '../engine/embedding-model.js';
 import { GalleryStore } from '../gallery/gallery-store.js';
 import type { AppConfig } from '../config/app-config.js';
 import { waitForJobs } from '../queue/job-tracker.js';
+import type { EnrollItem, EnrollJobData, EnrollJobResult } from '../queue/jobs.js';
 import { QUEUE_NAMES, queueConnectionOptions } from '../queue/queue-names.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { canonicalStorageUrl } from '../storage/storage-url.js';
-import type { EnrollJobResult } from '../workers/types.js';
 import { listEnrollItems } from './enroll-items.js';
 import { EnrollProducer } from './enroll-producer.js';
-import type { EnqueueSummary, EnrollItem, EnrollJobData, ManifestEntry } from './types.js';
+import type { EnqueueSummary, ManifestEntry } from './types.js';
 
 export const DEFAULT_CHUNK_SIZE = 8;
 

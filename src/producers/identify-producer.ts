@@ -4,8 +4,9 @@ import { canonicalStorageUrl } from '../storage/storage-url.js';
 import { compareKeys } from '../storage/compare-keys.js';
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
 import { shortHash } from '../util/short-hash.js';
-import type { IdentifyJobData, IdentifyRunRecord, SnapshotItem } from './types.js';
+import type { IdentifyRunRecord } from './types.js';
 import { DEFAULT_JOB_OPTIONS, PENDING_STATES, type ProducerJobOptions } from '../queue/job-defaults.js';
+import type { IdentifyEnqueueSummary, IdentifyJobData, SnapshotItem } from '../queue/jobs.js';
 
 export interface IdentifyProducerOptions {
   chunkSize: number;
@@ -13,16 +14,6 @@ export interface IdentifyProducerOptions {
   /** The deployment's storage (holds results and runs). */
   storageUrl: string;
   jobOptions?: ProducerJobOptions;
-}
-
-export interface IdentifyEnqueueSummary {
-  snapshots: number;
-  /** Snapshots that have their result file in this run already. */
-  alreadyDone: number;
-  /** Snapshots in jobs still waiting or running. */
-  alreadyQueued: number;
-  enqueued: number;
-  jobs: number;
 }
 
 /**

@@ -4,6 +4,7 @@ import { BASE_MODEL, type EmbeddingModel } from '../engine/embedding-model.js';
 import { hasImageExtension } from '../files/image-files.js';
 import { logger } from '../logger.js';
 import { waitForJobs } from '../queue/job-tracker.js';
+import type { IdentifyEnqueueReport, IdentifyJobData, IdentifyJobResult, SnapshotItem } from '../queue/jobs.js';
 import { QUEUE_NAMES, queueConnectionOptions } from '../queue/queue-names.js';
 import { ResultStore } from '../results/result-store.js';
 import { listAll } from '../storage/list-all.js';
@@ -11,10 +12,9 @@ import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { canonicalStorageUrl } from '../storage/storage-url.js';
 import { shortHash } from '../util/short-hash.js';
-import type { IdentifyJobResult } from '../workers/types.js';
-import { IdentifyProducer, type IdentifyEnqueueSummary } from './identify-producer.js';
+import { IdentifyProducer } from './identify-producer.js';
 import { RunStore } from './run-store.js';
-import type { IdentifyJobData, IdentifyRunRecord, SnapshotItem } from './types.js';
+import type { IdentifyRunRecord } from './types.js';
 
 export const DEFAULT_IDENTIFY_CHUNK_SIZE = 8;
 
@@ -36,12 +36,6 @@ export interface IdentifyRunOptions {
   model?: EmbeddingModel;
 }
 
-export interface IdentifyEnqueueReport extends IdentifyEnqueueSummary {
-  run: string;
-  since: string | null;
-  resultsPrefix: string;
-}
-
 export interface IdentifyRunSummary {
   run: string;
   snapshots: number;
@@ -57,8 +51,11 @@ export interface IdentifyRunSummary {
 
 /**
  * The `facepipe identify` run: plan (or re-plan) the run, enqueue its jobs, and with `wait` follow
- * them and summarise from the result files.
+ * them and summarise from the result files. Without `wait` it only enqueues: the report is what a
+ * schedule job returns.
  */
+export function runIdentify(config: AppConfig, options: IdentifyRunOptions & { wait?: false }): Promise<IdentifyEnqueueReport>;
+export function runIdentify(config: AppConfig, options: IdentifyRunOptions): Promise<IdentifyEnqueueReport | IdentifyRunSummary>;
 export async function runIdentify(config: AppConfig, options: IdentifyRunOptions): Promise<IdentifyEnqueueReport | IdentifyRunSummary> {
   const started = performance.now();
   if (options.run !== undefined && !RUN_ID_PATTERN.test(options.run)) {

@@ -1,3 +1,5 @@
+import type { EnrollItem, SnapshotItem } from '../queue/jobs.js';
+
 /** One line of an enrollment manifest: which image belongs to which person. */
 export interface ManifestEntry {
   /** Storage key of the image, relative to the source storage. */
@@ -6,15 +8,6 @@ export interface ManifestEntry {
   name?: string;
   /** 1-based line in the manifest file, for messages. */
   line: number;
-}
-
-/** An image to enroll, with the version (etag) that was seen when listing. */
-export interface EnrollItem {
-  key: string;
-  personId: string;
-  name?: string;
-  etag: string;
-  size: number;
 }
 
 /** A key that is not enrolled, and why. */
@@ -36,16 +29,6 @@ export interface EnrollListing {
   missing: MissingKey[];
 }
 
-/** The data of one enroll job: a chunk of images of one source, for one deployment and model. */
-export interface EnrollJobData {
-  /** Canonical URL of the deployment's storage (holds the gallery); a worker refuses other storages. */
-  storageUrl: string;
-  /** URL of the storage the keys are read from. */
-  sourceUrl: string;
-  model: string;
-  items: EnrollItem[];
-}
-
 export interface EnqueueSummary {
   /** Images offered. */
   images: number;
@@ -61,24 +44,6 @@ export interface EnqueueSummary {
   jobs: number;
   /** Ids of the jobs holding the offered images not yet done: added now, or already queued. */
   jobIds: string[];
-}
-
-/** A snapshot to identify, with the version and time seen when listing. */
-export interface SnapshotItem {
-  key: string;
-  etag: string;
-  size: number;
-  /** ISO 8601 last-modified time of the object. */
-  modified: string;
-}
-
-/** The data of one identify job: a chunk of snapshots of one run. */
-export interface IdentifyJobData {
-  storageUrl: string;
-  sourceUrl: string;
-  run: string;
-  model: string;
-  items: SnapshotItem[];
 }
 
 /** One identification run (facepipe/runs/<run>.json). */

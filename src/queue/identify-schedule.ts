@@ -4,14 +4,8 @@ import type { AppConfig } from '../config/app-config.js';
 import { parseS3Url } from '../storage/parse-s3-url.js';
 import { canonicalStorageUrl, storageUrlScheme } from '../storage/storage-url.js';
 import { shortHash } from '../util/short-hash.js';
+import type { ScheduleJobData } from './jobs.js';
 import { QUEUE_NAMES, queueConnectionOptions } from './queue-names.js';
-
-/** The data of a job the `schedule` queue's schedulers create (one kind so far). */
-export interface ScheduleJobData {
-  kind: 'identify';
-  /** Canonical storage URL of the snapshots to identify (see canonicalStorageUrl). */
-  source: string;
-}
 
 /** One scheduler as `facepipe schedule list` shows it. */
 export interface IdentifySchedule {

@@ -1,15 +1,15 @@
-import { UnrecoverableError } from 'bullmq';
+import type { FaceAnalyzer } from '../engine/face-analyzer.js';
 import { FaceError } from '../errors/face-error.js';
 import { faceIdFor } from '../gallery/face-id.js';
 import type { EnrollFailure, GalleryRecord } from '../gallery/gallery-record.js';
-import type { GalleryStore } from '../gallery/gallery-store.js';
-import type { EnrollItem, EnrollJobData } from '../producers/types.js';
-import type { ChangeLog } from '../queue/change-log.js';
-import { openStorage } from '../storage/open-storage.js';
+import { GalleryStore } from '../gallery/gallery-store.js';
+import { ChangeLog } from '../queue/change-log.js';
+import type { EnrollItem, EnrollJobData, EnrollJobResult } from '../queue/jobs.js';
+import { changeLogKey } from '../queue/queue-names.js';
 import { StorageNotFoundError } from '../storage/storage-not-found-error.js';
 import type { Storage } from '../storage/storage.js';
-import { canonicalStorageUrl } from '../storage/storage-url.js';
-import type { EnrollJobResult, FaceAnalyzer } from './types.js';
+import type { JobProcessor, WorkerContext } from './job-kind.js';
+import { JobSources } from './job-sources.js';
 
 export interface EnrollJobHandlerDeps {
   analyzer: FaceAnalyzer;
@@ -38,25 +38,16 @@ type ItemOutcome = { record: GalleryRecord; facesDetected: number } | { failure:
  * BullMQ retries the job with backoff up to its attempts.
  */
 export class EnrollJobHandler {
-  private readonly storageUrl: string;
-  private readonly sources = new Map<string, Storage>();
-  private readonly openSource: (url: string) => Storage;
+  private readonly sources: JobSources;
   private readonly now: () => Date;
 
   constructor(private readonly deps: EnrollJobHandlerDeps) {
-    this.storageUrl = canonicalStorageUrl(deps.storageUrl);
-    this.openSource = deps.openSource ?? ((url) => openStorage(url));
+    this.sources = new JobSources({ storageUrl: deps.storageUrl, model: deps.gallery.model, verb: 'enrolls', openSource: deps.openSource });
     this.now = deps.now ?? (() => new Date());
   }
 
   async handle(jobId: string, data: EnrollJobData): Promise<EnrollJobResult> {
-    if (data.storageUrl !== this.storageUrl) {
-      throw new UnrecoverableError(`job ${jobId} belongs to the deployment at ${data.storageUrl}, this worker serves ${this.storageUrl}`);
-    }
-    if (data.model !== this.deps.gallery.model) {
-      throw new UnrecoverableError(`job ${jobId} enrolls with model ${data.model}, this worker's gallery is ${this.deps.gallery.model}`);
-    }
-    const source = this.source(data.sourceUrl);
+    const source = this.sources.open(jobId, data);
     const outcomes = await Promise.all(data.items.map((item) => this.enrollOne(source, data, item)));
 
     const records: GalleryRecord[] = [];
@@ -125,12 +116,18 @@ export class EnrollJobHandler {
     if (analysis.facesDetected > 1) record.warnings = [`${analysis.facesDetected} faces in the image; enrolled the largest`];
     return { record, facesDetected: analysis.facesDetected };
   }
+}
 
-  private source(url: string): Storage {
-    let storage = this.sources.get(url);
-    if (storage === undefined) this.sources.set(url, (storage = this.openSource(url)));
-    return storage;
-  }
+/** The enroll queue's handler, on the deployment's gallery and change log. */
+export function createEnrollProcessor({ config, analyzer, storage, redis }: WorkerContext): JobProcessor<'enroll'> {
+  const { model } = analyzer;
+  const handler = new EnrollJobHandler({
+    analyzer,
+    gallery: new GalleryStore(storage, model.id),
+    changeLog: new ChangeLog(redis, changeLogKey(config, model.id)),
+    storageUrl: config.storage,
+  });
+  return (job) => handler.handle(job.id!, job.data);
 }
 
 function round1(value: number): number {

@@ -1,17 +1,19 @@
-import { UnrecoverableError } from 'bullmq';
 import type { AnalyzedFace } from '../engine/engine-types.js';
 import { FaceError } from '../errors/face-error.js';
 import type { EmbeddingModel } from '../engine/embedding-model.js';
+import type { FaceAnalyzer } from '../engine/face-analyzer.js';
 import { fivePoints } from '../engine/face-quality.js';
 import { bestPerPerson, decideIdentity, type IdentificationRule, type PersonMatch } from '../identification/identification-rule.js';
-import type { IdentifyJobData, SnapshotItem } from '../producers/types.js';
-import type { ResultStore } from '../results/result-store.js';
+import { IndexClient } from '../index/index-client.js';
+import { MatchStore } from '../matches/match-store.js';
+import type { IdentifyJobData, IdentifyJobResult, SnapshotItem } from '../queue/jobs.js';
+import { matchKeyPrefix } from '../queue/queue-names.js';
+import { ResultStore } from '../results/result-store.js';
 import { RESULT_SCHEMA_ID, type ResultFace, type ResultJson } from '../results/result-types.js';
-import { openStorage } from '../storage/open-storage.js';
 import { StorageNotFoundError } from '../storage/storage-not-found-error.js';
 import type { Storage } from '../storage/storage.js';
-import { canonicalStorageUrl } from '../storage/storage-url.js';
-import type { FaceAnalyzer, IdentifyJobResult } from './types.js';
+import type { JobProcessor, WorkerContext } from './job-kind.js';
+import { JobSources } from './job-sources.js';
 
 /** Top-k gallery persons kept per face in a result. */
 export const RESULT_MATCHES = 5;
@@ -43,24 +45,18 @@ type Analyzed = { item: SnapshotItem; width: number; height: number; faces: Anal
  * job's last attempt they are written into the results instead, so every snapshot ends with a file.
  */
 export class IdentifyJobHandler {
-  private readonly storageUrl: string;
-  private readonly sources = new Map<string, Storage>();
+  private readonly sources: JobSources;
   private readonly rule: IdentificationRule;
   private readonly now: () => Date;
 
   constructor(private readonly deps: IdentifyJobHandlerDeps) {
-    this.storageUrl = canonicalStorageUrl(deps.storageUrl);
+    this.sources = new JobSources({ storageUrl: deps.storageUrl, model: deps.model.id, verb: 'identifies', openSource: deps.openSource });
     this.rule = deps.rule ?? deps.model.identification;
     this.now = deps.now ?? (() => new Date());
   }
 
   async handle(jobId: string, data: IdentifyJobData, lastAttempt = false): Promise<IdentifyJobResult> {
-    if (data.storageUrl !== this.storageUrl) {
-      throw new UnrecoverableError(`job ${jobId} belongs to the deployment at ${data.storageUrl}, this worker serves ${this.storageUrl}`);
-    }
-    const { model } = this.deps;
-    if (data.model !== model.id) throw new UnrecoverableError(`job ${jobId} identifies with model ${data.model}, this worker runs ${model.id}`);
-    const source = this.source(data.sourceUrl);
+    const source = this.sources.open(jobId, data);
     const analyzed = await Promise.all(data.items.map((item) => this.analyzeOne(source, item, lastAttempt)));
 
     const faces = analyzed.flatMap((a) => ('faces' in a ? a.faces : []));
@@ -123,12 +119,25 @@ export class IdentifyJobHandler {
     }));
     return { ...base, input, faces, error: null };
   }
+}
 
-  private source(url: string): Storage {
-    let storage = this.sources.get(url);
-    if (storage === undefined) this.sources.set(url, (storage = (this.deps.openSource ?? openStorage)(url)));
-    return storage;
-  }
+/** The identify queue's handler: the index service's person search, result files, match records. */
+export function createIdentifyProcessor({ config, analyzer, storage, redis }: WorkerContext): JobProcessor<'identify'> {
+  const { model } = analyzer;
+  const index = new IndexClient(config.indexUrl);
+  const matches = new MatchStore(redis, matchKeyPrefix(config));
+  const handler = new IdentifyJobHandler({
+    analyzer,
+    results: new ResultStore(storage),
+    storageUrl: config.storage,
+    model,
+    search: async (vectors, k) => (await index.search(vectors, k, { persons: true, model: model.id })).results,
+    onResult: async (run, resultKey, result) => {
+      await matches.recordResult(run, resultKey, result);
+    },
+  });
+  // On the last attempt, faults end up in the result files instead of failing the job.
+  return (job) => handler.handle(job.id!, job.data, job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
 }
 
 function round1(value: number): number {

@@ -2,19 +2,16 @@ import { UnrecoverableError } from 'bullmq';
 import type { AppConfig } from '../config/app-config.js';
 import { logger } from '../logger.js';
 import type { EmbeddingModel } from '../engine/embedding-model.js';
-import { runIdentify } from '../producers/identify-run.js';
-import type { ScheduleJobData } from '../queue/identify-schedule.js';
-
-export type RunIdentify = typeof runIdentify;
-export type ScheduleJobResult = Awaited<ReturnType<RunIdentify>>;
+import type { ScheduleJobData, ScheduleJobResult } from '../queue/jobs.js';
+import type { JobProcessor, RunIdentify, WorkerContext } from './job-kind.js';
 
 export interface ScheduleJobHandlerDeps {
   /** The deployment (storage, Redis, queue prefix) the identify run enqueues into. */
   config: AppConfig;
   /** The deployment's embedding model: the identify jobs carry its id. */
   model?: EmbeddingModel;
-  /** The identify producer (default runIdentify). */
-  runIdentify?: RunIdentify;
+  /** The identify producer (src/producers' runIdentify, passed in by the entry point). */
+  runIdentify: RunIdentify;
 }
 
 /**
@@ -31,11 +28,7 @@ export interface ScheduleJobHandlerDeps {
  * storage unreachable) is retried with backoff per the scheduler's job template.
  */
 export class ScheduleJobHandler {
-  private readonly runIdentify: RunIdentify;
-
-  constructor(private readonly deps: ScheduleJobHandlerDeps) {
-    this.runIdentify = deps.runIdentify ?? runIdentify;
-  }
+  constructor(private readonly deps: ScheduleJobHandlerDeps) {}
 
   async handle(jobId: string, data: ScheduleJobData): Promise<ScheduleJobResult> {
     if (data?.kind !== 'identify') {
@@ -45,10 +38,20 @@ export class ScheduleJobHandler {
       throw new UnrecoverableError(`schedule job ${jobId} names no source`);
     }
     const run = scheduledRunId(jobId);
-    const report = await this.runIdentify(this.deps.config, { source: data.source, model: this.deps.model, ...(run === undefined ? {} : { run }) });
+    const report = await this.deps.runIdentify(this.deps.config, { source: data.source, model: this.deps.model, ...(run === undefined ? {} : { run }) });
     logger.info({ jobId, source: data.source, report }, 'scheduled identify run enqueued');
     return report;
   }
+}
+
+/**
+ * The schedule queue's handler. Its jobs only list a source and enqueue (I/O, no inference), so it
+ * needs no engine, but it needs the identify producer from the entry point.
+ */
+export function createScheduleProcessor({ config, analyzer, runIdentify }: WorkerContext): JobProcessor<'schedule'> {
+  if (runIdentify === undefined) throw new Error('the schedule queue runs the identify producer: startWorkers needs { runIdentify }');
+  const handler = new ScheduleJobHandler({ config, model: analyzer.model, runIdentify });
+  return (job) => handler.handle(job.id!, job.data);
 }
 
 /**

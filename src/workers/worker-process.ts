@@ -1,73 +1,57 @@
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config.js';
-import { GalleryStore } from '../gallery/gallery-store.js';
+import type { FaceAnalyzer } from '../engine/face-analyzer.js';
 import { logger } from '../logger.js';
-import { ChangeLog } from '../queue/change-log.js';
-import { changeLogKey, matchKeyPrefix, QUEUE_NAMES, queueConnectionOptions, type QueueName } from '../queue/queue-names.js';
+import { queueConnectionOptions, type QueueName } from '../queue/queue-names.js';
 import { openStorage } from '../storage/open-storage.js';
-import { IndexClient } from '../index/index-client.js';
-import { MatchStore } from '../matches/match-store.js';
-import { ResultStore } from '../results/result-store.js';
-import { EnrollJobHandler } from './enroll-job-handler.js';
-import { IdentifyJobHandler } from './identify-job-handler.js';
-import { createIdentifyWorker } from './identify-worker.js';
-import { createEnrollWorker } from './enroll-worker.js';
+import type { JobProcessor, JobRegistry, RunIdentify, WorkerContext } from './job-kind.js';
+import { JOB_REGISTRY } from './job-registry.js';
+import { createQueueWorker } from './queue-worker.js';
 import type { QueueWorkerOptions } from './queue-worker-options.js';
-import { ScheduleJobHandler } from './schedule-job-handler.js';
-import { createScheduleWorker } from './schedule-worker.js';
-import type { FaceAnalyzer } from './types.js';
-
-/** Queues this build has workers for. */
-export const WORKER_QUEUES: readonly QueueName[] = [QUEUE_NAMES.enroll, QUEUE_NAMES.identify, QUEUE_NAMES.schedule];
 
 export interface RunningWorkers {
   /** Stops taking jobs, lets the active ones finish, and closes the connections. */
   close(): Promise<void>;
 }
 
+export interface WorkerWiring {
+  /** The identify producer, for the schedule queue: the entry point passes it (workers never import producers). */
+  runIdentify?: RunIdentify;
+  /** Default JOB_REGISTRY. */
+  registry?: JobRegistry;
+}
+
 /**
  * Starts the queue consumers of one process on a shared engine: the `facepipe worker` command, and
- * the worker half of `facepipe up`.
+ * the worker half of `facepipe up`. Refuses, before any worker starts, a queue the registry has no
+ * handler for.
  */
 export async function startWorkers(
   config: AppConfig,
   analyzer: FaceAnalyzer,
   queues: readonly QueueName[],
   options: QueueWorkerOptions,
+  wiring: WorkerWiring = {},
 ): Promise<RunningWorkers> {
-  const storage = openStorage(config.storage);
-  const { model } = analyzer;
-  const gallery = new GalleryStore(storage, model.id);
+  const registry = wiring.registry ?? JOB_REGISTRY;
+  const unknown = queues.filter((queue) => registry[queue] === undefined);
+  if (unknown.length > 0) {
+    throw new Error(`no handler for queue ${unknown.join(', ')} in this build (available: ${Object.keys(registry).join(', ')})`);
+  }
   const redis = new Redis(config.redisUrl, { lazyConnect: false });
-  const changeLog = new ChangeLog(redis, changeLogKey(config, model.id));
+  const context: WorkerContext = { config, analyzer, storage: openStorage(config.storage), redis, runIdentify: wiring.runIdentify };
   const connection = queueConnectionOptions(config);
 
-  const workers: Worker[] = [];
-  for (const queue of queues) {
-    if (queue === QUEUE_NAMES.enroll) {
-      const handler = new EnrollJobHandler({ analyzer, gallery, changeLog, storageUrl: config.storage });
-      workers.push(createEnrollWorker(connection, handler, options));
-    } else if (queue === QUEUE_NAMES.identify) {
-      const index = new IndexClient(config.indexUrl);
-      const matches = new MatchStore(redis, matchKeyPrefix(config));
-      const handler = new IdentifyJobHandler({
-        analyzer,
-        results: new ResultStore(storage),
-        storageUrl: config.storage,
-        model,
-        search: async (vectors, k) => (await index.search(vectors, k, { persons: true, model: model.id })).results,
-        onResult: async (run, resultKey, result) => {
-          await matches.recordResult(run, resultKey, result);
-        },
-      });
-      workers.push(createIdentifyWorker(connection, handler, options));
-    } else if (queue === QUEUE_NAMES.schedule) {
-      workers.push(createScheduleWorker(connection, new ScheduleJobHandler({ config, model }), options));
-    } else {
-      throw new Error(`no worker for queue ${queue} in this build (available: ${WORKER_QUEUES.join(', ')})`);
-    }
+  // Every handler is built before any worker takes a job: a handler that cannot start stops them all.
+  let processors: Array<{ queue: QueueName; processor: JobProcessor<QueueName> }>;
+  try {
+    processors = queues.map((queue) => ({ queue, processor: createProcessor(registry, queue, context) }));
+  } catch (err) {
+    redis.disconnect();
+    throw err;
   }
+  const workers: Worker[] = processors.map(({ queue, processor }) => createQueueWorker(queue, processor, connection, options));
   for (const worker of workers) {
     worker.on('failed', (job, err) => logger.warn({ queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
     worker.on('error', (err) => logger.error({ queue: worker.name, err: err.message }, 'worker error'));
@@ -81,4 +65,10 @@ export async function startWorkers(
       redis.disconnect();
     },
   };
+}
+
+function createProcessor<Q extends QueueName>(registry: JobRegistry, queue: Q, context: WorkerContext): JobProcessor<Q> {
+  const kind = registry[queue];
+  if (kind === undefined) throw new Error(`no handler for queue ${queue}`);
+  return kind.createProcessor(context);
 }

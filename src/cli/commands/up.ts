@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadAppConfig } from '../../config/app-config.js';
 import { loadEngineConfig } from '../../config/engine-config.js';
 import { startIndexService } from '../../index/index-service-runtime.js';
+import { runIdentify } from '../../producers/identify-run.js';
 import { startWorkers } from '../../workers/worker-process.js';
 import { withEngine } from '../engine-session.js';
 import { runUntilSignal } from '../until-signal.js';
@@ -25,7 +26,7 @@ export function registerUp(program: Command): void {
         concurrency: flags.concurrency ?? 2 * engineOptions.threads,
         lockDurationMs: flags.lockDuration,
         stalledIntervalMs: flags.stalledInterval,
-      });
+      }, { runIdentify });
       process.stderr.write(`facepipe up: index service at ${index.url}, workers on ${flags.queues.join(', ')}, storage ${config.storage}\n`);
       await runUntilSignal('up', async () => {
         await workers.close();

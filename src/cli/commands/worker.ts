@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { loadAppConfig } from '../../config/app-config.js';
 import { loadEngineConfig } from '../../config/engine-config.js';
 import { resolveEmbeddingModel, type EmbeddingModel } from '../../engine/embedding-model.js';
-import { QUEUE_NAMES, type QueueName } from '../../queue/queue-names.js';
+import type { FaceAnalyzer } from '../../engine/face-analyzer.js';
+import { runIdentify } from '../../producers/identify-run.js';
+import type { QueueName } from '../../queue/queue-names.js';
+import { queuesNeedEngine, WORKER_QUEUES } from '../../workers/job-registry.js';
 import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../../workers/queue-worker-options.js';
-import type { FaceAnalyzer } from '../../workers/types.js';
-import { startWorkers, WORKER_QUEUES } from '../../workers/worker-process.js';
+import { startWorkers } from '../../workers/worker-process.js';
 import { intArg, listArg } from '../arg-parsers.js';
 import { withEngine } from '../engine-session.js';
 import { runUntilSignal } from '../until-signal.js';
@@ -47,11 +49,11 @@ export function registerWorker(program: Command): void {
         concurrency: flags.concurrency ?? 2 * engineOptions.threads,
         lockDurationMs: flags.lockDuration,
         stalledIntervalMs: flags.stalledInterval,
-      });
+      }, { runIdentify });
       await runUntilSignal('worker', () => workers.close());
     };
-    // The schedule queue's jobs only enqueue: a worker for it alone loads no face models.
-    if (flags.queues.every((queue) => queue === QUEUE_NAMES.schedule)) await work(noEngine(await resolveEmbeddingModel(engineOptions.adapter)));
+    // Queues whose jobs run no inference (schedule: they only enqueue) load no face models.
+    if (!queuesNeedEngine(flags.queues)) await work(noEngine(await resolveEmbeddingModel(engineOptions.adapter)));
     else await withEngine(engineOptions, work);
   });
 }
