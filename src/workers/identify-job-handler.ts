@@ -6,7 +6,7 @@ import { fivePoints } from '../engine/face-quality.js';
 import { bestPerPerson, decideIdentity, type IdentificationRule, type PersonMatch } from '../identification/identification-rule.js';
 import type { IdentifyJobData, SnapshotItem } from '../producers/types.js';
 import type { ResultStore } from '../results/result-store.js';
-import { RESULT_SCHEMA_ID, type ResultFace, type ResultJson } from '../results/result-types.js';
+import { RESULT_SCHEMA_ID, type ResultError, type ResultFace, type ResultJson } from '../results/result-types.js';
 import { openStorage } from '../storage/open-storage.js';
 import { StorageNotFoundError } from '../storage/storage-not-found-error.js';
 import type { Storage } from '../storage/storage.js';
@@ -32,7 +32,7 @@ export interface IdentifyJobHandlerDeps {
   now?: () => Date;
 }
 
-type Analyzed = { item: SnapshotItem; width: number; height: number; faces: AnalyzedFace[] } | { item: SnapshotItem; error: { code: string; message: string } };
+type Analyzed = { item: SnapshotItem; width: number; height: number; faces: AnalyzedFace[] } | { item: SnapshotItem; error: ResultError };
 
 /**
  * One identify job: every face of every snapshot, embedded through the engine, searched against the
@@ -65,7 +65,7 @@ export class IdentifyJobHandler {
 
     const faces = analyzed.flatMap((a) => ('faces' in a ? a.faces : []));
     let matches: PersonMatch[][] = [];
-    let searchError: { code: string; message: string } | undefined;
+    let searchError: ResultError | undefined;
     if (faces.length > 0) {
       try {
         const hits = await this.deps.search(faces.map((f) => f.embedding), RESULT_MATCHES);
@@ -103,7 +103,7 @@ export class IdentifyJobHandler {
     }
   }
 
-  private resultFor(a: Analyzed, searchError: { code: string; message: string } | undefined, nextMatches: () => PersonMatch[]): ResultJson {
+  private resultFor(a: Analyzed, searchError: ResultError | undefined, nextMatches: () => PersonMatch[]): ResultJson {
     const base = {
       schema: RESULT_SCHEMA_ID,
       model: { id: this.deps.model.id, detector: this.deps.model.detector, embedder: this.deps.model.embedder, threshold: this.rule.threshold },
