@@ -4,10 +4,12 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { ImageAnalysis } from '../src/engine/engine-types.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
 import { FACE_MODEL } from '../src/engine/face-model.js';
 import { FaceIndex } from '../src/index/face-index.js';
+import * as api from '../src/index/index-api-schemas.js';
 import { buildIndexServer, type IndexServerOptions } from '../src/index/index-http-server.js';
 import { clusteredFaces, noisy, prng } from './support/synthetic-embeddings.js';
 
@@ -452,5 +454,16 @@ describe('index given as a function', () => {
     expect(del.json()).toEqual({ personId: 'p1', removed: 3 });
     expect(first.index.personFaces('p1')).toHaveLength(3);
     expect(second.index.personFaces('p1')).toHaveLength(0);
+  });
+});
+
+describe('API schemas', () => {
+  it('each one converts to JSON Schema for an OpenAPI document (requests as input, answers as output)', () => {
+    const schemas = Object.entries(api as Record<string, unknown>).filter((entry): entry is [string, z.ZodType] => entry[1] instanceof z.ZodType);
+    expect(schemas.length).toBeGreaterThan(15);
+    for (const [name, schema] of schemas) {
+      const io = /(Query|Params|Body)Schema$/.test(name) && name !== 'apiErrorBodySchema' ? 'input' : 'output';
+      expect(() => z.toJSONSchema(schema, { io, target: 'openapi-3.0' }), name).not.toThrow();
+    }
   });
 });

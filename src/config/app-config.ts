@@ -4,42 +4,6 @@ import { parseS3Url } from '../storage/parse-s3-url.js';
 import { storageUrlScheme } from '../storage/storage-url.js';
 import { loadSettings, type SettingSource } from './config-source.js';
 
-/** App flags as commander hands them over. */
-export interface AppFlags {
-  storage?: string;
-  redisUrl?: string;
-  queuePrefix?: string;
-  indexUrl?: string;
-}
-
-export interface AppConfig {
-  /** A folder path, file:///path or s3://bucket/prefix (see openStorage). */
-  storage: string;
-  /** redis:// or rediss:// URL. */
-  redisUrl: string;
-  /** BullMQ queue prefix; also names storage paths, hence [A-Za-z0-9_-]+. */
-  queuePrefix: string;
-  /** Base URL of the index service, without a trailing '/'. */
-  indexUrl: string;
-}
-
-type Key = keyof AppConfig;
-
-export const APP_DEFAULTS: AppConfig = {
-  storage: DEFAULT_STORAGE_URL,
-  redisUrl: 'redis://127.0.0.1:6379',
-  queuePrefix: 'facepipe',
-  indexUrl: 'http://127.0.0.1:7070',
-};
-
-/** Where each setting comes from: environment variable and CLI flag. */
-export const APP_SETTINGS: Record<Key, SettingSource> = {
-  storage: { env: 'FACEPIPE_STORAGE', flag: '--storage' },
-  redisUrl: { env: 'REDIS_URL', flag: '--redis-url' },
-  queuePrefix: { env: 'FACEPIPE_QUEUE_PREFIX', flag: '--queue-prefix' },
-  indexUrl: { env: 'FACEPIPE_INDEX_URL', flag: '--index-url' },
-};
-
 const urlWith = (protocols: string[], what: string) =>
   z
     .string()
@@ -56,7 +20,9 @@ const urlWith = (protocols: string[], what: string) =>
       { error: `expected ${what}` },
     );
 
-const schema = z.object({
+/** The one schema of the app's settings: raw strings (env, flags, defaults) in, AppConfig out. */
+export const appConfigSchema = z.object({
+  /** A folder path, file:///path or s3://bucket/prefix (see openStorage). */
   storage: z
     .string()
     .trim()
@@ -75,18 +41,43 @@ const schema = z.object({
       },
       { error: 'expected a folder path, file:///path or s3://bucket/prefix' },
     ),
+  /** redis:// or rediss:// URL. */
   redisUrl: urlWith(['redis:', 'rediss:'], 'a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379'),
   // BullMQ itself would accept ':' in a prefix (its keys are '<prefix>:<queue>:...'), but the prefix
   // also names storage paths (run and watermark keys) and shows up in job ids, so it is kept to
   // characters that are safe in S3 keys, file names and Redis keys alike.
+  /** BullMQ queue prefix; also names storage paths, hence [A-Za-z0-9_-]+. */
   queuePrefix: z
     .string()
     .trim()
     .regex(/^[A-Za-z0-9_-]+$/, { error: 'expected letters, digits, "_" or "-" only ([A-Za-z0-9_-]+; it also names storage paths)' }),
+  /** Base URL of the index service, without a trailing '/'. */
   indexUrl: urlWith(['http:', 'https:'], 'an http:// or https:// URL, e.g. http://127.0.0.1:7070').transform((value) =>
     value.replace(/\/+$/, ''),
   ),
 });
+
+export type AppConfig = z.output<typeof appConfigSchema>;
+
+type Key = keyof AppConfig;
+
+/** App flags as commander hands them over. */
+export type AppFlags = Partial<Record<Key, string>>;
+
+export const APP_DEFAULTS: AppConfig = {
+  storage: DEFAULT_STORAGE_URL,
+  redisUrl: 'redis://127.0.0.1:6379',
+  queuePrefix: 'facepipe',
+  indexUrl: 'http://127.0.0.1:7070',
+};
+
+/** Where each setting comes from: environment variable and CLI flag. */
+export const APP_SETTINGS: Record<Key, SettingSource> = {
+  storage: { env: 'FACEPIPE_STORAGE', flag: '--storage' },
+  redisUrl: { env: 'REDIS_URL', flag: '--redis-url' },
+  queuePrefix: { env: 'FACEPIPE_QUEUE_PREFIX', flag: '--queue-prefix' },
+  indexUrl: { env: 'FACEPIPE_INDEX_URL', flag: '--index-url' },
+};
 
 /**
  * The app's settings from the environment and CLI flags (a flag wins over its variable; an empty
@@ -94,5 +85,5 @@ const schema = z.object({
  * naming its variable or flag and the allowed form.
  */
 export function loadAppConfig(flags: AppFlags = {}, env: NodeJS.ProcessEnv = process.env): AppConfig {
-  return loadSettings(schema, APP_SETTINGS, flags, env, APP_DEFAULTS);
+  return loadSettings(appConfigSchema, APP_SETTINGS, flags, env, APP_DEFAULTS);
 }

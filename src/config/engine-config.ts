@@ -5,21 +5,6 @@ import { DEFAULT_ENGINE_OPTIONS } from '../engine/face-engine.js';
 import { BACKEND_NAMES } from '../engine/tf-backend.js';
 import { loadSettings, type SettingSource } from './config-source.js';
 
-/** Engine flags as commander hands them over: strings, or booleans for --flip-tta / --no-flip-tta. */
-export interface EngineFlags {
-  backend?: string;
-  threads?: string;
-  detector?: string;
-  minFaceSize?: string;
-  maxPixels?: string;
-  maxBatch?: string;
-  maxWaitMs?: string;
-  flipTta?: boolean | string;
-  adapter?: string;
-}
-
-type Key = keyof EngineFlags;
-
 /** Re-exported for existing importers of engine-config. */
 export { ConfigError } from './config-source.js';
 
@@ -32,7 +17,7 @@ const int = (min: number, what: string) =>
     .pipe(z.number().int().min(min, { error: `expected ${what}` }));
 
 /** The one schema: raw strings (env or flags) in, typed engine settings out. */
-const schema = z.object({
+export const engineConfigSchema = z.object({
   backend: z.enum(BACKEND_NAMES, { error: `expected one of ${BACKEND_NAMES.join(', ')}` }).optional(),
   threads: int(1, 'a positive integer').optional(),
   detector: z.enum(DETECTORS, { error: `expected one of ${DETECTORS.join(', ')}` }).optional(),
@@ -49,6 +34,14 @@ const schema = z.object({
     .optional(),
   adapter: z.string().trim().min(1, { error: 'expected the folder of a trained adapter' }).optional(),
 });
+
+/** The engine settings given (env or flags), typed; unset ones keep DEFAULT_ENGINE_OPTIONS. */
+export type EngineConfig = z.output<typeof engineConfigSchema>;
+
+type Key = keyof EngineConfig;
+
+/** Engine flags as commander hands them over: strings, or booleans for --flip-tta / --no-flip-tta. */
+export type EngineFlags = { [K in Key]?: K extends 'flipTta' ? boolean | string : string };
 
 /** Where each setting comes from: environment variable and CLI flag. */
 export const ENGINE_SETTINGS: Record<Key, SettingSource> = {
@@ -68,7 +61,7 @@ export const ENGINE_SETTINGS: Record<Key, SettingSource> = {
  * once; unset settings keep DEFAULT_ENGINE_OPTIONS. Throws a ConfigError listing every bad value.
  */
 export function loadEngineConfig(flags: EngineFlags = {}, env: NodeJS.ProcessEnv = process.env): EngineOptions {
-  const c = loadSettings(schema, ENGINE_SETTINGS, flags, env); // an empty variable counts as unset
+  const c: EngineConfig = loadSettings(engineConfigSchema, ENGINE_SETTINGS, flags, env); // an empty variable counts as unset
   const defaults = DEFAULT_ENGINE_OPTIONS;
   return {
     backend: c.backend ?? defaults.backend,

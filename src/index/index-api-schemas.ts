@@ -1,13 +1,17 @@
 /**
- * JSON schemas and types of the index service's HTTP API (index-http-server.ts).
+ * The index service's HTTP API (index-http-server.ts, match-routes.ts, index-admin-routes.ts): one
+ * zod schema per body, query, params and answer. The TypeScript types are inferred from them;
+ * fastify validates requests and serializes answers with them (fastify-type-provider-zod), and
+ * they are in the shape its jsonSchemaTransform turns into an OpenAPI document.
  *
- * Validation runs in fastify (ajv) with type coercion switched off for the whole server: a JSON
- * body must carry real numbers (ajv's default coercion would turn `null` into 0 inside a
- * vector). Query-string integers therefore arrive as strings and are declared as digit strings;
- * the route parses them and checks their range.
+ * No coercion: a JSON body must carry real numbers (null, "0.1" or true are refused in a vector).
+ * Query-string integers arrive as strings: digit strings here, turned into numbers and checked
+ * against their range, with the messages the API has always answered.
  */
-import type { FaceErrorCode } from '../errors/face-error.js';
-import type { Box, Point } from '../engine/types.js';
+import { z } from 'zod';
+import { type ErrorCode, FACE_ERROR_CODES } from '../errors/error-codes.js';
+import { parseIsoTime } from '../matches/parse-iso-time.js';
+import { MAX_MATCHES_LIMIT } from '../matches/types.js';
 
 export const MAX_QUERY_VECTORS = 256;
 export const MAX_K = 100;
@@ -15,180 +19,248 @@ export const DEFAULT_K = 5;
 export const DEFAULT_PERSONS_LIMIT = 100;
 export const MAX_PERSONS_LIMIT = 1000;
 export const MAX_PERSON_ID_LENGTH = 512;
-
-export interface SearchBody {
-  vectors: number[][];
-  k?: number;
-  /** k persons (each one's closest face) instead of k faces. */
-  persons?: boolean;
-  /** EmbeddingModel.id of the vectors; refused with 409 MODEL_MISMATCH when the index holds another. */
-  model?: string;
-}
-
-export interface SearchHit {
-  personId: string;
-  faceId: string;
-  /** Euclidean distance to the query vector. */
-  distance: number;
-}
-
-export interface SearchResponse {
-  /** One list per query vector, in query order; each ascending by distance. */
-  results: SearchHit[][];
-}
-
-/** GET /healthz, and GET /readyz when ready (503 with status 'not_ready' otherwise). */
-export interface HealthResponse {
-  status: 'ok' | 'not_ready';
-}
-
-export interface PersonsQuery {
-  limit?: string;
-  offset?: string;
-}
-
-export interface PersonsResponse {
-  /** Total persons in the index. */
-  persons: number;
-  /** Total faces in the index. */
-  faces: number;
-  /** One page, sorted by personId. */
-  items: Array<{ personId: string; faces: number }>;
-}
-
-export interface PersonParams {
-  id: string;
-}
-
-export interface PersonResponse {
-  personId: string;
-  faces: string[];
-}
-
-export interface DeletePersonResponse {
-  personId: string;
-  removed: number;
-}
-
 /** Default request-body limit of the image routes (identify, verify): 50 MB. */
 export const DEFAULT_MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 /** Longest `name` query parameter (the image's name, used in error messages). */
 export const MAX_IMAGE_NAME_LENGTH = 1024;
 
-export interface IdentifyQuery {
-  k?: string;
+/** Error codes of the service's answers; the engine's refusals of a bad image keep their FaceError code. */
+export const API_ERROR_CODES = [
+  'BAD_REQUEST',
+  'NOT_FOUND',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'CONFLICT',
+  'MODEL_MISMATCH',
+  'ENGINE_UNAVAILABLE',
+  'INTERNAL',
+  ...FACE_ERROR_CODES,
+] as const satisfies readonly ErrorCode[];
+
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+/** Every error answer: `{ error: { code, message } }`. */
+export const apiErrorBodySchema = z.object({
+  error: z.object({ code: z.enum(API_ERROR_CODES), message: z.string() }),
+});
+
+export type ApiErrorBody = z.infer<typeof apiErrorBodySchema>;
+
+/** The error answers of a route, next to its own: fastify picks the schema by status. */
+export const errorResponses = { '4xx': apiErrorBodySchema, '5xx': apiErrorBodySchema } as const;
+
+/** A query-string integer from `min` to `max`, written as at most 9 digits. */
+export function queryInteger(min: number, max: number) {
+  const range = `must be an integer from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^[0-9]{1,9}$/, { error: 'must be a non-negative integer' })
+    .transform(Number)
+    .pipe(z.number().min(min, { error: range }).max(max, { error: range }));
+}
+
+
+const personId = () => z.string().min(1).max(MAX_PERSON_ID_LENGTH);
+const imageName = () => z.string().min(1).max(MAX_IMAGE_NAME_LENGTH);
+const box = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() });
+const point = z.tuple([z.number(), z.number()]);
+
+// POST /v1/search
+
+/** The vectors' dimension is checked by the route (to name the index's dim in the message), not here. */
+export const searchBodySchema = z.object({
+  vectors: z.array(z.array(z.number())).min(1).max(MAX_QUERY_VECTORS),
+  k: z.int().min(1).max(MAX_K).optional(),
+  /** k persons (each one's closest face) instead of k faces. */
+  persons: z.boolean().optional(),
+  /** EmbeddingModel.id of the vectors; refused with 409 MODEL_MISMATCH when the index holds another. */
+  model: z.string().min(1).max(200).optional(),
+});
+
+export const searchHitSchema = z.object({
+  personId: z.string(),
+  faceId: z.string(),
+  /** Euclidean distance to the query vector. */
+  distance: z.number(),
+});
+
+export const searchResponseSchema = z.object({
+  /** One list per query vector, in query order; each ascending by distance. */
+  results: z.array(z.array(searchHitSchema)),
+});
+
+export type SearchBody = z.infer<typeof searchBodySchema>;
+export type SearchHit = z.infer<typeof searchHitSchema>;
+export type SearchResponse = z.infer<typeof searchResponseSchema>;
+
+// GET /healthz, GET /readyz
+
+/** GET /healthz, and GET /readyz when ready (503 with status 'not_ready' otherwise). */
+export const healthResponseSchema = z.object({ status: z.enum(['ok', 'not_ready']) });
+
+export type HealthResponse = z.infer<typeof healthResponseSchema>;
+
+// GET /v1/persons, GET and DELETE /v1/persons/:id
+
+export const personsQuerySchema = z.object({
+  limit: queryInteger(1, MAX_PERSONS_LIMIT).optional(),
+  offset: queryInteger(0, Number.MAX_SAFE_INTEGER).optional(),
+});
+
+export const personsResponseSchema = z.object({
+  /** Total persons in the index. */
+  persons: z.int(),
+  /** Total faces in the index. */
+  faces: z.int(),
+  /** One page, sorted by personId. */
+  items: z.array(z.object({ personId: z.string(), faces: z.int() })),
+});
+
+export const personParamsSchema = z.object({ id: personId() });
+
+export const personResponseSchema = z.object({ personId: z.string(), faces: z.array(z.string()) });
+
+export const deletePersonResponseSchema = z.object({ personId: z.string(), removed: z.int() });
+
+export type PersonsResponse = z.infer<typeof personsResponseSchema>;
+export type PersonResponse = z.infer<typeof personResponseSchema>;
+export type DeletePersonResponse = z.infer<typeof deletePersonResponseSchema>;
+
+// POST /v1/identify
+
+export const identifyQuerySchema = z.object({
+  k: queryInteger(1, MAX_K).optional(),
   /** Names the image in error messages (e.g. the client's file path). Default "image". */
-  name?: string;
-}
+  name: imageName().optional(),
+});
 
-export interface IdentifyMatch {
-  personId: string;
+export const identifyMatchSchema = z.object({
+  personId: z.string(),
   /** The person's closest face. */
-  faceId: string;
+  faceId: z.string(),
   /** Euclidean distance between the probe face and that face. */
-  distance: number;
-}
+  distance: z.number(),
+});
 
-export interface IdentifiedFace {
-  box: Box;
-  score: number;
-  landmarks: Point[];
+export const identifiedFaceSchema = z.object({
+  box,
+  score: z.number(),
+  landmarks: z.array(point),
   /** Top-k persons, one entry each (their closest face), ascending by distance. */
-  matches: IdentifyMatch[];
+  matches: z.array(identifyMatchSchema),
   /** The decision (src/identification/identification-rule.ts): a person, or null for "nobody in the gallery". */
-  personId: string | null;
-}
+  personId: z.string().nullable(),
+});
 
-export interface IdentifyResponse {
-  width: number;
-  height: number;
+export const identifyResponseSchema = z.object({
+  width: z.int(),
+  height: z.int(),
   /** The threshold the decisions used. */
-  threshold: number;
+  threshold: z.number(),
   /** In the engine's detection order; empty when the image has no face. */
-  faces: IdentifiedFace[];
-}
+  faces: z.array(identifiedFaceSchema),
+});
 
-export interface VerifyQuery {
-  personId: string;
+export type IdentifyMatch = z.infer<typeof identifyMatchSchema>;
+export type IdentifiedFace = z.infer<typeof identifiedFaceSchema>;
+export type IdentifyResponse = z.infer<typeof identifyResponseSchema>;
+
+// POST /v1/verify
+
+export const verifyQuerySchema = z.object({
+  personId: personId(),
   /** Names the image in error messages. Default "image". */
-  name?: string;
-}
+  name: imageName().optional(),
+});
 
-export interface VerifyResponse {
-  personId: string;
+export const verifyResponseSchema = z.object({
+  personId: z.string(),
   /** distance <= threshold; false when the image has no face. */
-  match: boolean;
+  match: z.boolean(),
   /** The smallest distance between a face of the image and a face of the person; null without a face. */
-  distance: number | null;
-  threshold: number;
+  distance: z.number().nullable(),
+  threshold: z.number(),
   /** Which face of the image (engine detection order) was closest; null without a face. */
-  faceIndex: number | null;
-}
+  faceIndex: z.int().nullable(),
+});
 
-/** Error codes of the service; the engine's refusals of a bad image keep their FaceError code. */
-export type ApiErrorCode =
-  | 'BAD_REQUEST'
-  | 'NOT_FOUND'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'CONFLICT'
-  | 'MODEL_MISMATCH'
-  | 'ENGINE_UNAVAILABLE'
-  | 'INTERNAL'
-  | FaceErrorCode;
+export type VerifyResponse = z.infer<typeof verifyResponseSchema>;
 
-export interface ApiErrorBody {
-  error: { code: ApiErrorCode; message: string };
-}
+// GET /v1/persons/:id/matches (its answer is src/matches' matchPageSchema)
 
-/** Dimension is checked by the route (to name the index's dim in the message), not here. */
-export const searchBodySchema = {
-  type: 'object',
-  required: ['vectors'],
-  additionalProperties: false,
-  properties: {
-    vectors: {
-      type: 'array',
-      minItems: 1,
-      maxItems: MAX_QUERY_VECTORS,
-      items: { type: 'array', items: { type: 'number' } },
+/** An ISO 8601 date, or date-time with a zone, as a Date (parseIsoTime). */
+const isoTime = () =>
+  z
+    .string()
+    .min(1)
+    .max(64)
+    .transform((value, ctx) => {
+      const date = parseIsoTime(value);
+      if (date) return date;
+      ctx.addIssue({
+        code: 'custom',
+        input: value,
+        message: `must be an ISO 8601 date or date-time with a zone (e.g. 2026-11-28 or 2026-11-28T02:15:00Z), got ${JSON.stringify(value)}`,
+      });
+      return z.NEVER;
+    })
+    .describe('an ISO 8601 date, or date-time with a zone');
+
+export const matchesQuerySchema = z
+  .object({
+    /** Sightings at or after this time. */
+    since: isoTime().optional(),
+    /** Sightings strictly before this time. */
+    until: isoTime().optional(),
+    limit: queryInteger(1, MAX_MATCHES_LIMIT).optional(),
+    offset: queryInteger(0, Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .refine(({ since, until }) => !(since && until && since.getTime() > until.getTime()), {
+    path: ['since'],
+    error: 'must not be after until',
+  });
+
+// GET /v1/index, POST /v1/index/rebuild
+
+/** A rebuild's body; an empty (null) body keeps the service's parameters. */
+export const rebuildBodySchema = z
+  .object(
+    {
+      m: z.int().min(2).max(128).optional(),
+      efConstruction: z.int().min(10).max(2000).optional(),
     },
-    k: { type: 'integer', minimum: 1, maximum: MAX_K },
-    persons: { type: 'boolean' },
-    /** The embedding model of the vectors: refused (409) when the index holds another model's. */
-    model: { type: 'string', minLength: 1, maxLength: 200 },
-  },
-} as const;
+    // Worded as the JSON Schema type of the body, object or null.
+    { error: (issue) => (issue.code === 'invalid_type' ? 'must be object,null' : undefined) },
+  )
+  .nullable();
 
-/** A non-negative decimal integer as a query-string value. */
-const digits = { type: 'string', pattern: '^[0-9]{1,9}$' } as const;
+/** Keys in the order IndexService fills them in, so answers keep the key order they always had. */
+export const rebuildStatusSchema = z.object({
+  state: z.enum(['idle', 'running', 'done', 'failed']),
+  startedAt: z.string().optional(),
+  m: z.int().optional(),
+  efConstruction: z.int().optional(),
+  faces: z.int().optional(),
+  error: z.string().optional(),
+  finishedAt: z.string().optional(),
+});
 
-export const personsQuerySchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { limit: digits, offset: digits },
-} as const;
+export const indexStatusSchema = z.object({
+  /** The embedding model (and adapter) of every vector in the index. */
+  model: z.string(),
+  ready: z.boolean(),
+  faces: z.int(),
+  persons: z.int(),
+  m: z.int(),
+  efConstruction: z.int(),
+  ef: z.int(),
+  /** Last change-log entry applied. */
+  changePosition: z.string(),
+  /** How the index was loaded at start: a snapshot (its name) or a build from the gallery. */
+  loadedFrom: z.string(),
+  lastSnapshot: z.string().optional(),
+  rebuild: rebuildStatusSchema,
+});
 
-const imageName = { type: 'string', minLength: 1, maxLength: MAX_IMAGE_NAME_LENGTH } as const;
-
-export const identifyQuerySchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { k: digits, name: imageName },
-} as const;
-
-export const verifyQuerySchema = {
-  type: 'object',
-  required: ['personId'],
-  additionalProperties: false,
-  properties: {
-    personId: { type: 'string', minLength: 1, maxLength: MAX_PERSON_ID_LENGTH },
-    name: imageName,
-  },
-} as const;
-
-export const personParamsSchema = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: MAX_PERSON_ID_LENGTH } },
-} as const;
+export type RebuildStatus = z.infer<typeof rebuildStatusSchema>;
+export type IndexServiceStatus = z.infer<typeof indexStatusSchema>;

@@ -9,6 +9,7 @@ import {
   type DeletePersonResponse,
   type HealthResponse,
   type IdentifyResponse,
+  type IndexServiceStatus,
   type PersonResponse,
   type PersonsResponse,
   type SearchResponse,
@@ -16,7 +17,6 @@ import {
 } from './index-api-schemas.js';
 import type { MatchPage } from '../matches/types.js';
 import { IndexServiceError } from './index-service-error.js';
-import type { IndexServiceStatus } from './index-service.js';
 
 export interface IndexClientOptions {
   /** Per request, in ms (identify on a large image runs the engine). Default 120 s. */

@@ -21,37 +21,39 @@
  * The builder does not listen: the caller calls `app.listen()` (tests use `app.inject()`).
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ImageAnalysis } from '../engine/engine-types.js';
 import { faceDistance } from '../engine/face-distance.js';
 import { FaceError } from '../errors/face-error.js';
 import type { ImageInput } from '../engine/types.js';
 import { FaceIndex, FaceIndexError, type FaceMatch } from './face-index.js';
 import { bestPerPerson, decideIdentity, type IdentificationRule } from '../identification/identification-rule.js';
+import { validationMessage, validatorCompiler } from './api-validation.js';
 import {
   DEFAULT_K,
   DEFAULT_MAX_IMAGE_BYTES,
   DEFAULT_PERSONS_LIMIT,
-  MAX_PERSONS_LIMIT,
-  MAX_K,
   MAX_QUERY_VECTORS,
+  deletePersonResponseSchema,
+  errorResponses,
+  healthResponseSchema,
   identifyQuerySchema,
+  identifyResponseSchema,
   personParamsSchema,
+  personResponseSchema,
   personsQuerySchema,
+  personsResponseSchema,
   searchBodySchema,
+  searchResponseSchema,
   verifyQuerySchema,
+  verifyResponseSchema,
   type ApiErrorBody,
   type ApiErrorCode,
   type DeletePersonResponse,
-  type IdentifyMatch,
-  type IdentifyQuery,
   type IdentifyResponse,
-  type PersonParams,
   type PersonResponse,
-  type PersonsQuery,
   type PersonsResponse,
-  type SearchBody,
   type SearchResponse,
-  type VerifyQuery,
   type VerifyResponse,
 } from './index-api-schemas.js';
 
@@ -104,39 +106,6 @@ function errorBody(code: ApiErrorCode, message: string): ApiErrorBody {
   return { error: { code, message } };
 }
 
-/** `/vectors/0/3` -> `vectors[0][3]`. */
-function fieldName(instancePath: string): string {
-  return instancePath
-    .split('/')
-    .filter((part) => part !== '')
-    .map((part, i) => (/^[0-9]+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`))
-    .join('');
-}
-
-/** A message naming the offending field, from fastify's (ajv) validation error. */
-function validationMessage(error: FastifyError): string {
-  const first = error.validation?.[0];
-  const context = error.validationContext ?? 'request';
-  if (!first) return error.message;
-  const params = first.params as Record<string, unknown>;
-  let field = fieldName(first.instancePath);
-  if (first.keyword === 'required' && typeof params.missingProperty === 'string') {
-    field = field ? `${field}.${params.missingProperty}` : params.missingProperty;
-    return `${context}: ${field} is required`;
-  }
-  if (first.keyword === 'pattern') return `${context}: ${field} must be a non-negative integer`;
-  return `${context}: ${field || context} ${first.message ?? 'is invalid'}`;
-}
-
-function parseIntParam(name: string, raw: string | undefined, def: number, min: number, max: number): number {
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ApiError(400, 'BAD_REQUEST', `querystring: ${name} must be an integer from ${min} to ${max}`);
-  }
-  return n;
-}
-
 export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   const { threshold } = options;
   const rule: IdentificationRule = options.rule ?? { threshold, marginWeight: 0 };
@@ -159,9 +128,11 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     logger: options.logger ?? false,
     // Room for a full batch of vectors written out as JSON decimals (~25 bytes per value).
     bodyLimit: Math.max(1 << 20, MAX_QUERY_VECTORS * dim * 32 + 4096),
-    // No coercion: a JSON vector must hold numbers, never null/"0.1"/true turned into numbers.
-    ajv: { customOptions: { coerceTypes: false } },
-  });
+  }).withTypeProvider<ZodTypeProvider>();
+  // Every route's schemas are zod's (index-api-schemas.ts): requests parsed without coercion (a JSON
+  // vector must hold numbers, never null/"0.1"/true turned into numbers), answers serialized by them.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ApiError) {
@@ -188,14 +159,15 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     return reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { response: { 200: healthResponseSchema } } }, async () => ({ status: 'ok' as const }));
 
-  app.get('/readyz', async (_request, reply) => {
-    if (ready()) return { status: 'ok' };
+  app.get('/readyz', { schema: { response: { 200: healthResponseSchema, 503: healthResponseSchema } } }, async (_request, reply) => {
+    if (ready()) return { status: 'ok' as const };
     return reply.status(503).send({ status: 'not_ready' });
   });
 
-  app.post<{ Body: SearchBody }>('/v1/search', { schema: { body: searchBodySchema } }, async (request) => {
+  const searchSchema = { body: searchBodySchema, response: { 200: searchResponseSchema, ...errorResponses } };
+  app.post('/v1/search', { schema: searchSchema }, async (request) => {
     const { vectors, k = DEFAULT_K, persons = false, model } = request.body;
     if (model !== undefined && options.model !== undefined && model !== options.model) {
       throw new ApiError(
@@ -213,7 +185,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
         );
       }
     }
-    let matches;
+    let matches: FaceMatch[][];
     try {
       matches = persons ? current().searchPersons(vectors, k) : current().search(vectors, k);
     } catch (err) {
@@ -228,12 +200,11 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     return response;
   });
 
-  app.get<{ Querystring: PersonsQuery }>(
+  app.get(
     '/v1/persons',
-    { schema: { querystring: personsQuerySchema } },
+    { schema: { querystring: personsQuerySchema, response: { 200: personsResponseSchema, ...errorResponses } } },
     async (request) => {
-      const limit = parseIntParam('limit', request.query.limit, DEFAULT_PERSONS_LIMIT, 1, MAX_PERSONS_LIMIT);
-      const offset = parseIntParam('offset', request.query.offset, 0, 0, Number.MAX_SAFE_INTEGER);
+      const { limit = DEFAULT_PERSONS_LIMIT, offset = 0 } = request.query;
       const index = current();
       const all = index.persons();
       const response: PersonsResponse = {
@@ -278,12 +249,12 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     return analysis;
   };
 
-  app.post<{ Querystring: IdentifyQuery }>(
+  app.post(
     '/v1/identify',
-    { schema: { querystring: identifyQuerySchema }, bodyLimit: maxImageBytes },
+    { schema: { querystring: identifyQuerySchema, response: { 200: identifyResponseSchema, ...errorResponses } }, bodyLimit: maxImageBytes },
     async (request) => {
       requireEngine();
-      const k = parseIntParam('k', request.query.k, DEFAULT_K, 1, MAX_K);
+      const { k = DEFAULT_K } = request.query;
       const { width, height, faces } = await analyzeBody(request.body, request.query.name);
       const found = faces.length === 0 ? [] : current().searchPersons(faces.map((f) => f.embedding), k);
       const response: IdentifyResponse = {
@@ -299,9 +270,9 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     },
   );
 
-  app.post<{ Querystring: VerifyQuery }>(
+  app.post(
     '/v1/verify',
-    { schema: { querystring: verifyQuerySchema }, bodyLimit: maxImageBytes },
+    { schema: { querystring: verifyQuerySchema, response: { 200: verifyResponseSchema, ...errorResponses } }, bodyLimit: maxImageBytes },
     async (request) => {
       const { personId, name } = request.query;
       requireEngine();
@@ -335,9 +306,9 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     return faces;
   };
 
-  app.get<{ Params: PersonParams }>(
+  app.get(
     '/v1/persons/:id',
-    { schema: { params: personParamsSchema } },
+    { schema: { params: personParamsSchema, response: { 200: personResponseSchema, ...errorResponses } } },
     async (request) => {
       const personId = request.params.id;
       const response: PersonResponse = { personId, faces: knownPersonFaces(current(), personId).sort() };
@@ -345,9 +316,9 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     },
   );
 
-  app.delete<{ Params: PersonParams }>(
+  app.delete(
     '/v1/persons/:id',
-    { schema: { params: personParamsSchema } },
+    { schema: { params: personParamsSchema, response: { 200: deletePersonResponseSchema, ...errorResponses } } },
     async (request) => {
       const personId = request.params.id;
       const faces = knownPersonFaces(current(), personId).length;

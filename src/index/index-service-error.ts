@@ -2,10 +2,19 @@
  * A failed call to the index service (index-client.ts): the service's own error answer
  * (`{ error: { code, message } }` with its HTTP status) or no answer at all (UNREACHABLE).
  */
-import type { ApiErrorCode } from './index-api-schemas.js';
+import type { ErrorCode } from '../errors/error-codes.js';
+import { API_ERROR_CODES } from './index-api-schemas.js';
 
 /** The service's error codes, plus the client's own: no answer (UNREACHABLE, TIMEOUT), /readyz's 503 (NOT_READY), an answer that is not the API's (BAD_RESPONSE). */
-export type IndexServiceErrorCode = ApiErrorCode | 'UNREACHABLE' | 'TIMEOUT' | 'NOT_READY' | 'BAD_RESPONSE';
+export const INDEX_SERVICE_ERROR_CODES = [
+  ...API_ERROR_CODES,
+  'UNREACHABLE',
+  'TIMEOUT',
+  'NOT_READY',
+  'BAD_RESPONSE',
+] as const satisfies readonly ErrorCode[];
+
+export type IndexServiceErrorCode = (typeof INDEX_SERVICE_ERROR_CODES)[number];
 
 export class IndexServiceError extends Error {
   constructor(

@@ -5,6 +5,7 @@ import { compareStreamIds, LOG_START, type ChangeLog, type GalleryChange } from 
 import { StorageNotFoundError } from '../storage/storage-not-found-error.js';
 import { buildIndexInWorker } from './build-index-in-worker.js';
 import { DEFAULT_EF_CONSTRUCTION, DEFAULT_M, FaceIndex } from './face-index.js';
+import type { IndexServiceStatus, RebuildStatus } from './index-api-schemas.js';
 import type { IndexSnapshotStore } from './index-snapshot-store.js';
 
 export interface IndexServiceOptions {
@@ -23,32 +24,8 @@ export interface IndexServiceOptions {
   readBlockMs?: number;
 }
 
-export interface RebuildStatus {
-  state: 'idle' | 'running' | 'done' | 'failed';
-  startedAt?: string;
-  finishedAt?: string;
-  faces?: number;
-  m?: number;
-  efConstruction?: number;
-  error?: string;
-}
-
-export interface IndexServiceStatus {
-  /** The embedding model (and adapter) of every vector in the index. */
-  model: string;
-  ready: boolean;
-  faces: number;
-  persons: number;
-  m: number;
-  efConstruction: number;
-  ef: number;
-  /** Last change-log entry applied. */
-  changePosition: string;
-  /** How the index was loaded at start: a snapshot (its name) or a build from the gallery. */
-  loadedFrom: string;
-  lastSnapshot?: string;
-  rebuild: RebuildStatus;
-}
+/** Their schemas are the API's (GET /v1/index answers the status). */
+export type { IndexServiceStatus, RebuildStatus } from './index-api-schemas.js';
 
 interface PendingSwap {
   index: FaceIndex;

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { logger } from '../logger.js';
-import { RESULT_SCHEMA_ID, type ResultJson } from '../results/result-types.js';
+import { parseResult, parseResultFile } from '../results/result-schema.js';
+import type { ResultJson } from '../results/result-types.js';
 import { listAll } from '../storage/list-all.js';
 import type { Storage, StorageObject } from '../storage/storage.js';
 import {
@@ -11,6 +12,9 @@ import {
   type MatchRebuildSummary,
   type MatchRecord,
 } from './types.js';
+
+/** Re-exported for existing importers of match-store. */
+export { parseIsoTime } from './parse-iso-time.js';
 
 export const DEFAULT_RESULTS_PREFIX = 'facepipe/results/';
 
@@ -77,10 +81,14 @@ export class MatchStore {
   /**
    * Records the identified faces of one result (faces with a non-null personId), replacing what
    * the same result (`run` + `result.input.key`) recorded before. Returns the faces recorded.
-   * Throws a TypeError for a value that is not a facepipe.result/v1 result.
+   * Throws a TypeError (a ResultFormatError) for a value that is not a facepipe.result/v1 result.
    */
   async recordResult(run: string, resultKey: string, result: ResultJson): Promise<number> {
-    checkResult(result);
+    return this.record(run, resultKey, parseResult(result));
+  }
+
+  /** recordResult of a result already parsed (parseResult): what rebuild read from a file. */
+  private async record(run: string, resultKey: string, result: ResultJson): Promise<number> {
     if (run === '') throw new TypeError('recordResult: run is empty');
     const seenAt = seenAtOf(result);
     const score = Date.parse(seenAt);
@@ -157,14 +165,12 @@ export class MatchStore {
         }
         let result: ResultJson;
         try {
-          result = JSON.parse(Buffer.from(await storage.get(object.key)).toString('utf8')) as ResultJson;
-          checkResult(result);
-          seenAtOf(result);
+          result = parseResultFile(await storage.get(object.key));
         } catch (err) {
           skip(object.key, err instanceof Error ? err.message : String(err));
           continue;
         }
-        const faces = await this.recordResult(rest.slice(0, slash), object.key, result);
+        const faces = await this.record(rest.slice(0, slash), object.key, result);
         summary.faces += faces;
         summary.results += 1;
       }
@@ -223,27 +229,6 @@ export function seenAtOf(result: ResultJson): string {
   throw new TypeError('result has neither input.modified nor processedAt as a time');
 }
 
-/** Throws a TypeError unless `value` looks like a facepipe.result/v1 result (what recording reads of it). */
-function checkResult(value: unknown): asserts value is ResultJson {
-  const result = value as Partial<ResultJson> | null;
-  if (typeof result !== 'object' || result === null || Array.isArray(result)) throw new TypeError('a result must be a JSON object');
-  if (result.schema !== RESULT_SCHEMA_ID) throw new TypeError(`schema is ${JSON.stringify(result.schema)}, expected ${RESULT_SCHEMA_ID}`);
-  if (typeof result.input !== 'object' || result.input === null || typeof result.input.key !== 'string' || result.input.key === '') {
-    throw new TypeError('input.key must be a non-empty string');
-  }
-  if (!Array.isArray(result.faces)) throw new TypeError('faces must be an array');
-  result.faces.forEach((face, i) => {
-    if (typeof face !== 'object' || face === null) throw new TypeError(`faces[${i}] must be an object`);
-    if (face.personId !== null && typeof face.personId !== 'string') throw new TypeError(`faces[${i}].personId must be a string or null`);
-    if (face.personId === null) return;
-    const box = face.box as Partial<ResultJson['faces'][number]['box']> | undefined;
-    if (typeof box !== 'object' || box === null || ![box.x, box.y, box.width, box.height].every((n) => typeof n === 'number')) {
-      throw new TypeError(`faces[${i}].box must have numbers x, y, width, height`);
-    }
-    if (!Array.isArray(face.matches)) throw new TypeError(`faces[${i}].matches must be an array`);
-  });
-}
-
 function timeOf(date: Date, name: string): number {
   const ms = date instanceof Date ? date.getTime() : NaN;
   if (!Number.isFinite(ms)) throw new RangeError(`query: ${name} is not a valid Date`);
@@ -253,20 +238,4 @@ function timeOf(date: Date, name: string): number {
 /** `value` as a literal in a Redis glob pattern. */
 function escapeGlob(value: string): string {
   return value.replace(/[*?[\]\\^]/g, (c) => `\\${c}`);
-}
-
-/**
- * An ISO 8601 time as the API and the CLI take it: a date (`2026-11-28`, midnight UTC) or a date
- * and time with `Z` or an offset (`2026-11-28T02:15:00Z`, `2026-11-28T03:15:00+01:00`); null otherwise.
- * A time without a zone is refused rather than read in the server's zone.
- */
-export function parseIsoTime(value: string): Date | null {
-  const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/i;
-  const text = value.trim().toUpperCase();
-  if (!iso.test(text)) return null;
-  // Date.parse rolls 2026-02-30 over to March 2nd: refuse days the month does not have.
-  const [year, month, day] = text.slice(0, 10).split('-').map(Number);
-  if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day || month < 1 || month > 12) return null;
-  const ms = Date.parse(text);
-  return Number.isFinite(ms) ? new Date(ms) : null;
 }

@@ -3,24 +3,11 @@
  * (`facepipe/results/<run>/<input key>.json`, facepipe.result/v1) as a sighting of its person,
  * kept in Redis by MatchStore (match-store.ts) and served by `GET /v1/persons/:id/matches`.
  */
+import type { z } from 'zod';
+import type { matchPageSchema, matchRecordSchema } from './match-schemas.js';
 
-/** One identified face: a sighting of its person. */
-export interface MatchRecord {
-  personId: string;
-  /** The run the result belongs to (first path segment after the results prefix). */
-  run: string;
-  /** The snapshot's key (the result's `input.key`). */
-  key: string;
-  /** The result file's storage key, e.g. `facepipe/results/<run>/<input key>.json`. */
-  resultKey: string;
-  /** The face's position in the result's `faces`. */
-  faceIndex: number;
-  box: { x: number; y: number; width: number; height: number };
-  /** The distance of the face's match with the person; null if the result lists no such match. */
-  distance: number | null;
-  /** ISO 8601: when the person was seen (the snapshot's last-modified time, else the result's processedAt). */
-  seenAt: string;
-}
+/** One identified face: a sighting of its person (schema in match-schemas.ts). */
+export type MatchRecord = z.infer<typeof matchRecordSchema>;
 
 export interface MatchQuery {
   /** Sightings at or after this time. */
@@ -34,12 +21,7 @@ export interface MatchQuery {
 }
 
 /** A page of one person's sightings, newest first; also the body of GET /v1/persons/:id/matches. */
-export interface MatchPage {
-  personId: string;
-  /** Sightings of the person within since/until (all pages). */
-  total: number;
-  items: MatchRecord[];
-}
+export type MatchPage = z.infer<typeof matchPageSchema>;
 
 export interface MatchRebuildSummary {
   /** Result files recorded. */

@@ -9,7 +9,7 @@ import { MatchStore } from '../matches/match-store.js';
 import type { IdentifyJobData, IdentifyJobResult, SnapshotItem } from '../queue/jobs.js';
 import { matchKeyPrefix } from '../queue/queue-names.js';
 import { ResultStore } from '../results/result-store.js';
-import { RESULT_SCHEMA_ID, type ResultFace, type ResultJson } from '../results/result-types.js';
+import { RESULT_SCHEMA_ID, type ResultError, type ResultFace, type ResultJson } from '../results/result-types.js';
 import { StorageNotFoundError } from '../storage/storage-not-found-error.js';
 import type { Storage } from '../storage/storage.js';
 import type { JobProcessor, WorkerContext } from './job-kind.js';
@@ -34,7 +34,7 @@ export interface IdentifyJobHandlerDeps {
   now?: () => Date;
 }
 
-type Analyzed = { item: SnapshotItem; width: number; height: number; faces: AnalyzedFace[] } | { item: SnapshotItem; error: { code: string; message: string } };
+type Analyzed = { item: SnapshotItem; width: number; height: number; faces: AnalyzedFace[] } | { item: SnapshotItem; error: ResultError };
 
 /**
  * One identify job: every face of every snapshot, embedded through the engine, searched against the
@@ -61,7 +61,7 @@ export class IdentifyJobHandler {
 
     const faces = analyzed.flatMap((a) => ('faces' in a ? a.faces : []));
     let matches: PersonMatch[][] = [];
-    let searchError: { code: string; message: string } | undefined;
+    let searchError: ResultError | undefined;
     if (faces.length > 0) {
       try {
         const hits = await this.deps.search(faces.map((f) => f.embedding), RESULT_MATCHES);
@@ -99,7 +99,7 @@ export class IdentifyJobHandler {
     }
   }
 
-  private resultFor(a: Analyzed, searchError: { code: string; message: string } | undefined, nextMatches: () => PersonMatch[]): ResultJson {
+  private resultFor(a: Analyzed, searchError: ResultError | undefined, nextMatches: () => PersonMatch[]): ResultJson {
     const base = {
       schema: RESULT_SCHEMA_ID,
       model: { id: this.deps.model.id, detector: this.deps.model.detector, embedder: this.deps.model.embedder, threshold: this.rule.threshold },

@@ -1,0 +1,31 @@
+/**
+ * The sightings' wire format (the body of GET /v1/persons/:id/matches): zod schemas, from which
+ * the types in types.ts are inferred and with which the route's answer is serialized.
+ */
+import { z } from 'zod';
+
+/** One identified face: a sighting of its person. */
+export const matchRecordSchema = z.object({
+  personId: z.string(),
+  /** The run the result belongs to (first path segment after the results prefix). */
+  run: z.string(),
+  /** The snapshot's key (the result's `input.key`). */
+  key: z.string(),
+  /** The result file's storage key, e.g. `facepipe/results/<run>/<input key>.json`. */
+  resultKey: z.string(),
+  /** The face's position in the result's `faces`. */
+  faceIndex: z.int().min(0),
+  box: z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }),
+  /** The distance of the face's match with the person; null if the result lists no such match. */
+  distance: z.number().nullable(),
+  /** ISO 8601: when the person was seen (the snapshot's last-modified time, else the result's processedAt). */
+  seenAt: z.string(),
+});
+
+/** A page of one person's sightings, newest first. */
+export const matchPageSchema = z.object({
+  personId: z.string(),
+  /** Sightings of the person within since/until (all pages). */
+  total: z.int().min(0),
+  items: z.array(matchRecordSchema),
+});
