@@ -175,7 +175,7 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
     });
   }
   await mkdir(path.dirname(path.resolve(options.scores)), { recursive: true });
-  await writeFile(options.scores, scored.map((s) => JSON.stringify(s)).join('\n') + '\n');
+  await writeFile(options.scores, `${scored.map((s) => JSON.stringify(s)).join('\n')}\n`);
   console.log(`engine: wrote ${scored.length} scored faces to ${options.scores}`);
 
   const sweep = sweepRule(scored, metrics, MARGIN_WEIGHTS, FPIR_TARGETS);

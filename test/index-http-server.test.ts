@@ -54,7 +54,9 @@ describe('POST /v1/search', () => {
     // Euclidean, not squared: the same as the exact reference.
     const exact = index.exactSearch([probes[2]], 5)[0];
     expect(hits.map((h) => h.faceId)).toEqual(exact.map((h) => h.faceId));
-    hits.forEach((h, i) => expect(h.distance).toBeCloseTo(exact[i].distance, 5));
+    hits.forEach((h, i) => {
+      expect(h.distance).toBeCloseTo(exact[i].distance, 5);
+    });
     expect(Object.keys(hits[0]).sort()).toEqual(['distance', 'faceId', 'personId']);
   });
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FaceIndex, type FaceRecord } from '../src/index/face-index.js';
+import { FaceIndex, } from '../src/index/face-index.js';
 import { IndexSnapshotStore } from '../src/index/index-snapshot-store.js';
 import type { IndexSnapshotMeta } from '../src/index/index-snapshot-types.js';
 import { logger } from '../src/logger.js';

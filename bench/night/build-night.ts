@@ -192,7 +192,7 @@ class SourceBoxes {
 
   async save(): Promise<void> {
     const sorted = Object.fromEntries(Object.keys(this.cache).sort(byName).map((k) => [k, this.cache[k]]));
-    await writeFile(this.file, JSON.stringify(sorted, null, 1) + '\n');
+    await writeFile(this.file, `${JSON.stringify(sorted, null, 1)}\n`);
   }
 }
 
@@ -431,7 +431,7 @@ export async function buildNight(options: BuildNightOptions): Promise<{ truth: N
 
     snapshots.sort((a, b) => byName(a.key, b.key));
     const truth: NightTruth = { params, snapshots, gallery: { persons: gallery.length, images: gallery.length } };
-    await writeFile(truthFile, JSON.stringify(truth, null, 1) + '\n');
+    await writeFile(truthFile, `${JSON.stringify(truth, null, 1)}\n`);
     const placedFaces = snapshots.reduce((n, s) => n + s.faces.length, 0);
     log(`night: wrote ${snapshots.length} snapshots with ${placedFaces} faces, gallery of ${gallery.length}, in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return { truth, built: true, seconds: (performance.now() - started) / 1000 };

@@ -115,7 +115,9 @@ export function nightMetrics(truth: NightTruth, detected: readonly DetectedSnaps
       faces.map((f) => f.box),
     );
     const detectionOf = new Map<number, number>();
-    truthOf.forEach((t, d) => (t === -1 ? undefined : detectionOf.set(t, d)));
+    truthOf.forEach((t, d) => {
+      if (t !== -1) detectionOf.set(t, d);
+    });
     detections += faces.length;
     for (let d = 0; d < faces.length; d++) {
       if (truthOf[d] !== -1) continue;

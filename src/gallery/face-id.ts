@@ -12,5 +12,5 @@ export function faceIdFor(source: string, sourceKey: string, sourceEtag: string,
   if (!Number.isInteger(faceIndex) || faceIndex < 0) throw new RangeError(`faceIndex must be an integer >= 0, got ${faceIndex}`);
   // JSON of an array: no ambiguity between ('a|b', 'c') and ('a', 'b|c').
   const input = JSON.stringify([source, sourceKey, sourceEtag, model, faceIndex]);
-  return 'f' + shortHash(input, 32);
+  return `f${shortHash(input, 32)}`;
 }

@@ -57,10 +57,12 @@ export class GalleryStore {
 
   /** Writes `records` as ONE new segment and returns its key. */
   async append(records: GalleryRecord[], options: AppendOptions = {}): Promise<string> {
-    records.forEach((record, i) => this.checkRecord(record, i));
+    records.forEach((record, i) => {
+      this.checkRecord(record, i);
+    });
     const name = options.segmentId !== undefined ? checkedId(options.segmentId, 'segmentId') : uniqueName();
     const key = `${this.prefix}segments/${name}.jsonl`;
-    const body = records.map((record) => JSON.stringify(record) + '\n').join('');
+    const body = records.map((record) => `${JSON.stringify(record)}\n`).join('');
     await this.storage.put(key, body, { contentType: 'application/x-ndjson' });
     return key;
   }
@@ -73,7 +75,7 @@ export class GalleryStore {
     if (failures.length === 0) return undefined;
     const name = options.segmentId !== undefined ? checkedId(options.segmentId, 'segmentId') : uniqueName();
     const key = `${this.prefix}failures/${name}.jsonl`;
-    await this.storage.put(key, failures.map((f) => JSON.stringify(f) + '\n').join(''), { contentType: 'application/x-ndjson' });
+    await this.storage.put(key, failures.map((f) => `${JSON.stringify(f)}\n`).join(''), { contentType: 'application/x-ndjson' });
     return key;
   }
 
@@ -117,7 +119,10 @@ export class GalleryStore {
     for (const tombstone of await this.readTombstones()) {
       const time = Date.parse(tombstone.deletedAt);
       let entry = deletions.get(tombstone.personId);
-      if (entry === undefined) deletions.set(tombstone.personId, (entry = { all: -Infinity, faces: new Map() }));
+      if (entry === undefined) {
+        entry = { all: -Infinity, faces: new Map() };
+        deletions.set(tombstone.personId, entry);
+      }
       if (tombstone.faceIds === undefined) entry.all = Math.max(entry.all, time);
       else for (const faceId of tombstone.faceIds) entry.faces.set(faceId, Math.max(entry.faces.get(faceId) ?? -Infinity, time));
     }

@@ -372,7 +372,10 @@ export class FaceIndex {
     this.byLabel.set(label, { faceId, personId });
     this.labelByFace.set(faceId, label);
     let set = this.facesByPerson.get(personId);
-    if (!set) this.facesByPerson.set(personId, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.facesByPerson.set(personId, set);
+    }
     set.add(faceId);
   }
 

@@ -140,7 +140,10 @@ export class IndexSnapshotStore {
       const name = rest.slice(0, slash);
       if (slash === -1 || !SNAPSHOT_NAME.test(name)) continue;
       let entry = byName.get(name);
-      if (entry === undefined) byName.set(name, (entry = { name, complete: false, keys: [] }));
+      if (entry === undefined) {
+        entry = { name, complete: false, keys: [] };
+        byName.set(name, entry);
+      }
       entry.keys.push(key);
       if (rest.slice(slash + 1) === META_FILE) entry.complete = true;
     }

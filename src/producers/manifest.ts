@@ -47,7 +47,7 @@ export function parseManifest(text: string, format: ManifestFormat): ManifestEnt
 }
 
 function parseCsv(lines: string[]): ManifestEntry[] {
-  let headerLine = lines.findIndex((line) => line.trim() !== '');
+  const headerLine = lines.findIndex((line) => line.trim() !== '');
   if (headerLine < 0) throw new ManifestError('empty CSV manifest: expected a header "key,personId[,name]"', 1);
   const header = splitCsvLine(lines[headerLine], headerLine + 1).map((field) => field.trim());
   const keyColumn = header.indexOf('key');

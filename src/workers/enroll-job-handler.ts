@@ -87,7 +87,7 @@ export class EnrollJobHandler {
       throw err; // transient: the job is retried
     }
 
-    let analysis;
+    let analysis: Awaited<ReturnType<FaceAnalyzer['analyze']>>;
     try {
       analysis = await this.deps.analyzer.analyze({ bytes, name: item.key }, { largestOnly: true });
     } catch (err) {

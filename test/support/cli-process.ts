@@ -66,6 +66,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
 }
 
 /** The JSON object a --json run prints as its last line. */
+// biome-ignore lint/suspicious/noExplicitAny: each test reads the fields of its own command's summary
 export function lastJson(run: CliRun): any {
   const lines = run.stdout.trim().split('\n');
   try {
