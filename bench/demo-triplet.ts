@@ -29,7 +29,7 @@
 import { existsSync } from 'node:fs';
 import { selectBackend, type BackendName } from '../src/engine/tf-backend.js';
 import { Rng } from '../src/training/rng.js';
-import { SmallCnn, hasConvFilterGradient } from '../src/training/small-cnn.js';
+import { SmallCnn, hasConvFilterGradient } from './demo-triplet/small-cnn.js';
 import type { Tensor } from '../src/training/tf-types.js';
 import { trainTriplet, type TripletData } from '../src/training/triplet-trainer.js';
 import { optionsOrExit } from './bench-options.js';

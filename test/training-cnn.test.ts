@@ -1,7 +1,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { selectBackend, type BackendName } from '../src/engine/tf-backend.js';
-import { downscaleGrey, parsePgm } from '../src/training/pgm.js';
-import { SmallCnn, trainableConv2d } from '../src/training/small-cnn.js';
+import { downscaleGrey, parsePgm } from '../bench/demo-triplet/pgm.js';
+import { SmallCnn, trainableConv2d } from '../bench/demo-triplet/small-cnn.js';
 import type { Tensor, Tensor4D, Tf } from '../src/training/tf-types.js';
 
 let tf: Tf;

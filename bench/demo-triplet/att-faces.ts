@@ -7,7 +7,7 @@ import { FaceEngine } from '../../src/engine/face-engine.js';
 import type { BackendName } from '../../src/engine/tf-backend.js';
 import type { Point } from '../../src/engine/types.js';
 import { centralFace } from '../../src/evaluation/evaluation-runner.js';
-import { downscaleGrey, parsePgm, type GreyImage } from '../../src/training/pgm.js';
+import { downscaleGrey, parsePgm, type GreyImage } from './pgm.js';
 import type { Rng } from '../../src/training/rng.js';
 import { forEachConcurrent } from '../../src/util/for-each-concurrent.js';
 

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { downscaleGrey } from '../../src/training/pgm.js';
+import { downscaleGrey } from './pgm.js';
 import { forEachConcurrent } from '../../src/util/for-each-concurrent.js';
 import { standardise, type Subject } from './att-faces.js';
 

@@ -20,6 +20,21 @@ export function numberArg(min: number): (value: string) => number {
   };
 }
 
+/** A commander argument parser for a number in [0, 1). */
+export function fractionArg(value: string): number {
+  const n = numberArg(0)(value);
+  if (n >= 1) throw new InvalidArgumentError('expected a fraction in [0, 1).');
+  return n;
+}
+
+/** One of `allowed`. */
+export function choiceArg<T extends string>(allowed: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!allowed.includes(value as T)) throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}.`);
+    return value as T;
+  };
+}
+
 /** A comma-separated list whose items are all in `allowed`. */
 export function listArg<T extends string>(allowed: readonly T[]): (value: string) => T[] {
   return (value) => {

@@ -1,22 +1,13 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { loadEngineConfig } from '../../config/engine-config.js';
-import type { AnalyzedFace, ImageAnalysis } from '../../engine/engine-types.js';
-import { faceDistance } from '../../engine/face-distance.js';
-import { FaceError, type FaceErrorJson } from '../../errors/face-error.js';
+import type { AnalyzedFace } from '../../engine/engine-types.js';
 import { FACE_MODEL } from '../../engine/face-model.js';
 import { selectBackend } from '../../engine/tf-backend.js';
+import { verificationError, verifyFaces } from '../../identification/face-verification.js';
 import { PairClassifier } from '../../training/pair-classifier.js';
-import { errorJson } from '../../errors/error-json.js';
+import { numberArg } from '../arg-parsers.js';
 import { withEngine } from '../engine-session.js';
 import { EXIT, fixed, printJson, printLine } from '../output.js';
-
-interface FacePair {
-  face1: number;
-  face2: number;
-  distance: number;
-  /** P(same person) from --verifier. */
-  probability?: number;
-}
 
 export function registerVerify(program: Command): void {
   program
@@ -24,7 +15,7 @@ export function registerVerify(program: Command): void {
     .description('are two images the same person? distance between their faces <= threshold')
     .argument('<image1>')
     .argument('<image2>')
-    .option('--threshold <t>', `same person when distance <= t (default: the model's, ${FACE_MODEL.threshold} without adapter)`, parseThreshold)
+    .option('--threshold <t>', `same person when distance <= t (default: the model's, ${FACE_MODEL.threshold} without adapter)`, numberArg(0))
     .option('--verifier <dir>', 'decide with this trained pair classifier (facepipe train pair-classifier): same person when P(same) >= 0.5')
     .option(
       '--json',
@@ -35,28 +26,14 @@ export function registerVerify(program: Command): void {
       const { backend, model, analyses, error } = await withEngine(options, async (engine) => {
         const settled = await Promise.allSettled([engine.analyze(path1), engine.analyze(path2)]);
         const analyses = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
-        return { backend: engine.backend, model: engine.model, analyses, error: firstError(settled, [path1, path2]) };
+        return { backend: engine.backend, model: engine.model, analyses, error: verificationError(settled, [path1, path2]) };
       });
       const threshold = opts.threshold ?? model.threshold;
       const verifier = opts.verifier === undefined ? undefined : await PairClassifier.load((await selectBackend(options.backend)).tf, opts.verifier, model.id);
 
       const [faces1, faces2] = analyses.map((a) => a?.faces ?? []);
-      // Every face of image 1 against every face of image 2, most alike first: the decision uses that pair.
-      const pairs: FacePair[] = error
-        ? []
-        : faces1.flatMap((f1, i) =>
-            faces2.map((f2, j) => ({
-              face1: i,
-              face2: j,
-              distance: faceDistance(f1.embedding, f2.embedding),
-              ...(verifier ? { probability: verifier.probability(f1.embedding, f2.embedding) } : {}),
-            })),
-          );
-      pairs.sort((p, q) => (verifier ? q.probability! - p.probability! : p.distance - q.distance));
+      const { pairs, distance, probability, same } = verifyFaces(error ? [] : faces1, faces2, { threshold, verifier });
       verifier?.dispose();
-      const distance = pairs[0]?.distance ?? null;
-      const probability = pairs[0]?.probability ?? null;
-      const same = distance === null ? null : verifier ? probability! >= 0.5 : distance <= threshold;
 
       if (opts.json) {
         printJson({
@@ -85,25 +62,10 @@ export function registerVerify(program: Command): void {
     });
 }
 
-/** A failed or faceless image, image 1 first; NO_FACE is an error here since there is nothing to compare. */
-function firstError(settled: PromiseSettledResult<ImageAnalysis>[], paths: string[]): FaceErrorJson | null {
-  for (const [i, s] of settled.entries()) {
-    if (s.status === 'rejected') return errorJson(s.reason);
-    if (s.value.faces.length === 0) return new FaceError('NO_FACE', `${paths[i]}: no face found`).toJSON();
-  }
-  return null;
-}
-
 function summary({ box, score }: AnalyzedFace) {
   return { box, score };
 }
 
 function where({ box }: AnalyzedFace): string {
   return `(box ${Math.round(box.x)},${Math.round(box.y)} ${Math.round(box.width)}x${Math.round(box.height)})`;
-}
-
-function parseThreshold(value: string): number {
-  const t = Number(value);
-  if (value.trim() === '' || !Number.isFinite(t) || t < 0) throw new InvalidArgumentError('expected a number >= 0.');
-  return t;
 }

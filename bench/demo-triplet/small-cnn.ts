@@ -1,6 +1,6 @@
-import type { EmbeddingNet } from './embedding-net.js';
-import { l2Normalize } from './embedding-net.js';
-import type { Tensor, Tensor2D, Tensor4D, Tf, Variable } from './tf-types.js';
+import type { EmbeddingNet } from '../../src/training/embedding-net.js';
+import { l2Normalize } from '../../src/training/embedding-net.js';
+import type { Tensor, Tensor2D, Tensor4D, Tf, Variable } from '../../src/training/tf-types.js';
 
 /**
  * A convolution whose filter gradient every backend can compute. The wasm backend has no
