@@ -143,7 +143,9 @@ const learningRateFactor = (epoch: number, total: number): number =>
 function augmentedBatch(images: readonly Float32Array[]): TripletData['batch'] {
   return (indices, rng) => {
     const flat = new Float32Array(indices.length * width * height);
-    indices.forEach((i, r) => flat.set(augmenter.augment(images[i], rng), r * width * height));
+    indices.forEach((i, r) => {
+      flat.set(augmenter.augment(images[i], rng), r * width * height);
+    });
     return tf.tensor4d(flat, [indices.length, height, width, 1]);
   };
 }
@@ -225,7 +227,9 @@ for (const [member, net] of nets.entries()) {
   epochsRun = history.length;
   if (averaged.length > 0) {
     console.log(`last epoch's weights: accuracy ${accuracyOf(net)}; averaged over ${averagedEpochs} epochs:`);
-    net.variables.forEach((v, i) => v.assign(averaged[i]));
+    net.variables.forEach((v, i) => {
+      v.assign(averaged[i]);
+    });
     for (const t of averaged) t.dispose();
   }
   if (nets.length > 1) console.log(`member ${member + 1}: accuracy ${accuracyOf(net)}`);

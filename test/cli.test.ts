@@ -151,7 +151,7 @@ describe('facepipe CLI', () => {
       'Person_B\t2\tPerson_D\t1',
       'Nobody_Here\t1\tPerson_A\t1',
     ];
-    await writeFile(path.join(dir, 'pairs.txt'), pairs.join('\n') + '\n');
+    await writeFile(path.join(dir, 'pairs.txt'), `${pairs.join('\n')}\n`);
     const report = path.join(dir, 'report');
 
     const run = await facepipe('evaluate', lfw, '--pairs', path.join(dir, 'pairs.txt'), '--report', report, '--json');

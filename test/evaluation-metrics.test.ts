@@ -81,7 +81,9 @@ describe('crossValidate', () => {
     expect(bestThreshold(folds[0])).toBeCloseTo(0.25, 12); // what fold-local tuning would use
     const cv = crossValidate(folds);
     expect(cv.thresholds).toHaveLength(4);
-    cv.thresholds.forEach((t) => expect(t).toBeCloseTo(0.65, 12));
+    cv.thresholds.forEach((t) => {
+      expect(t).toBeCloseTo(0.65, 12);
+    });
     expect(cv.foldAccuracies).toEqual([0.5, 1, 1, 1]);
     expect(cv.accuracy).toBeCloseTo(0.875, 12);
     // Sample std (n - 1): deviations -0.375, 0.125 x 3 -> sqrt(0.1875 / 3) = 0.25 (population would be 0.2165).

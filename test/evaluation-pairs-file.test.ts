@@ -93,7 +93,7 @@ describe('parsePairsFile', () => {
   });
 
   it('names the first extra line when there are more pairs than the header says', () => {
-    const e = errorOf(GOOD.trimEnd() + '\nZed 1 2\n\n');
+    const e = errorOf(`${GOOD.trimEnd()}\nZed 1 2\n\n`);
     expect(e.line).toBe(10);
     expect(e.message).toMatch(/extra line "Zed 1 2"/);
   });

@@ -159,7 +159,7 @@ describe('trained models in the other commands: --adapter and --verifier', () =>
       'Person_C\t1\tPerson_D\t1',
       'Person_C\t3\tPerson_D\t2',
     ];
-    await writeFile(path.join(dir, 'pairs.txt'), pairs.join('\n') + '\n');
+    await writeFile(path.join(dir, 'pairs.txt'), `${pairs.join('\n')}\n`);
     const run = await facepipe('--adapter', adapterDir, 'evaluate', lfw, '--pairs', path.join(dir, 'pairs.txt'), '--open-set', '--verifier', verifierDir, '--json');
     expect(run.code, run.stderr).toBe(0);
     const out = lastJson(run);

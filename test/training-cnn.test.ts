@@ -118,8 +118,12 @@ describe('SmallCnn with batch normalisation', () => {
     // The training step moved the running averages halfway to the first conv's batch statistics.
     const { mean, variance } = tf.moments(tf.conv2d(x as Tensor4D, net.weights[0] as Tensor as Tensor4D, 1, 'same'), [0, 1, 2]);
     const [runningMean, runningVar] = net.state.map((s) => s.dataSync());
-    mean.dataSync().forEach((m, c) => expect(runningMean[c]).toBeCloseTo(m / 2, 4));
-    variance.dataSync().forEach((v, c) => expect(runningVar[c]).toBeCloseTo(0.5 + v / 2, 4));
+    mean.dataSync().forEach((m, c) => {
+      expect(runningMean[c]).toBeCloseTo(m / 2, 4);
+    });
+    variance.dataSync().forEach((v, c) => {
+      expect(runningVar[c]).toBeCloseTo(0.5 + v / 2, 4);
+    });
     const after = net.embed(x, false);
     expect(after.arraySync()).not.toEqual(before);
     for (const norm of tf.norm(after, 2, 1).dataSync()) expect(norm).toBeCloseTo(1, 5);

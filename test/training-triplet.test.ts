@@ -181,7 +181,9 @@ function tensorData(vectors: Float32Array[], labels: string[]): TripletData {
     labels,
     batch: (indices) => {
       const flat = new Float32Array(indices.length * d);
-      indices.forEach((i, r) => flat.set(vectors[i], r * d));
+      indices.forEach((i, r) => {
+        flat.set(vectors[i], r * d);
+      });
       return tf.tensor2d(flat, [indices.length, d]);
     },
   };
@@ -213,10 +215,16 @@ describe('triplet training of an adapter', () => {
     const rest = await trainTriplet(tf, resumed, data, { ...options, epochs: 12, checkpointDir: dir, resume: true });
     expect(rest.resumedFrom).toBe(5);
     expect(rest.history).toHaveLength(12);
-    rest.history.forEach((h, i) => expect(h.loss).toBeCloseTo(full.history[i].loss, 4));
+    rest.history.forEach((h, i) => {
+      expect(h.loss).toBeCloseTo(full.history[i].loss, 4);
+    });
     const a = straight.adapt(vectors.slice(0, 5));
     const b = resumed.adapt(vectors.slice(0, 5));
-    a.forEach((v, i) => v.forEach((x, j) => expect(b[i][j]).toBeCloseTo(x, 4)));
+    a.forEach((v, i) => {
+      v.forEach((x, j) => {
+        expect(b[i][j]).toBeCloseTo(x, 4);
+      });
+    });
     straight.dispose();
     resumed.dispose();
   });
@@ -261,7 +269,9 @@ describe('triplet training of an adapter', () => {
     const start = adapter.adapt(vectors);
     start.forEach((v, i) => {
       const norm = Math.hypot(...vectors[i]);
-      v.forEach((x, k) => expect(x).toBeCloseTo(vectors[i][k] / norm, 5));
+      v.forEach((x, k) => {
+        expect(x).toBeCloseTo(vectors[i][k] / norm, 5);
+      });
     });
     const flat = (indices: number[]) => tf.tensor2d(indices.flatMap((i) => Array.from(vectors[i])), [indices.length, 16]);
     await trainTriplet(tf, adapter, { labels, batch: flat }, { margin: 0.2, mining: 'batch-all', distance: 'squared', epochs: 3, p: 4, k: 3, learningRate: 0.01, seed: 1 });

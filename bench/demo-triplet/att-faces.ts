@@ -58,7 +58,7 @@ export async function loadSubjects(dir: string, { equalize }: { equalize: boolea
     .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
   return Promise.all(
     names.map(async (name) => {
-      const files = (await readdir(path.join(dir, name))).filter((f) => f.endsWith('.pgm')).sort((a, b) => parseInt(a) - parseInt(b));
+      const files = (await readdir(path.join(dir, name))).filter((f) => f.endsWith('.pgm')).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
       const images = await Promise.all(
         files.map(async (f) => {
           const pgm = parsePgm(await readFile(path.join(dir, name, f)));
@@ -134,7 +134,9 @@ async function alignedFrames(images: RawImage[], trainingKeys: Set<string>, fact
       const from = points.get(key);
       const transform = from ? estimateSimilarity(from, target) : { a: 1 / factor, b: 0, tx: 0, ty: 0 };
       const rgb = new Uint8Array(pgm.data.length * 3);
-      pgm.data.forEach((v, i) => rgb.fill(v, 3 * i, 3 * i + 3));
+      pgm.data.forEach((v, i) => {
+        rgb.fill(v, 3 * i, 3 * i + 3);
+      });
       // warpChip makes a square; the frame is its top-left width x height.
       const chip = warpChip({ data: rgb, width: pgm.width, height: pgm.height }, transform, side);
       const frame = new Float32Array(width * height);
@@ -150,7 +152,10 @@ function equalizeHistogram(data: Uint8Array): Uint8Array {
   for (const v of data) counts[v]++;
   const cdf: number[] = [];
   let sum = 0;
-  for (const c of counts) cdf.push((sum += c));
+  for (const c of counts) {
+    sum += c;
+    cdf.push(sum);
+  }
   const min = cdf.find((c) => c > 0) ?? 0;
   const span = Math.max(1, data.length - min);
   return data.map((v) => Math.round((255 * (cdf[v] - min)) / span));

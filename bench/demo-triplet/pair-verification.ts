@@ -118,7 +118,9 @@ export class PairVerification {
     for (let start = 0; start < images.length; start += 50) {
       const chunk = images.slice(start, start + 50);
       const flat = new Float32Array(chunk.length * width * height);
-      chunk.forEach((im, i) => flat.set(im, i * width * height));
+      chunk.forEach((im, i) => {
+        flat.set(im, i * width * height);
+      });
       const values = tf.tidy(() => {
         const x = tf.tensor4d(flat, [chunk.length, height, width, 1]);
         if (!mirror) return net.embed(x, false).dataSync();
@@ -141,7 +143,9 @@ export class PairVerification {
 /** The mean of equally long vectors. */
 export function meanOf(vectors: readonly Float32Array[]): Float32Array {
   const mean = new Float32Array(vectors[0].length);
-  for (const v of vectors) v.forEach((x, k) => (mean[k] += x / vectors.length));
+  for (const v of vectors) v.forEach((x, k) => {
+    mean[k] += x / vectors.length;
+  });
   return mean;
 }
 

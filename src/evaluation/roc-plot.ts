@@ -85,7 +85,7 @@ export function rocSvg(curves: readonly RocCurve[], options: RocSvgOptions = {})
     out.push('</g>');
   }
   out.push('</svg>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 /** Points from FAR = 1e-4 on, sorted, starting at the best TAR reachable with FAR <= 1e-4. */

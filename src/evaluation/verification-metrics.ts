@@ -85,7 +85,9 @@ export function crossValidate(folds: readonly (readonly ScoredPair[])[]): CrossV
 export function interleavedFolds<T>(items: readonly T[], k: number): T[][] {
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`interleavedFolds: k must be a positive integer, got ${k}`);
   const folds: T[][] = Array.from({ length: k }, () => []);
-  items.forEach((item, i) => folds[i % k].push(item));
+  items.forEach((item, i) => {
+    folds[i % k].push(item);
+  });
   return folds;
 }
 

@@ -20,7 +20,9 @@ export function splitByPerson(labels: readonly string[], fraction: number, rng: 
   const held = new Set(candidates.slice(0, Math.min(n, candidates.length)));
   const train: number[] = [];
   const heldOut: number[] = [];
-  labels.forEach((l, i) => (held.has(l) ? heldOut : train).push(i));
+  labels.forEach((l, i) => {
+    (held.has(l) ? heldOut : train).push(i);
+  });
   return { train, heldOut };
 }
 
@@ -28,7 +30,9 @@ export function splitByPerson(labels: readonly string[], fraction: number, rng: 
 export function splitByNamedPeople(labels: readonly string[], heldOut: ReadonlySet<string>): { train: number[]; heldOut: number[] } {
   const train: number[] = [];
   const held: number[] = [];
-  labels.forEach((l, i) => (heldOut.has(l) ? held : train).push(i));
+  labels.forEach((l, i) => {
+    (heldOut.has(l) ? held : train).push(i);
+  });
   return { train, heldOut: held };
 }
 

@@ -97,7 +97,9 @@ export class PairClassifier {
     const pairs = balancedPairs(labels, options.rng, options.maxPairsPerClass);
     const f = 2 * d;
     const features = new Float32Array(pairs.length * f);
-    pairs.forEach((p, r) => pairFeatures(embeddings[p.i], embeddings[p.j], features, r * f));
+    pairs.forEach((p, r) => {
+      pairFeatures(embeddings[p.i], embeddings[p.j], features, r * f);
+    });
     const mean = new Array<number>(f).fill(0);
     const std = new Array<number>(f).fill(0);
     for (let r = 0; r < pairs.length; r++) for (let c = 0; c < f; c++) mean[c] += features[r * f + c] / pairs.length;

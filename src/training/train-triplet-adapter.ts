@@ -78,7 +78,9 @@ export async function trainTripletAdapter(options: TripletAdapterOptions, hooks:
       labels: trainLabels,
       batch: (indices) => {
         const flat = new Float32Array(indices.length * data.dim);
-        indices.forEach((i, r) => flat.set(trainVectors[i], r * data.dim));
+        indices.forEach((i, r) => {
+          flat.set(trainVectors[i], r * data.dim);
+        });
         return tf.tensor2d(flat, [indices.length, data.dim]);
       },
     },

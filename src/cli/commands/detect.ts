@@ -51,8 +51,14 @@ export function registerDetect(program: Command): void {
 
 /** One line per face; an image without faces or with an error still gets one line. */
 function printHuman({ key, faces, error }: ImageDetection): void {
-  if (error) return printLine(`${key}\terror ${error.code}: ${error.message}`);
-  if (faces.length === 0) return printLine(`${key}\tno face`);
+  if (error) {
+    printLine(`${key}\terror ${error.code}: ${error.message}`);
+    return;
+  }
+  if (faces.length === 0) {
+    printLine(`${key}\tno face`);
+    return;
+  }
   faces.forEach(({ box, score, landmarks }, i) => {
     const b = [box.x, box.y, box.width, box.height].map((v) => Math.round(v));
     printLine(`${key}\tface ${i + 1}/${faces.length}\tbox x=${b[0]} y=${b[1]} w=${b[2]} h=${b[3]}\tscore ${fixed(score, 2)}\t${landmarks.length} landmarks`);

@@ -74,11 +74,16 @@ export function registerSearch(program: Command): void {
 }
 
 function printHuman(image: string, { faces, threshold }: IdentifyResponse): void {
-  if (faces.length === 0) return printLine(`${image}\tno face`);
+  if (faces.length === 0) {
+    printLine(`${image}\tno face`);
+    return;
+  }
   faces.forEach((face, i) => {
     const b = [face.box.x, face.box.y, face.box.width, face.box.height].map((v) => Math.round(v));
     printLine(`${image}\tface ${i + 1}/${faces.length}\tbox x=${b[0]} y=${b[1]} w=${b[2]} h=${b[3]}\tscore ${fixed(face.score, 2)}\t${decision(face, threshold)}`);
-    face.matches.forEach((m, rank) => printLine(`  ${rank + 1}. ${m.personId}\tdistance ${fixed(m.distance)}\t(face ${m.faceId})`));
+    face.matches.forEach((m, rank) => {
+      printLine(`  ${rank + 1}. ${m.personId}\tdistance ${fixed(m.distance)}\t(face ${m.faceId})`);
+    });
   });
 }
 
