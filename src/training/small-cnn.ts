@@ -1,5 +1,5 @@
 import type { EmbeddingNet } from './embedding-net.js';
-import { l2Normalize } from './embedding-net.js';
+import { l2Normalize } from '../engine/l2-normalize.js';
 import type { Tensor, Tensor2D, Tensor4D, Tf, Variable } from './tf-types.js';
 
 /**
