@@ -117,8 +117,8 @@ export function alignChips(image: RgbImage, face: FaceShape, specs: readonly Chi
   const warped = new Map<string, Uint8Array>();
   return specs.map((spec) => {
     const key = `${spec.size}/${spec.padding}/${spec.fit}`;
-    let chip = warped.get(key);
-    if (!chip) warped.set(key, (chip = alignFace(image, face, spec)));
+    const chip = warped.get(key) ?? alignFace(image, face, spec);
+    warped.set(key, chip);
     return chip;
   });
 }
