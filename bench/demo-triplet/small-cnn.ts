@@ -1,5 +1,5 @@
+import { l2Normalize } from '../../src/engine/l2-normalize.js';
 import type { EmbeddingNet } from '../../src/training/embedding-net.js';
-import { l2Normalize } from '../../src/training/embedding-net.js';
 import type { Tensor, Tensor2D, Tensor4D, Tf, Variable } from '../../src/training/tf-types.js';
 
 /**

@@ -1,6 +1,7 @@
 import type { DetectedFace, DetectorOptions } from './face-detector.js';
 import type { FaceQuality } from './face-quality.js';
-import type { EmbedderOptions, FaceChips } from './face-embedder.js';
+import type { EmbedderOptions, FaceChips } from './embedder.js';
+import type { ModelCard } from './model-card.js';
 import type { BackendName } from './tf-backend.js';
 
 export type AnalyzerOptions = DetectorOptions & EmbedderOptions;
@@ -19,6 +20,13 @@ export interface EngineOptions {
   analyzer: AnalyzerOptions;
   /** Folder of a trained embedding adapter (`facepipe train triplet`) applied to every embedding. */
   adapter?: string;
+  /** The model to run; by default the shipped one (FACE_MODEL_CARD). */
+  card?: ModelCard;
+  /**
+   * Modules (file URLs) each worker imports before it builds the card's components: where
+   * components that do not ship with the engine register themselves (component-registry.ts).
+   */
+  plugins?: string[];
 }
 
 export interface EngineWorkerData {
@@ -26,6 +34,8 @@ export interface EngineWorkerData {
   maxPixels: number;
   analyzer: AnalyzerOptions;
   adapter?: string;
+  card: ModelCard;
+  plugins: string[];
 }
 
 export interface DetectionResult {
@@ -33,7 +43,7 @@ export interface DetectionResult {
   height: number;
   /** Every face with its quality, measured on its aligned chip. */
   faces: (DetectedFace & { quality: FaceQuality })[];
-  /** The aligned crops of each face, for the embedder. */
+  /** The aligned chips of each face, for the embedder (opaque to the engine). */
   chips: FaceChips[];
 }
 

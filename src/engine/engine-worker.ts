@@ -1,39 +1,42 @@
 /** Worker-thread body of the face engine: one tfjs instance and one set of models per thread. */
+import './builtin-components.js';
+import { AdapterModel } from './adapter-model.js';
+import { createComponents } from './component-registry.js';
 import { decodeImage } from './decode-image.js';
-import { DlibShapePredictor } from './dlib-shape-predictor.js';
+import type { FaceChips } from './embedder.js';
 import type { DetectionResult, EngineWorkerData } from './engine-types.js';
-import { FaceDetector } from './face-detector.js';
-import { RESNET_CHIP } from './face-alignment.js';
-import { FaceEmbedder, type FaceChips } from './face-embedder.js';
-import { faceQuality } from './face-quality.js';
-import { DLIB_FIVE_POINT_MODEL, FACERES_MODEL, loadFaceApi, loadGraphModel } from './face-models.js';
+import { alignChips } from './face-alignment.js';
+import { faceQuality, QUALITY_CHIP } from './face-quality.js';
 import { selectBackend } from './tf-backend.js';
-import { EmbeddingAdapter } from '../training/embedding-adapter.js';
 import type { ImageInput } from './types.js';
 import { serveTasks, withTransfer } from './worker-task-server.js';
 
 serveTasks(async (data) => {
-  const { backend: forced, analyzer: options, maxPixels, adapter: adapterDir } = data as EngineWorkerData;
+  const { backend: forced, analyzer: options, maxPixels, adapter: adapterDir, card, plugins } = data as EngineWorkerData;
+  // Plugins register their components as they are imported, before the card's are looked up.
+  for (const plugin of plugins) await import(plugin);
   const backend = await selectBackend(forced);
-  const [faceapi, faceres, fivePointModel, adapter] = await Promise.all([
-    loadFaceApi(backend),
-    loadGraphModel(backend.tf, FACERES_MODEL),
-    DlibShapePredictor.load(DLIB_FIVE_POINT_MODEL),
-    adapterDir === undefined ? undefined : EmbeddingAdapter.load(backend.tf, adapterDir),
+  const [{ detector, landmarks, embedder }, adapter] = await Promise.all([
+    createComponents(card, { backend, options }),
+    adapterDir === undefined ? undefined : AdapterModel.load(backend.tf, adapterDir),
   ]);
-  const detector = new FaceDetector(backend.tf, faceapi, options);
-  const embedder = new FaceEmbedder(backend.tf, faceapi, faceres, fivePointModel, options);
   return {
     backend: () => backend.name,
 
     /** Decode, detect, landmark and align: the per-image half of the work. */
     detect: async (input: ImageInput) => {
       const image = await decodeImage(input, { maxPixels });
-      const detected = await detector.detect(image);
-      const chips = detected.map((face) => embedder.chips(image, face.landmarks));
-      const faces = detected.map((face, i) => ({ ...face, quality: faceQuality(face.box, face.landmarks, chips[i].resnet[0], RESNET_CHIP.size) }));
-      const result: DetectionResult = { width: image.width, height: image.height, faces, chips };
-      return withTransfer(result, chips.flatMap((c) => [...c.resnet, c.faceres]));
+      const found = await detector.detect(image);
+      const shapes = await landmarks.landmarks(image, found);
+      const result: DetectionResult = { width: image.width, height: image.height, faces: [], chips: [] };
+      found.forEach(({ box, score }, i) => {
+        // The quality chip comes first: when the embedder takes the same chip it is warped once.
+        const [qualityChip, ...chips] = alignChips(image, shapes[i], [QUALITY_CHIP, ...embedder.chips]);
+        const quality = faceQuality(box, shapes[i].landmarks, qualityChip, QUALITY_CHIP.size);
+        result.faces.push({ box, score, landmarks: shapes[i].landmarks, quality });
+        result.chips.push(chips);
+      });
+      return withTransfer(result, result.chips.flat());
     },
 
     /** One forward pass over the faces of any number of images and callers. */

@@ -2,7 +2,8 @@ import type { Point, RgbImage } from './types.js';
 
 /**
  * Alignment: a similarity transform (rotation, uniform scale, translation) that carries a face's
- * points onto dlib's face-chip template, the crop the ResNet embedder was trained on.
+ * points onto dlib's face-chip template (the crop dlib's ResNet was trained on), or onto the mean
+ * position of the 51 inner landmarks in that frame.
  */
 
 /** The points a face is aligned by. */
@@ -56,12 +57,8 @@ export interface ChipSpec {
   fit: 'five-point' | 'inner';
 }
 
-/** dlib_face_recognition_resnet_model_v1 was trained on 150x150 chips with padding 0.25. */
-export const RESNET_CHIP: ChipSpec = { size: 150, padding: 0.25, fit: 'five-point' };
-/** The same crop fitted on the 51 inner landmarks: averaging both views' embeddings helped on LFW. */
-export const RESNET_INNER_CHIP: ChipSpec = { size: 150, padding: 0.25, fit: 'inner' };
-/** Human's FaceRes takes 224x224 faces with more context than dlib's chip. */
-export const FACERES_CHIP: ChipSpec = { size: 224, padding: 0.5, fit: 'five-point' };
+/** dlib's standard face chip (get_face_chip_details' defaults): 150x150, padding 0.25, five points. */
+export const DLIB_CHIP: ChipSpec = { size: 150, padding: 0.25, fit: 'five-point' };
 
 /** x' = a*x - b*y + tx, y' = b*x + a*y + ty  (a = s cos θ, b = s sin θ). */
 export interface Similarity {
@@ -113,6 +110,17 @@ export function chipTransform(face: FaceShape, spec: ChipSpec): Similarity {
 /** The aligned chip of a face, straight from the image. */
 export function alignFace(image: RgbImage, face: FaceShape, spec: ChipSpec): Uint8Array {
   return warpChip(image, chipTransform(face, spec), spec.size);
+}
+
+/** The chips of a face for these specs, in order; a spec asked for twice is warped once (the same array). */
+export function alignChips(image: RgbImage, face: FaceShape, specs: readonly ChipSpec[]): Uint8Array[] {
+  const warped = new Map<string, Uint8Array>();
+  return specs.map((spec) => {
+    const key = `${spec.size}/${spec.padding}/${spec.fit}`;
+    const chip = warped.get(key) ?? alignFace(image, face, spec);
+    warped.set(key, chip);
+    return chip;
+  });
 }
 
 /** Samples the chip from the image with bilinear interpolation (edge pixels repeat outside the image). */

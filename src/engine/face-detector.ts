@@ -1,7 +1,8 @@
 import type * as tfjs from '@tensorflow/tfjs';
+import type { FaceDetectorModel, FoundFace } from './face-detector-model.js';
 import type { FaceApi } from './face-models.js';
 import type { TfBackend } from './tf-backend.js';
-import type { Box, Point, RgbImage } from './types.js';
+import type { Point, RgbImage } from './types.js';
 
 export const DETECTORS = ['auto', 'ssd', 'tiny'] as const;
 export type DetectorName = (typeof DETECTORS)[number];
@@ -24,49 +25,31 @@ const TINY_INPUT = 320;
 const TILE_SIZE = 720;
 const TILE_OVERLAP = 160;
 
-export interface DetectedFace {
-  box: Box;
-  score: number;
+/** A detected face as the engine reports it: its box, its score and its 68 landmarks. */
+export interface DetectedFace extends FoundFace {
   landmarks: Point[];
 }
 
 /**
- * Face detection and 68 landmarks on one thread. Synchronous, heavy work: it runs inside the
- * engine's worker threads, never on a caller's event loop.
+ * face-api's detectors (SSD-MobileNet v1 and the tiny detector) with the engine's choice between
+ * them, margins and tiling. Synchronous, heavy work: it runs inside the engine's worker threads,
+ * never on a caller's event loop.
  */
-export class FaceDetector {
+export class FaceApiDetector implements FaceDetectorModel {
   constructor(
     private readonly tf: TfBackend['tf'],
     private readonly faceapi: FaceApi,
     readonly options: DetectorOptions,
   ) {}
 
-  async detect(image: RgbImage): Promise<DetectedFace[]> {
+  async detect(image: RgbImage): Promise<FoundFace[]> {
     const tensor = this.tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
     try {
-      // Clip first: the crop the landmarks are found in, and so their offset, is the clipped box.
-      const found = (await this.locate(tensor))
+      // Clipped here: the crop the landmarks are found in, and so their offset, is the clipped box.
+      return (await this.locate(tensor))
         .map(({ score, box }) => ({ score, box: box.clipAtImageBorders(image.width, image.height) }))
-        .filter(({ box }) => box.width > 1 && box.height > 1);
-      if (found.length === 0) return [];
-      const crops = await this.faceapi.extractFaceTensors(tensor as never, found.map((f) => f.box));
-      try {
-        const faces: DetectedFace[] = [];
-        for (let i = 0; i < found.length; i++) {
-          const marks = (await this.faceapi.nets.faceLandmark68Net.detectLandmarks(crops[i] as never)) as InstanceType<
-            FaceApi['FaceLandmarks68']
-          >;
-          const { x, y, width, height } = found[i].box;
-          faces.push({
-            box: { x, y, width, height },
-            score: found[i].score,
-            landmarks: marks.positions.map((p) => [p.x + x, p.y + y] as Point),
-          });
-        }
-        return faces;
-      } finally {
-        this.tf.dispose(crops as never);
-      }
+        .filter(({ box }) => box.width > 1 && box.height > 1)
+        .map(({ score, box: { x, y, width, height } }) => ({ box: { x, y, width, height }, score }));
     } finally {
       tensor.dispose();
     }

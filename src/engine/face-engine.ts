@@ -1,8 +1,9 @@
 import os from 'node:os';
-import type { EngineOptions, DetectionResult, ImageAnalysis } from './engine-types.js';
+import type { EngineOptions, DetectionResult, EngineWorkerData, ImageAnalysis } from './engine-types.js';
 import { resolveEmbeddingModel, type EmbeddingModel } from './embedding-model.js';
 import { MicroBatcher } from './micro-batcher.js';
-import type { FaceChips } from './face-embedder.js';
+import type { FaceChips } from './embedder.js';
+import { FACE_MODEL_CARD } from './face-model.js';
 import type { ImageInput } from './types.js';
 import { WorkerPool } from './worker-pool.js';
 import { DEFAULT_MAX_PIXELS } from './decode-image.js';
@@ -28,7 +29,7 @@ export class FaceEngine {
     /** The tfjs backend the workers run, e.g. "wasm" or "tensorflow (tfjs-node-gpu)". */
     readonly backend: string,
     readonly options: EngineOptions,
-    /** What its embeddings are: the base model, or it followed by the adapter of options.adapter. */
+    /** What its embeddings are: the card's, or them followed by the adapter of options.adapter. */
     readonly model: EmbeddingModel,
     /** Embedding batches sent and faces in them: facesEmbedded / forwardPasses is the batch size reached. */
     readonly stats: { readonly forwardPasses: number; readonly facesEmbedded: number },
@@ -40,14 +41,22 @@ export class FaceEngine {
       ...overrides,
       analyzer: { ...DEFAULT_ENGINE_OPTIONS.analyzer, ...overrides.analyzer },
     };
+    const card = options.card ?? FACE_MODEL_CARD;
     // Validates the adapter (a clear error) before any thread starts loading it.
-    const model = await resolveEmbeddingModel(options.adapter);
+    const model = await resolveEmbeddingModel(options.adapter, card);
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     const pool = new WorkerPool({
       script: new URL(`./engine-worker${ext}`, import.meta.url),
       size: Math.max(1, options.threads),
       name: 'facepipe-engine',
-      workerData: { backend: options.backend, maxPixels: options.maxPixels, analyzer: options.analyzer, adapter: model.adapter?.dir },
+      workerData: {
+        backend: options.backend,
+        maxPixels: options.maxPixels,
+        analyzer: options.analyzer,
+        adapter: model.adapter?.dir,
+        card,
+        plugins: options.plugins ?? [],
+      } satisfies EngineWorkerData,
     });
     await pool.ready();
     const backend = await pool.run<string>('backend', null);
@@ -58,8 +67,9 @@ export class FaceEngine {
       process: (chips) => {
         stats.forwardPasses++;
         stats.facesEmbedded += chips.length;
-        // Each chip moves to the worker (transfer, no copy); nothing here reads it again.
-        const buffers = chips.flatMap((c) => [...c.resnet, c.faceres].map((chip) => chip.buffer as ArrayBuffer));
+        // Each chip moves to the worker (transfer, no copy); nothing here reads it again. A face may
+        // hold one chip twice (two specs alike), and a transfer list refuses duplicates.
+        const buffers = [...new Set(chips.flat().map((chip) => chip.buffer as ArrayBuffer))];
         return pool.run<Float32Array[]>('embed', chips, buffers, true);
       },
     });

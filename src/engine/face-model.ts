@@ -1,16 +1,20 @@
+import type { ModelCard } from './model-card.js';
+
 /**
- * What the shipped defaults compute, recorded in every JSON output so that a result names its model.
+ * The shipped model: what the defaults compute.
  *
  * threshold: the one `facepipe evaluate ../shared/datasets/lfw-dev --pairs
  * ../shared/datasets/lfw-dev/pairs.txt --json` picks on all 3,000 pairs of LFW View-2 folds 1-5
  * with these defaults (0.649 for facepipe-fused-v2; cross-validated accuracy in README.md). Verification only: 1:N
  * identification needs its own, stricter rule.
  */
-export const FACE_MODEL = {
+export const FACE_MODEL_CARD: ModelCard = {
   id: 'facepipe-fused-v2',
+  components: { detector: 'face-api', landmarks: 'face-api-68+dlib-5', embedder: 'dlib-resnet+human-faceres' },
   detector: 'auto: face-api tiny detector (320, 25% margin) with SSD-MobileNet v1 fallback; for frames over 640 px SSD on the frame and on overlapping 720 px tiles',
   embedder:
     'dlib ResNet-34 128-D (float32 weights, in face-api) averaged over chips aligned on dlib five-point landmarks and on 51 face-api landmarks and their mirrors, joined with Human FaceRes 1024-D (weight 0.25); Euclidean distance',
+  distance: 'euclidean',
   threshold: 0.65,
   /** 128 ResNet values, then 1024 FaceRes values. */
   embeddingSize: 1152,
@@ -26,4 +30,17 @@ export const FACE_MODEL = {
    * 0.557, FPIR 0.70% (2 of 285); LFW open-set TPIR 0.779 at FPIR 0.77%.
    */
   identification: { threshold: 0.32, marginWeight: 1.5 },
+};
+
+/**
+ * The shipped card as JSON outputs have always reported it (detect --json, evaluate's result
+ * files): these fields, in this order.
+ */
+export const FACE_MODEL = {
+  id: FACE_MODEL_CARD.id,
+  detector: FACE_MODEL_CARD.detector,
+  embedder: FACE_MODEL_CARD.embedder,
+  threshold: FACE_MODEL_CARD.threshold,
+  embeddingSize: FACE_MODEL_CARD.embeddingSize,
+  identification: FACE_MODEL_CARD.identification,
 } as const;

@@ -24,21 +24,38 @@ export const DLIB_RESNET_MODEL = dlibModels.faceRecognitionModel;
 /** dlib's five-point landmark model: the points dlib aligned the ResNet's training chips with. */
 export const DLIB_FIVE_POINT_MODEL = dlibModels.faceLandmarks5Model;
 
+/** The face-api networks the built-in components use. */
+export type FaceApiNet = 'ssdMobilenetv1' | 'tinyFaceDetector' | 'faceLandmark68Net' | 'faceRecognitionNet';
+
+/** Loads per face-api bundle and network: components sharing face-api load each of its nets once. */
+const netLoads = new WeakMap<FaceApi, Map<FaceApiNet, Promise<unknown>>>();
+
 /**
- * Loads face-api's bundle for this tfjs flavour and the four networks the engine uses; the
- * recognition net gets dlib's float32 weights instead of face-api's 8-bit copy of them.
+ * face-api's bundle for this tfjs flavour with these networks loaded; the recognition net gets
+ * dlib's float32 weights instead of face-api's 8-bit copy of them.
  */
-export async function loadFaceApi(backend: TfBackend): Promise<FaceApi> {
+export async function loadFaceApiNets(backend: TfBackend, nets: readonly FaceApiNet[]): Promise<FaceApi> {
   const faceapi = require(`@vladmandic/face-api/dist/face-api.${backend.bundle}.js`) as FaceApi;
-  await Promise.all([
-    faceapi.nets.ssdMobilenetv1.loadFromDisk(FACE_API_MODEL_DIR),
-    faceapi.nets.tinyFaceDetector.loadFromDisk(FACE_API_MODEL_DIR),
-    faceapi.nets.faceLandmark68Net.loadFromDisk(FACE_API_MODEL_DIR),
-    loadDlibResnetWeights(backend.tf, DLIB_RESNET_MODEL, FACE_API_MODEL_DIR).then((weights) =>
-      faceapi.nets.faceRecognitionNet.loadFromWeightMap(weights as never),
-    ),
-  ]);
+  const started = netLoads.get(faceapi) ?? new Map<FaceApiNet, Promise<unknown>>();
+  netLoads.set(faceapi, started);
+  const load = (net: FaceApiNet): Promise<unknown> =>
+    net === 'faceRecognitionNet'
+      ? loadDlibResnetWeights(backend.tf, DLIB_RESNET_MODEL, FACE_API_MODEL_DIR).then((weights) =>
+          faceapi.nets.faceRecognitionNet.loadFromWeightMap(weights as never),
+        )
+      : faceapi.nets[net].loadFromDisk(FACE_API_MODEL_DIR);
+  await Promise.all(
+    nets.map((net) => {
+      if (!started.has(net)) started.set(net, load(net));
+      return started.get(net);
+    }),
+  );
   return faceapi;
+}
+
+/** face-api with the four networks the shipped model uses (benchmarks compare against it). */
+export function loadFaceApi(backend: TfBackend): Promise<FaceApi> {
+  return loadFaceApiNets(backend, ['ssdMobilenetv1', 'tinyFaceDetector', 'faceLandmark68Net', 'faceRecognitionNet']);
 }
 
 /**

@@ -1,4 +1,8 @@
+import { DLIB_CHIP, type ChipSpec } from './face-alignment.js';
 import type { Box, Point } from './types.js';
+
+/** The chip blur is measured on, whatever the embedder takes: blurOf()'s scale was set on dlib's chip. */
+export const QUALITY_CHIP: ChipSpec = DLIB_CHIP;
 
 /** How usable a face is for recognition; reported per face in results (DESIGN.md, Result JSON). */
 export interface FaceQuality {

@@ -77,7 +77,10 @@ export class MicroBatcher<I, O> {
         if (!Array.isArray(outputs) || outputs.length !== batch.length) {
           throw new Error(`MicroBatcher process returned ${Array.isArray(outputs) ? outputs.length : typeof outputs} outputs for ${batch.length} items`);
         }
-        batch.forEach((e, i) => (outputs[i] instanceof Error ? e.reject(outputs[i]) : e.resolve(outputs[i])));
+        batch.forEach((e, i) => {
+          if (outputs[i] instanceof Error) e.reject(outputs[i]);
+          else e.resolve(outputs[i]);
+        });
       } catch (err) {
         for (const e of batch) e.reject(err);
       }

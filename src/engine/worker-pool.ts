@@ -22,7 +22,7 @@ interface Task {
   method: string;
   payload: unknown;
   transfer?: TransferListItem[];
-  resolve: (value: any) => void;
+  resolve: (value: unknown) => void;
   reject: (err: Error) => void;
   urgent: boolean;
 }
@@ -83,7 +83,7 @@ export class WorkerPool {
     if (this.closing) return Promise.reject(new Error(`${this.name} is closed`));
     if (this.startFailure) return Promise.reject(this.startFailure);
     return new Promise<R>((resolve, reject) => {
-      const task = { id: this.nextId++, method, payload, transfer, resolve, reject, urgent };
+      const task: Task = { id: this.nextId++, method, payload, transfer, resolve: resolve as (value: unknown) => void, reject, urgent };
       if (urgent) {
         const firstOrdinary = this.queue.findIndex((t) => !t.urgent);
         this.queue.splice(firstOrdinary === -1 ? this.queue.length : firstOrdinary, 0, task);
@@ -171,9 +171,9 @@ export class WorkerPool {
 
   private dispatch(): void {
     for (const slot of this.slots) {
-      if (this.queue.length === 0) break;
       if (!slot.ready || slot.task) continue;
-      const task = this.queue.shift()!;
+      const task = this.queue.shift();
+      if (!task) break;
       slot.task = task;
       try {
         slot.worker.postMessage({ id: task.id, method: task.method, payload: task.payload } satisfies TaskRequest, task.transfer);

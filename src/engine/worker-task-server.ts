@@ -8,7 +8,8 @@
  */
 import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
 
-export type Handlers = Record<string, (payload: any) => Promise<unknown> | unknown>;
+/** Each handler takes the payload its callers send (`never`: any payload type fits). */
+export type Handlers = Record<string, (payload: never) => Promise<unknown> | unknown>;
 
 export interface TaskRequest {
   id: number;
@@ -76,7 +77,7 @@ export function serveTasks(init: (workerData: unknown) => Promise<Handlers>): vo
         try {
           const handler = Object.hasOwn(handlers, method) ? handlers[method] : undefined;
           if (!handler) throw new Error(`unknown worker method "${method}"`);
-          const out = await handler(payload);
+          const out = await handler(payload as never);
           if (out instanceof WithTransfer) post({ id, ok: true, result: out.result }, out.transfer);
           else post({ id, ok: true, result: out });
         } catch (err) {

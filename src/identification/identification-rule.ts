@@ -10,16 +10,14 @@
  * (d1: distance to the closest person; d2...: to the next persons, one entry each). The mean over
  * a few runners-up is steadier than d2 alone (measured on two CCTV-like nights: TPIR 0.535 against
  * 0.517 at the same false-identification rate). With marginWeight 0 it is the plain threshold.
- * The shipped values (FACE_MODEL.identification) are calibrated for a target false-identification
- * rate, see face-model.ts.
+ * The shipped values (FACE_MODEL_CARD.identification) are calibrated for a target false-identification
+ * rate, see src/engine/face-model.ts.
  */
 
-export interface IdentificationRule {
-  /** A face is named when its score is at most this. */
-  threshold: number;
-  /** How much the margin to the second person counts (0: plain distance threshold). */
-  marginWeight: number;
-}
+import type { IdentificationRule } from '../engine/model-card.js';
+
+// The rule's parameters belong to a model card (its thresholds are calibrated per model).
+export type { IdentificationRule } from '../engine/model-card.js';
 
 export interface PersonMatch {
   personId: string;

@@ -1,4 +1,4 @@
-import type { Tensor, Tensor2D, Tf, Variable } from './tf-types.js';
+import type { Tensor, Tensor2D, Variable } from './tf-types.js';
 
 /** What the triplet trainer trains: any differentiable map from a batch of inputs to embeddings. */
 export interface EmbeddingNet {
@@ -6,9 +6,4 @@ export interface EmbeddingNet {
   readonly variables: Variable[];
   /** Embeddings [n, d] of a batch; `training` is true inside a training step. */
   embed(x: Tensor, training: boolean): Tensor2D;
-}
-
-/** Rows scaled to unit L2 norm (a zero row stays zero). Differentiable. */
-export function l2Normalize(tf: Tf, x: Tensor2D): Tensor2D {
-  return tf.tidy(() => tf.div(x, tf.sqrt(tf.maximum(tf.sum(tf.square(x), -1, true), 1e-12))) as Tensor2D);
 }

@@ -1,15 +1,14 @@
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { MODEL_JSON } from '../engine/model-files.js';
 import type { LayersModel, Tensor, Tf } from './tf-types.js';
 
 /**
- * tfjs models and tensors in a folder, on every backend. tfjs-node's file:// handler is missing
- * on wasm, so the artifacts go through tf.io.withSaveHandler / tf.io.fromMemory to files written
- * here, in the standard layout (model.json + weights.bin) that tf.loadLayersModel('file://...')
- * of tfjs-node also reads.
+ * Writing tfjs models and tensors to a folder, on every backend. tfjs-node's file:// handler is
+ * missing on wasm, so the artifacts go through tf.io.withSaveHandler to files written here, in the
+ * standard layout (model.json + weights.bin) that the engine's loadLayersModel and
+ * tf.loadLayersModel('file://...') of tfjs-node read.
  */
-export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
 
 /** Writes to a temporary name, then renames: a reader never sees half a file. */
@@ -39,63 +38,6 @@ export async function saveLayersModel(tf: Tf, model: LayersModel, dir: string, m
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     }),
   );
-}
-
-interface ModelJson {
-  modelTopology: object;
-  format?: string;
-  generatedBy?: string;
-  convertedBy?: string | null;
-  weightsManifest: { paths: string[]; weights: import('@tensorflow/tfjs').io.WeightsManifestEntry[] }[];
-  userDefinedMetadata?: Record<string, unknown>;
-}
-
-/**
- * The files of the model in `dir` without tfjs: model.json, its weight files, its user-defined
- * metadata, and a SHA-256 of model.json and the weights, what identifies this exact model (e.g.
- * which adapter made an embedding). Errors name the file that is missing or unreadable.
- */
-export async function readModelFiles(dir: string): Promise<{ json: ModelJson; weights: ArrayBuffer[]; metadata: Record<string, unknown>; sha256: string }> {
-  const file = path.join(dir, MODEL_JSON);
-  const text = await readFile(file, 'utf8').catch((err: Error) => {
-    throw new Error(`cannot read the model ${file}: ${err.message}`);
-  });
-  let json: ModelJson;
-  try {
-    json = JSON.parse(text) as ModelJson;
-  } catch (err) {
-    throw new Error(`${file}: not JSON (${(err as Error).message})`);
-  }
-  if (!Array.isArray(json.weightsManifest)) throw new Error(`${file}: not a tfjs model (no weightsManifest)`);
-  const hash = createHash('sha256').update(text);
-  const weights: ArrayBuffer[] = [];
-  for (const group of json.weightsManifest) {
-    for (const p of group.paths) {
-      const bytes = await readFile(path.join(dir, p)).catch((err: Error) => {
-        throw new Error(`cannot read the weights of ${file}: ${err.message}`);
-      });
-      hash.update(bytes);
-      weights.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-    }
-  }
-  return { json, weights, metadata: json.userDefinedMetadata ?? {}, sha256: hash.digest('hex') };
-}
-
-/** The model in `dir` loaded into tfjs, with what readModelFiles reads. */
-export async function loadLayersModel(tf: Tf, dir: string): Promise<{ model: LayersModel; metadata: Record<string, unknown>; sha256: string }> {
-  const { json, weights, metadata, sha256 } = await readModelFiles(dir);
-  const model = await tf.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-      weightData: tf.io.CompositeArrayBuffer.join(weights),
-      format: json.format,
-      generatedBy: json.generatedBy,
-      convertedBy: json.convertedBy,
-    }),
-  );
-  model.setUserDefinedMetadata(metadata);
-  return { model, metadata, sha256 };
 }
 
 /** Named tensors as `<base>.json` (the tfjs weights manifest) and `<base>.bin`. */

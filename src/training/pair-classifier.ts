@@ -1,4 +1,5 @@
-import { loadLayersModel, saveLayersModel } from './model-files.js';
+import { loadLayersModel } from '../engine/model-files.js';
+import { saveLayersModel } from './model-files.js';
 import type { Rng } from './rng.js';
 import type { LayersModel, Tf } from './tf-types.js';
 
