@@ -25,12 +25,22 @@ export const numberList = (item: z.ZodNumber, min = 1) =>
  * The command line parsed with these flags and checked with the schema (its keys are the flags'
  * names): the flags typed, or one error naming every bad flag (unknown flags included).
  */
-export function parseOptions<S extends z.ZodType>(flags: BenchFlags, schema: S, args: string[] = process.argv.slice(2)): z.output<S> {
+export function parseOptions<S extends z.ZodType>(
+  flags: BenchFlags,
+  schema: S,
+  args: string[] = process.argv.slice(2),
+): z.output<S> {
   const { values } = parseArgs({ args, options: flags });
   const parsed = schema.safeParse(values);
   if (!parsed.success) {
-    const flag = (p: PropertyKey[]) => `--${String(p[0])}${p.slice(1).map((n) => `[${String(n)}]`).join('')}`;
-    throw new Error(parsed.error.issues.map((i) => (i.path.length > 0 ? `${flag(i.path)}: ${i.message}` : i.message)).join('; '));
+    const flag = (p: PropertyKey[]) =>
+      `--${String(p[0])}${p
+        .slice(1)
+        .map((n) => `[${String(n)}]`)
+        .join('')}`;
+    throw new Error(
+      parsed.error.issues.map((i) => (i.path.length > 0 ? `${flag(i.path)}: ${i.message}` : i.message)).join('; '),
+    );
   }
   return parsed.data;
 }

@@ -60,9 +60,11 @@ const { tf } = backend;
 const rawSubjects = (await loadSubjects(root, { equalize: options.equalize })).slice(0, options.subjects);
 const testOffset = options['test-offset'] ?? trainSubjects;
 const testCount = rawSubjects.length - trainSubjects;
-if (rawSubjects.length < trainSubjects + 2) throw new Error(`${root}: ${rawSubjects.length} subjects, need more than ${trainSubjects}`);
+if (rawSubjects.length < trainSubjects + 2)
+  throw new Error(`${root}: ${rawSubjects.length} subjects, need more than ${trainSubjects}`);
 const rawTest = rawSubjects.slice(testOffset, testOffset + testCount);
-if (rawTest.length !== testCount) throw new Error(`--test-offset ${testOffset}: only ${rawTest.length} of ${testCount} test subjects`);
+if (rawTest.length !== testCount)
+  throw new Error(`--test-offset ${testOffset}: only ${rawTest.length} of ${testCount} test subjects`);
 const { subjects, eyes } = await prepare(
   rawSubjects,
   rawSubjects.filter((s) => !rawTest.includes(s)),
@@ -97,7 +99,10 @@ if (options.morphs > 0) console.log(`${options.morphs} morphed identities added 
 
 const pretrainImages = pretrainPeople.flatMap((s) => s.images);
 const pretrainLabels = pretrainPeople.flatMap((s) => s.images.map(() => s.name));
-if (options.pretrain) console.log(`${options.joint ? 'training together with' : 'pretraining on'} ${pretrainPeople.length} LFW people (${pretrainImages.length} images) from ${options.pretrain}`);
+if (options.pretrain)
+  console.log(
+    `${options.joint ? 'training together with' : 'pretraining on'} ${pretrainPeople.length} LFW people (${pretrainImages.length} images) from ${options.pretrain}`,
+  );
 if (options.joint) {
   trainImages.push(...pretrainImages);
   trainLabels.push(...pretrainLabels);
@@ -137,7 +142,11 @@ const nets = memberSeeds.map(
     }),
 );
 const learningRateFactor = (epoch: number, total: number): number =>
-  options.schedule === 'cosine' ? 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / total)) : decayLast > 0 && epoch > total * (1 - decayLast) ? 0.1 : 1;
+  options.schedule === 'cosine'
+    ? 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / total))
+    : decayLast > 0 && epoch > total * (1 - decayLast)
+      ? 0.1
+      : 1;
 
 /** The trainer's batch callback over these images: each one augmented, stacked into a tensor. */
 function augmentedBatch(images: readonly Float32Array[]): TripletData['batch'] {
@@ -160,7 +169,9 @@ console.log(
   `backend ${backend.name}${hasConvFilterGradient(tf) ? '' : ' (convolutions as im2col: no Conv2DBackpropFilter kernel)'}; CNN ${channels.length}x(conv3x3-relu-maxpool) [${channels.join(', ')}], ${head === 'average' ? 'global average pooling' : 'flattened'}, dense ${embeddingSize}, ${width}x${height} input`,
 );
 const before = verification.accuracy(nets, embedding);
-console.log(`before training: accuracy ${pct(before.accuracy)} ± ${pct(before.std)} (threshold ${before.threshold.toFixed(3)})`);
+console.log(
+  `before training: accuracy ${pct(before.accuracy)} ± ${pct(before.std)} (threshold ${before.threshold.toFixed(3)})`,
+);
 
 /** What the pretraining stage and the AT&T training share. */
 const tripletOptions = { margin, mining, distance: options.distance, p: options.p, k: options.k, learningRateFactor };
@@ -213,11 +224,18 @@ for (const [member, net] of nets.entries()) {
           averagedEpochs++;
           const previous = averaged;
           averaged = net.variables.map((v, i) =>
-            tf.keep(tf.tidy(() => (previous.length === 0 ? tf.clone(v) : tf.add(previous[i], tf.div(tf.sub(v, previous[i]), averagedEpochs))))),
+            tf.keep(
+              tf.tidy(() =>
+                previous.length === 0
+                  ? tf.clone(v)
+                  : tf.add(previous[i], tf.div(tf.sub(v, previous[i]), averagedEpochs)),
+              ),
+            ),
           );
           for (const t of previous) t.dispose();
         }
-        const check = options['eval-every'] > 0 && s.epoch % options['eval-every'] === 0 ? `  verification ${accuracyOf(net)}` : '';
+        const check =
+          options['eval-every'] > 0 && s.epoch % options['eval-every'] === 0 ? `  verification ${accuracyOf(net)}` : '';
         console.log(
           `epoch ${String(s.epoch).padStart(3)}/${epochs}  loss ${s.loss.toFixed(4)}  active ${pct(s.activeShare).padStart(7)} of valid triplets  mined ${s.mined} (${s.minedActive} active)  ${s.seconds.toFixed(1)} s${check}`,
         );
@@ -236,12 +254,23 @@ for (const [member, net] of nets.entries()) {
 }
 const seconds = (performance.now() - started) / 1000;
 const after = verification.accuracy(nets, embedding);
-console.log(`after ${epochsRun} epochs (${seconds.toFixed(0)} s, mining ${mining}, margin ${margin}): accuracy ${pct(after.accuracy)} ± ${pct(after.std)} (threshold ${after.threshold.toFixed(3)})`);
+console.log(
+  `after ${epochsRun} epochs (${seconds.toFixed(0)} s, mining ${mining}, margin ${margin}): accuracy ${pct(after.accuracy)} ± ${pct(after.std)} (threshold ${after.threshold.toFixed(3)})`,
+);
 const errors = verification.errorsBySubject(after);
-console.log(`errors by subject (misses of its same pairs / false matches): ${[...errors].map(([name, c]) => `${name} ${c.misses} of ${c.same}/${c.falseMatches}`).join(', ')}`);
+console.log(
+  `errors by subject (misses of its same pairs / false matches): ${[...errors].map(([name, c]) => `${name} ${c.misses} of ${c.same}/${c.falseMatches}`).join(', ')}`,
+);
 // For information: the same nets under other test-time augmentations.
 const variants = Object.fromEntries(
-  ([['none', false, 0], ['flip', true, 0], ['flip+shift1', true, 1], ['flip+shift2', true, 2]] as const).map(([name, mirror, shift]) => [
+  (
+    [
+      ['none', false, 0],
+      ['flip', true, 0],
+      ['flip+shift1', true, 1],
+      ['flip+shift2', true, 2],
+    ] as const
+  ).map(([name, mirror, shift]) => [
     name,
     Math.round(verification.accuracy(nets, { mirror, shift }).accuracy * 1e4) / 1e4,
   ]),

@@ -15,7 +15,9 @@ import { forEachConcurrent } from '../src/util/for-each-concurrent.js';
 import { integer, optionsOrExit, parseOptions } from './bench-options.js';
 import { lfwSample } from './lfw-sample.js';
 
-const { n } = optionsOrExit('bench:engine', () => parseOptions({ n: { type: 'string', default: '200' } }, z.object({ n: integer(1) })));
+const { n } = optionsOrExit('bench:engine', () =>
+  parseOptions({ n: { type: 'string', default: '200' } }, z.object({ n: integer(1) })),
+);
 const files = lfwSample(n);
 
 async function baseline(): Promise<{ seconds: number; noFace: number; backend: string }> {
@@ -28,7 +30,10 @@ async function baseline(): Promise<{ seconds: number; noFace: number; backend: s
   for (const file of files) {
     const image = await decodeImage(file, { maxPixels: DEFAULT_MAX_PIXELS });
     const tensor = backend.tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
-    const faces = await faceapi.detectAllFaces(tensor as never).withFaceLandmarks().withFaceDescriptors();
+    const faces = await faceapi
+      .detectAllFaces(tensor as never)
+      .withFaceLandmarks()
+      .withFaceDescriptors();
     tensor.dispose();
     if (faces.length === 0) noFace++;
   }

@@ -29,7 +29,9 @@ import { startWorkers } from '../src/workers/worker-process.js';
 import { integer, optionsOrExit, parseOptions } from './bench-options.js';
 import { LFW_DIR, lfwSample } from './lfw-sample.js';
 
-const { n } = optionsOrExit('bench:enroll', () => parseOptions({ n: { type: 'string' } }, z.object({ n: integer(1).optional() })));
+const { n } = optionsOrExit('bench:enroll', () =>
+  parseOptions({ n: { type: 'string' } }, z.object({ n: integer(1).optional() })),
+);
 const files = lfwSample(n ?? 1e9);
 
 const dir = await mkdtemp(path.join(tmpdir(), 'facepipe-bench-enroll-'));
@@ -44,26 +46,37 @@ if (Number.isFinite(n)) {
   }
 }
 
-const config = loadAppConfig({ storage: path.join(dir, 'data'), queuePrefix: `bench-${randomBytes(4).toString('hex')}`, indexUrl: 'http://127.0.0.1:0' });
+const config = loadAppConfig({
+  storage: path.join(dir, 'data'),
+  queuePrefix: `bench-${randomBytes(4).toString('hex')}`,
+  indexUrl: 'http://127.0.0.1:0',
+});
 const engineOptions = loadEngineConfig();
 const engine = await FaceEngine.start(engineOptions);
 const concurrency = 2 * engineOptions.threads;
 console.log(`images: ${files.length}, engine: ${engine.backend}, ${engineOptions.threads} threads`);
 
 // Warm-up (wasm kernels compile on first use), so that neither run pays it.
-await Promise.all(files.slice(0, 2 * concurrency).map((file) => engine.analyze(file, { largestOnly: true }).catch(() => undefined)));
+await Promise.all(
+  files.slice(0, 2 * concurrency).map((file) => engine.analyze(file, { largestOnly: true }).catch(() => undefined)),
+);
 
 // 1. The pipeline, as `facepipe up` runs it: two jobs of 8 images at once keep the engine as busy as (2).
 const workerConcurrency = 2;
 const index = await startIndexService(config, { port: 0, host: '127.0.0.1' });
-const workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll], { ...DEFAULT_QUEUE_WORKER_OPTIONS, concurrency: workerConcurrency });
+const workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll], {
+  ...DEFAULT_QUEUE_WORKER_OPTIONS,
+  concurrency: workerConcurrency,
+});
 let started = performance.now();
 const summary = (await runEnroll(config, { source, wait: true })) as EnrollRunSummary;
 while (index.service.current.size < summary.enrolled) await new Promise((resolve) => setTimeout(resolve, 50));
 const pipelineSeconds = (performance.now() - started) / 1000;
 await workers.close();
 await index.close();
-console.log(`pipeline (producer, Redis, worker with ${workerConcurrency} jobs at once, gallery, index): ${(files.length / pipelineSeconds).toFixed(2)} images/s, ${summary.enrolled} enrolled, ${summary.failed} failed ${JSON.stringify(summary.errors)}`);
+console.log(
+  `pipeline (producer, Redis, worker with ${workerConcurrency} jobs at once, gallery, index): ${(files.length / pipelineSeconds).toFixed(2)} images/s, ${summary.enrolled} enrolled, ${summary.failed} failed ${JSON.stringify(summary.errors)}`,
+);
 
 // 2. The engine alone, same images, same settings.
 started = performance.now();
@@ -76,7 +89,9 @@ await forEachConcurrent(files, concurrency, async (file) => {
   }
 });
 const engineSeconds = (performance.now() - started) / 1000;
-console.log(`engine alone (${concurrency} images at once): ${(files.length / engineSeconds).toFixed(2)} images/s, ${engineFaces} faces`);
+console.log(
+  `engine alone (${concurrency} images at once): ${(files.length / engineSeconds).toFixed(2)} images/s, ${engineFaces} faces`,
+);
 await engine.close();
 
 const pipelineRate = files.length / pipelineSeconds;

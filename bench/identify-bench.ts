@@ -44,7 +44,14 @@ import { forEachConcurrent } from '../src/util/for-each-concurrent.js';
 import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../src/workers/queue-worker-options.js';
 import { integer, optionsOrExit, parseOptions } from './bench-options.js';
 import { buildNight, LFW_DIR, NO_FACE_DIR } from './night/build-night.js';
-import { nightMetrics, pairDetections, sweepRule, type DetectedSnapshot, type NightMetrics, type ScoredFace } from './night/night-metrics.js';
+import {
+  nightMetrics,
+  pairDetections,
+  sweepRule,
+  type DetectedSnapshot,
+  type NightMetrics,
+  type ScoredFace,
+} from './night/night-metrics.js';
 
 const options = optionsOrExit('bench:identify', () =>
   parseOptions(
@@ -93,7 +100,8 @@ console.log(
 async function galleryFiles(): Promise<Array<{ personId: string; file: string }>> {
   const files: Array<{ personId: string; file: string }> = [];
   for (const personId of (await readdir(galleryDir)).sort()) {
-    for (const file of (await readdir(path.join(galleryDir, personId))).sort()) files.push({ personId, file: path.join(galleryDir, personId, file) });
+    for (const file of (await readdir(path.join(galleryDir, personId))).sort())
+      files.push({ personId, file: path.join(galleryDir, personId, file) });
   }
   return files;
 }
@@ -132,10 +140,14 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
       enrollFailed++;
     }
   });
-  console.log(`engine: enrolled ${index.size} of ${files.length} gallery photos (${enrollFailed} without a face) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `engine: enrolled ${index.size} of ${files.length} gallery photos (${enrollFailed} without a face) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 
   // Warm-up on a few snapshots (SSD's kernels at 1280x720 compile on first use); not timed.
-  await Promise.all(snapshotKeys.slice(0, concurrency).map((key) => engine.analyze(path.join(nightDir, key)).catch(() => undefined)));
+  await Promise.all(
+    snapshotKeys.slice(0, concurrency).map((key) => engine.analyze(path.join(nightDir, key)).catch(() => undefined)),
+  );
 
   const detected = new Map<string, DetectedSnapshot>();
   const matchesOf = new Map<string, Array<Array<{ personId: string; distance: number }>>>();
@@ -143,10 +155,22 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
   await forEachConcurrent(snapshotKeys, concurrency, async (key) => {
     try {
       const { faces } = await engine.analyze(path.join(nightDir, key));
-      const hits = faces.length > 0 ? index.search(faces.map((f) => f.embedding), K * 4) : [];
+      const hits =
+        faces.length > 0
+          ? index.search(
+              faces.map((f) => f.embedding),
+              K * 4,
+            )
+          : [];
       const perPerson = hits.map((h) => bestPerPerson(h, K));
-      detected.set(key, { key, faces: faces.map((f, i) => ({ box: f.box, personId: decideIdentity(perPerson[i], FACE_MODEL.identification) })) });
-      matchesOf.set(key, perPerson.map((m) => m.map(({ personId, distance }) => ({ personId, distance: round(distance, 5) }))));
+      detected.set(key, {
+        key,
+        faces: faces.map((f, i) => ({ box: f.box, personId: decideIdentity(perPerson[i], FACE_MODEL.identification) })),
+      });
+      matchesOf.set(
+        key,
+        perPerson.map((m) => m.map(({ personId, distance }) => ({ personId, distance: round(distance, 5) }))),
+      );
     } catch (err) {
       console.error(`engine: ${key}: ${(err as Error).message}`);
     }
@@ -167,7 +191,12 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
       const t = truthOf[d] === -1 ? undefined : snapshot.faces[truthOf[d]];
       scored.push({
         key: snapshot.key,
-        box: { x: round(face.box.x, 1), y: round(face.box.y, 1), width: round(face.box.width, 1), height: round(face.box.height, 1) },
+        box: {
+          x: round(face.box.x, 1),
+          y: round(face.box.y, 1),
+          width: round(face.box.width, 1),
+          height: round(face.box.height, 1),
+        },
         truthPersonId: t?.enrolled ? t.personId : null,
         enrolled: t === undefined ? null : t.enrolled,
         matches: matchesOf.get(snapshot.key)![d],
@@ -179,8 +208,12 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
   console.log(`engine: wrote ${scored.length} scored faces to ${options.scores}`);
 
   const sweep = sweepRule(scored, metrics, MARGIN_WEIGHTS, FPIR_TARGETS);
-  console.log(`sweep (score = d1 - w x (mean of the next 4 persons - d1); threshold tuned on this night itself, so optimistic):`);
-  console.log(`  w     ${FPIR_TARGETS.map((t) => `TPIR@FPIR<=${(100 * t).toFixed(1)}% (score <, FPIR)`.padEnd(36)).join('')}`);
+  console.log(
+    `sweep (score = d1 - w x (mean of the next 4 persons - d1); threshold tuned on this night itself, so optimistic):`,
+  );
+  console.log(
+    `  w     ${FPIR_TARGETS.map((t) => `TPIR@FPIR<=${(100 * t).toFixed(1)}% (score <, FPIR)`.padEnd(36)).join('')}`,
+  );
   for (const w of MARGIN_WEIGHTS) {
     const cells = FPIR_TARGETS.map((t) => {
       const p = sweep.find((s) => s.marginWeight === w && s.targetFpir === t)!;
@@ -195,17 +228,26 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
 
 async function pipeline(engine: FaceEngine): Promise<PartResult> {
   const dir = await mkdtemp(path.join(tmpdir(), 'facepipe-bench-identify-'));
-  const base = loadAppConfig({ storage: path.join(dir, 'data'), queuePrefix: `bench-${randomBytes(4).toString('hex')}`, indexUrl: 'http://127.0.0.1:0' });
+  const base = loadAppConfig({
+    storage: path.join(dir, 'data'),
+    queuePrefix: `bench-${randomBytes(4).toString('hex')}`,
+    indexUrl: 'http://127.0.0.1:0',
+  });
   const index = await startIndexService(base, { port: 0, host: '127.0.0.1' });
   const config: AppConfig = { ...base, indexUrl: index.url };
   let workers: Awaited<ReturnType<typeof startWorkers>> | undefined;
   try {
-    workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], { ...DEFAULT_QUEUE_WORKER_OPTIONS, concurrency: 2 });
+    workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], {
+      ...DEFAULT_QUEUE_WORKER_OPTIONS,
+      concurrency: 2,
+    });
     let started = performance.now();
     const enrolled = await runEnroll(config, { source: galleryDir, wait: true });
     if (!('enrolled' in enrolled)) throw new Error('runEnroll with wait returned no summary');
     while (index.service.current.size < enrolled.enrolled) await new Promise((resolve) => setTimeout(resolve, 50));
-    console.log(`pipeline: enrolled ${enrolled.enrolled} of ${enrolled.images} gallery photos (${enrolled.failed} failed) in ${((performance.now() - started) / 1000).toFixed(1)} s; index holds ${index.service.current.size}`);
+    console.log(
+      `pipeline: enrolled ${enrolled.enrolled} of ${enrolled.images} gallery photos (${enrolled.failed} failed) in ${((performance.now() - started) / 1000).toFixed(1)} s; index holds ${index.service.current.size}`,
+    );
 
     started = performance.now();
     const summary = (await runIdentify(config, { source: nightDir, run: 'bench', wait: true })) as IdentifyRunSummary;
@@ -239,7 +281,9 @@ async function pipeline(engine: FaceEngine): Promise<PartResult> {
 }
 
 const engine = await FaceEngine.start(engineOptions);
-console.log(`engine: ${engine.backend}, ${engineOptions.threads} threads, ${concurrency} snapshots at once; rule ${JSON.stringify(FACE_MODEL.identification)}`);
+console.log(
+  `engine: ${engine.backend}, ${engineOptions.threads} threads, ${concurrency} snapshots at once; rule ${JSON.stringify(FACE_MODEL.identification)}`,
+);
 let a: PartResult | undefined;
 let b: PartResult | undefined;
 try {

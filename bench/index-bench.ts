@@ -29,7 +29,15 @@ const options = optionsOrExit('bench:index', () =>
       sweep: { type: 'string', default: '16,32,48,64,96,128' },
       seed: { type: 'string', default: '42' },
     },
-    z.object({ n: integer(4), dim: integer(2), ef: integer(1), m: integer(2), queries: integer(1), sweep: numberList(z.number().int().min(1), 0), seed: integer() }),
+    z.object({
+      n: integer(4),
+      dim: integer(2),
+      ef: integer(1),
+      m: integer(2),
+      queries: integer(1),
+      sweep: numberList(z.number().int().min(1), 0),
+      seed: integer(),
+    }),
   ),
 );
 const { n: N, dim: DIM, ef: EF, m: M, queries: Q, sweep: SWEEP } = options;

@@ -56,7 +56,9 @@ if (cycles.length === 0) {
   console.log(`no cycles between folders (${graph.size} folders of src/)`);
 } else {
   for (const cycle of cycles) {
-    const edges = cycle.flatMap((from) => (graph.get(from) ?? []).filter((to) => cycle.includes(to)).map((to) => `${from} -> ${to}`));
+    const edges = cycle.flatMap((from) =>
+      (graph.get(from) ?? []).filter((to) => cycle.includes(to)).map((to) => `${from} -> ${to}`),
+    );
     console.error(`folder cycle: ${cycle.join(', ')}\n  ${edges.join('\n  ')}`);
   }
   process.exitCode = 1;

@@ -43,34 +43,62 @@ describe('loadAppConfig', () => {
   });
 
   it('flags win over the environment', () => {
-    const env = { FACEPIPE_STORAGE: '/env/data', REDIS_URL: 'redis://env:6379', FACEPIPE_QUEUE_PREFIX: 'env', FACEPIPE_INDEX_URL: 'http://env:1' };
+    const env = {
+      FACEPIPE_STORAGE: '/env/data',
+      REDIS_URL: 'redis://env:6379',
+      FACEPIPE_QUEUE_PREFIX: 'env',
+      FACEPIPE_INDEX_URL: 'http://env:1',
+    };
     expect(
-      loadAppConfig({ storage: 'file:///flag/data', redisUrl: 'redis://flag:6379', queuePrefix: 'flag', indexUrl: 'http://flag:2' }, env),
-    ).toEqual({ storage: 'file:///flag/data', redisUrl: 'redis://flag:6379', queuePrefix: 'flag', indexUrl: 'http://flag:2' });
-    expect(loadAppConfig({ storage: './other' }, env)).toMatchObject({ storage: './other', redisUrl: 'redis://env:6379' });
+      loadAppConfig(
+        { storage: 'file:///flag/data', redisUrl: 'redis://flag:6379', queuePrefix: 'flag', indexUrl: 'http://flag:2' },
+        env,
+      ),
+    ).toEqual({
+      storage: 'file:///flag/data',
+      redisUrl: 'redis://flag:6379',
+      queuePrefix: 'flag',
+      indexUrl: 'http://flag:2',
+    });
+    expect(loadAppConfig({ storage: './other' }, env)).toMatchObject({
+      storage: './other',
+      redisUrl: 'redis://env:6379',
+    });
   });
 
   it('names the variable and the allowed form for each bad value', () => {
     expect(errorOf(() => loadAppConfig({}, { FACEPIPE_STORAGE: 'gs://bucket/x' })).message).toBe(
       'invalid FACEPIPE_STORAGE "gs://bucket/x": expected a folder path, file:///path or s3://bucket/prefix',
     );
-    expect(errorOf(() => loadAppConfig({ storage: '' }, {})).message).toMatch(/^invalid --storage "": expected a folder path/);
+    expect(errorOf(() => loadAppConfig({ storage: '' }, {})).message).toMatch(
+      /^invalid --storage "": expected a folder path/,
+    );
     expect(errorOf(() => loadAppConfig({}, { REDIS_URL: 'http://127.0.0.1:6379' })).message).toBe(
       'invalid REDIS_URL "http://127.0.0.1:6379": expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379',
     );
-    expect(errorOf(() => loadAppConfig({}, { REDIS_URL: '127.0.0.1:6379' })).message).toMatch(/^invalid REDIS_URL .*redis:\/\//);
+    expect(errorOf(() => loadAppConfig({}, { REDIS_URL: '127.0.0.1:6379' })).message).toMatch(
+      /^invalid REDIS_URL .*redis:\/\//,
+    );
     expect(errorOf(() => loadAppConfig({ queuePrefix: 'bull:facepipe' }, {})).message).toBe(
       'invalid --queue-prefix "bull:facepipe": expected letters, digits, "_" or "-" only ([A-Za-z0-9_-]+; it also names storage paths)',
     );
-    expect(errorOf(() => loadAppConfig({}, { FACEPIPE_QUEUE_PREFIX: 'a/b' })).message).toMatch(/^invalid FACEPIPE_QUEUE_PREFIX "a\/b"/);
+    expect(errorOf(() => loadAppConfig({}, { FACEPIPE_QUEUE_PREFIX: 'a/b' })).message).toMatch(
+      /^invalid FACEPIPE_QUEUE_PREFIX "a\/b"/,
+    );
     expect(errorOf(() => loadAppConfig({ indexUrl: 'ftp://host' }, {})).message).toBe(
       'invalid --index-url "ftp://host": expected an http:// or https:// URL, e.g. http://127.0.0.1:7070',
     );
   });
 
   it('lists every bad value at once', () => {
-    const error = errorOf(() => loadAppConfig({ redisUrl: 'nope' }, { FACEPIPE_QUEUE_PREFIX: 'x y', FACEPIPE_INDEX_URL: 'nope' }));
+    const error = errorOf(() =>
+      loadAppConfig({ redisUrl: 'nope' }, { FACEPIPE_QUEUE_PREFIX: 'x y', FACEPIPE_INDEX_URL: 'nope' }),
+    );
     expect(error.problems).toHaveLength(3);
-    expect(error.problems.map((p) => p.split(' ')[1])).toEqual(['--redis-url', 'FACEPIPE_QUEUE_PREFIX', 'FACEPIPE_INDEX_URL']);
+    expect(error.problems.map((p) => p.split(' ')[1])).toEqual([
+      '--redis-url',
+      'FACEPIPE_QUEUE_PREFIX',
+      'FACEPIPE_INDEX_URL',
+    ]);
   });
 });

@@ -46,17 +46,32 @@ describe('facepipe persons', () => {
     url = await syntheticService();
   });
 
-  it('list --json: one object {persons, faces, items} as the last line; --limit and --offset page it', { timeout: TIMEOUT }, async () => {
+  it('list --json: one object {persons, faces, items} as the last line; --limit and --offset page it', {
+    timeout: TIMEOUT,
+  }, async () => {
     const all = await facepipe(['persons', 'list', '--json', '--index-url', url]);
     expect(all.code).toBe(0);
     const out = lastJson(all);
     expect(Object.keys(out).sort()).toEqual(['faces', 'items', 'persons']);
-    expect(out).toEqual({ persons: 4, faces: 12, items: ['p0', 'p1', 'p2', 'p3'].map((personId) => ({ personId, faces: 3 })) });
+    expect(out).toEqual({
+      persons: 4,
+      faces: 12,
+      items: ['p0', 'p1', 'p2', 'p3'].map((personId) => ({ personId, faces: 3 })),
+    });
 
     // FACEPIPE_INDEX_URL names the service too.
-    const page = await facepipe(['persons', 'list', '--limit', '2', '--offset', '1', '--json'], { FACEPIPE_INDEX_URL: url });
+    const page = await facepipe(['persons', 'list', '--limit', '2', '--offset', '1', '--json'], {
+      FACEPIPE_INDEX_URL: url,
+    });
     expect(page.code).toBe(0);
-    expect(lastJson(page)).toEqual({ persons: 4, faces: 12, items: [{ personId: 'p1', faces: 3 }, { personId: 'p2', faces: 3 }] });
+    expect(lastJson(page)).toEqual({
+      persons: 4,
+      faces: 12,
+      items: [
+        { personId: 'p1', faces: 3 },
+        { personId: 'p2', faces: 3 },
+      ],
+    });
   });
 
   it('list: a line per person for people', { timeout: TIMEOUT }, async () => {
@@ -86,7 +101,10 @@ describe('facepipe persons', () => {
     const again = await facepipe(['persons', 'delete', 'p2', '--json', '--index-url', own]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('no person "p2" in the index');
-    expect(lastJson(await facepipe(['persons', 'list', '--json', '--index-url', own]))).toMatchObject({ persons: 3, faces: 9 });
+    expect(lastJson(await facepipe(['persons', 'list', '--json', '--index-url', own]))).toMatchObject({
+      persons: 3,
+      faces: 9,
+    });
   });
 
   it('no service: exit 1, naming the URL and how to start one', { timeout: TIMEOUT }, async () => {
@@ -124,7 +142,13 @@ describe('facepipe search (the service runs the real engine)', () => {
     const { faces } = await engine.analyze(sample(1));
     expect(faces).toHaveLength(3);
     const index = new FaceIndex({ dim: FACE_MODEL.embeddingSize });
-    index.add(['alice', 'bob', 'carol'].map((personId, i) => ({ faceId: `${personId}-f0`, personId, embedding: faces[i].embedding })));
+    index.add(
+      ['alice', 'bob', 'carol'].map((personId, i) => ({
+        faceId: `${personId}-f0`,
+        personId,
+        embedding: faces[i].embedding,
+      })),
+    );
     url = await listen({ index, threshold: FACE_MODEL.threshold, analyze: (input) => engine.analyze(input) });
     dir = await mkdtemp(path.join(os.tmpdir(), 'facepipe-cli-index-'));
     await writeFile(path.join(dir, 'notes.jpg'), 'this is not an image\n');
@@ -139,7 +163,14 @@ describe('facepipe search (the service runs the real engine)', () => {
     expect(run.code).toBe(0);
     const out = lastJson(run);
     expect(Object.keys(out).sort()).toEqual(['error', 'faces', 'height', 'image', 'k', 'threshold', 'width']);
-    expect(out).toMatchObject({ image: sample(1), width: 1920, height: 1280, threshold: FACE_MODEL.threshold, k: 2, error: null });
+    expect(out).toMatchObject({
+      image: sample(1),
+      width: 1920,
+      height: 1280,
+      threshold: FACE_MODEL.threshold,
+      k: 2,
+      error: null,
+    });
     expect(out.faces.map((f: { personId: string }) => f.personId)).toEqual(['alice', 'bob', 'carol']);
     for (const face of out.faces) {
       expect(face.matches).toHaveLength(2);
@@ -161,7 +192,11 @@ describe('facepipe search (the service runs the real engine)', () => {
     const notes = path.join(dir, 'notes.jpg');
     const run = await facepipe(['search', notes, '--json', '--index-url', url]);
     expect(run.code).toBe(1);
-    expect(lastJson(run)).toMatchObject({ image: notes, faces: [], error: { code: 'NOT_AN_IMAGE', message: expect.stringContaining(notes) } });
+    expect(lastJson(run)).toMatchObject({
+      image: notes,
+      faces: [],
+      error: { code: 'NOT_AN_IMAGE', message: expect.stringContaining(notes) },
+    });
     const human = await facepipe(['search', notes, '--index-url', url]);
     expect(human.code).toBe(1);
     expect(human.stderr).toContain('NOT_AN_IMAGE');

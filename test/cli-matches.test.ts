@@ -44,7 +44,11 @@ describe('facepipe matches <personId>', () => {
     stores.push(store);
     for (let hour = 1; hour <= 3; hour++) {
       const key = `cctv/cam-0${hour}/0${hour}0000.jpg`;
-      await store.recordResult('night-1', `facepipe/results/night-1/${key}.json`, resultJson(key, [{ personId: null }, { personId: 'emp-042', distance: 0.25 }], { modified: at(hour) }));
+      await store.recordResult(
+        'night-1',
+        `facepipe/results/night-1/${key}.json`,
+        resultJson(key, [{ personId: null }, { personId: 'emp-042', distance: 0.25 }], { modified: at(hour) }),
+      );
     }
     app = buildIndexServer({ index: new FaceIndex({ dim: 8 }), threshold: 0.6 });
     registerMatchRoutes(app, store);
@@ -55,8 +59,12 @@ describe('facepipe matches <personId>', () => {
     await app?.close();
   });
 
-  it('--json: the page as one JSON object, filtered by --since/--until and paged by --limit', { timeout: TIMEOUT }, async () => {
-    const run = await facepipe(['matches', 'emp-042', '--json', '--since', '2026-11-28T02:00:00Z', '--limit', '1'], { FACEPIPE_INDEX_URL: url });
+  it('--json: the page as one JSON object, filtered by --since/--until and paged by --limit', {
+    timeout: TIMEOUT,
+  }, async () => {
+    const run = await facepipe(['matches', 'emp-042', '--json', '--since', '2026-11-28T02:00:00Z', '--limit', '1'], {
+      FACEPIPE_INDEX_URL: url,
+    });
     expect(run.code).toBe(0);
     expect(lastJson(run)).toEqual(await store.query('emp-042', { since: new Date(at(2)), limit: 1 }));
     expect(lastJson(run)).toMatchObject({
@@ -105,10 +113,18 @@ describe('facepipe matches rebuild', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('recreates the sightings from the result files in FACEPIPE_STORAGE, into this deployment\'s Redis keys', { timeout: TIMEOUT }, async () => {
+  it("recreates the sightings from the result files in FACEPIPE_STORAGE, into this deployment's Redis keys", {
+    timeout: TIMEOUT,
+  }, async () => {
     const storage = new FolderStorage(dir);
-    await storage.put('facepipe/results/r1/a.jpg.json', JSON.stringify(resultJson('a.jpg', [{ personId: 'p1' }, { personId: 'p2' }], { modified: at(1) })));
-    await storage.put('facepipe/results/r2/b.jpg.json', JSON.stringify(resultJson('b.jpg', [{ personId: 'p1' }], { modified: at(2) })));
+    await storage.put(
+      'facepipe/results/r1/a.jpg.json',
+      JSON.stringify(resultJson('a.jpg', [{ personId: 'p1' }, { personId: 'p2' }], { modified: at(1) })),
+    );
+    await storage.put(
+      'facepipe/results/r2/b.jpg.json',
+      JSON.stringify(resultJson('b.jpg', [{ personId: 'p1' }], { modified: at(2) })),
+    );
     const queuePrefix = `fptest-${randomBytes(4).toString('hex')}`;
     const env = { FACEPIPE_STORAGE: dir, REDIS_URL: 'redis://127.0.0.1:6379', FACEPIPE_QUEUE_PREFIX: queuePrefix };
     const store = new MatchStore(redis, matchKeyPrefix({ queuePrefix, storage: dir }));

@@ -49,7 +49,9 @@ describe('facepipe CLI', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('detect --json: faces with boxes and 68 landmarks; a bad image gets its error, the others go on', { timeout: TIMEOUT }, async () => {
+  it('detect --json: faces with boxes and 68 landmarks; a bad image gets its error, the others go on', {
+    timeout: TIMEOUT,
+  }, async () => {
     const run = await facepipe('detect', sample(2), path.join(dir, 'broken.jpg'), '--json');
     expect(run.code).toBe(1); // some image failed
     const out = lastJson(run);
@@ -96,13 +98,17 @@ describe('facepipe CLI', () => {
     expect(lastJson(run)).toMatchObject({ distance: null, same: null, error: { code: 'NO_FACE' } });
   });
 
-  it('rejects an invalid engine setting with a usage error naming it and the allowed values', { timeout: TIMEOUT }, async () => {
+  it('rejects an invalid engine setting with a usage error naming it and the allowed values', {
+    timeout: TIMEOUT,
+  }, async () => {
     const run = await facepipe('detect', sample(2), '--backend', 'gpu');
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--backend "gpu": expected one of tensorflow, wasm, cpu');
   });
 
-  it('embed: one JSONL line per image, keys relative to the folder, an error line for a broken file', { timeout: TIMEOUT }, async () => {
+  it('embed: one JSONL line per image, keys relative to the folder, an error line for a broken file', {
+    timeout: TIMEOUT,
+  }, async () => {
     const folder = path.join(dir, 'embed-in');
     await mkdir(path.join(folder, 'sub'), { recursive: true });
     await (await faceImage('B', 0.5)).jpeg().toFile(path.join(folder, 'one.jpg'));
@@ -115,7 +121,10 @@ describe('facepipe CLI', () => {
     expect(run.code).toBe(1); // one image failed
     expect(run.stdout).toMatch(/3 images, 2 faces, 1 failed/);
 
-    const lines = (await readFile(outFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(outFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const byKey = Object.fromEntries(lines.map((l) => [l.key, l]));
     expect(Object.keys(byKey).sort()).toEqual(['broken.jpg', 'one.jpg', 'sub/two.png']);
     expect(byKey['broken.jpg']).toMatchObject({ faces: [], error: { code: 'NOT_AN_IMAGE' } });
@@ -129,7 +138,9 @@ describe('facepipe CLI', () => {
     }
   });
 
-  it('evaluate --json on a tiny LFW-format folder prints the result object as the last line', { timeout: TIMEOUT }, async () => {
+  it('evaluate --json on a tiny LFW-format folder prints the result object as the last line', {
+    timeout: TIMEOUT,
+  }, async () => {
     // Each person's two "photos": crops with different margins, the second mirrored and brighter.
     const lfw = path.join(dir, 'lfw');
     const save = async (name: string, index: number, image: Sharp) => {
@@ -157,8 +168,22 @@ describe('facepipe CLI', () => {
     const run = await facepipe('evaluate', lfw, '--pairs', path.join(dir, 'pairs.txt'), '--report', report, '--json');
     expect(run.code).toBe(0);
     const out = lastJson(run);
-    expect(Object.keys(out).sort()).toEqual(['backend', 'images', 'model', 'noFace', 'secondsPerImage', 'verification']);
-    expect(Object.keys(out.verification).sort()).toEqual(['accuracy', 'eer', 'std', 'tarAtFar1e2', 'tarAtFar1e3', 'threshold']);
+    expect(Object.keys(out).sort()).toEqual([
+      'backend',
+      'images',
+      'model',
+      'noFace',
+      'secondsPerImage',
+      'verification',
+    ]);
+    expect(Object.keys(out.verification).sort()).toEqual([
+      'accuracy',
+      'eer',
+      'std',
+      'tarAtFar1e2',
+      'tarAtFar1e3',
+      'threshold',
+    ]);
     expect(out.images).toBe(9);
     expect(out.noFace).toBe(1);
     expect(out.secondsPerImage).toBeGreaterThan(0);

@@ -92,7 +92,9 @@ describe('decodeImage: formats', () => {
 
   it('decodes only the first frame of an animated GIF', async () => {
     const frames = await Promise.all([solid(RED).png().toBuffer(), solid({ r: 0, g: 0, b: 255 }).png().toBuffer()]);
-    const gif = await sharp(frames, { join: { animated: true } }).gif().toBuffer();
+    const gif = await sharp(frames, { join: { animated: true } })
+      .gif()
+      .toBuffer();
     expect((await sharp(gif).metadata()).pages).toBe(2);
     const image = await decodeImage({ bytes: gif, name: 'anim.gif' }, opts);
     expectRgb(image, W, H);
@@ -111,7 +113,15 @@ describe('decodeImage: orientation and colour conversion', () => {
   it('applies EXIF orientation 6 (rotate 90° clockwise), swapping width and height', async () => {
     // Left half red, right half blue; after a clockwise quarter turn the red half is on top.
     const leftRedRightBlue = await solid({ r: 0, g: 0, b: 255 })
-      .composite([{ input: await solid(RED, 3, W / 2, H).png().toBuffer(), left: 0, top: 0 }])
+      .composite([
+        {
+          input: await solid(RED, 3, W / 2, H)
+            .png()
+            .toBuffer(),
+          left: 0,
+          top: 0,
+        },
+      ])
       .png()
       .toBuffer();
     const jpeg = await sharp(leftRedRightBlue).withMetadata({ orientation: 6 }).jpeg().toBuffer();
@@ -149,8 +159,12 @@ describe('decodeImage: orientation and colour conversion', () => {
   }
 
   it('flattens RGBA on white', async () => {
-    const halfRed = await solid({ ...RED, alpha: 0.5 }, 4).png().toBuffer();
-    const clear = await solid({ ...RED, alpha: 0 }, 4).png().toBuffer();
+    const halfRed = await solid({ ...RED, alpha: 0.5 }, 4)
+      .png()
+      .toBuffer();
+    const clear = await solid({ ...RED, alpha: 0 }, 4)
+      .png()
+      .toBuffer();
     expect((await sharp(halfRed).metadata()).channels).toBe(4);
     const image = await decodeImage({ bytes: halfRed, name: 'half.png' }, opts);
     expectRgb(image, W, H);

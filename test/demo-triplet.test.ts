@@ -41,7 +41,10 @@ describe('PairVerification', () => {
     const different = verification.pairs.filter((p) => !p.same);
     expect(same).toHaveLength(18); // 3 subjects x C(4, 2)
     expect(different).toHaveLength(18);
-    for (const { p: [i, j], same: isSame } of verification.pairs) {
+    for (const {
+      p: [i, j],
+      same: isSame,
+    } of verification.pairs) {
       expect(i).toBeLessThan(j);
       expect(verification.labels[i] === verification.labels[j]).toBe(isSame);
     }
@@ -67,7 +70,10 @@ describe('PairVerification', () => {
     const lenient = verification.errorsBySubject({ ...result, threshold: 0.99 });
     const values = [0, 0, 0, 0, 1, 1, 1.6, 1.6, 2.6, 2.6, 2.6, 2.6];
     const expected = { a: 0, b: 0, c: 0 } as Record<string, number>;
-    for (const { p: [i, j], same } of verification.pairs) {
+    for (const {
+      p: [i, j],
+      same,
+    } of verification.pairs) {
       if (!same && Math.abs(values[i] - values[j]) < 1.01) for (const k of [i, j]) expected[verification.labels[k]]++;
     }
     expect(expected.b).toBeGreaterThan(0);
@@ -90,7 +96,17 @@ describe('PairVerification', () => {
 describe('demoOptions', () => {
   it('defaults to the configuration docs/training.md reports', () => {
     const options = demoOptions([]);
-    expect(options).toMatchObject({ epochs: 40, mining: 'batch-all', margin: 0.2, channels: [16, 32, 64], p: 10, k: 5, dropout: 0.3, 'train-subjects': 30, ensemble: 1 });
+    expect(options).toMatchObject({
+      epochs: 40,
+      mining: 'batch-all',
+      margin: 0.2,
+      channels: [16, 32, 64],
+      p: 10,
+      k: 5,
+      dropout: 0.3,
+      'train-subjects': 30,
+      ensemble: 1,
+    });
     expect(options['test-offset']).toBeUndefined();
   });
 

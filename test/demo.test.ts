@@ -20,12 +20,16 @@ describe('facepipe demo (npm run demo)', () => {
     expect(run.stdout).toMatch(/facepipe matches guest-01\n {2}1 sighting/);
   }, 180_000);
 
-  it('with --adapter the whole pipeline runs under the adapter\'s model: its gallery, its index, its results', async () => {
+  it("with --adapter the whole pipeline runs under the adapter's model: its gallery, its index, its results", async () => {
     // A fresh residual adapter is the normalised embedding itself: the same people, another model id.
     const { tf } = await selectBackend(process.env.FACEPIPE_BACKEND as BackendName | undefined);
     const adapterDir = path.join(os.tmpdir(), `facepipe-demo-adapter-${process.pid}`);
     const size = FACE_MODEL.embeddingSize;
-    const adapter = EmbeddingAdapter.create(tf, { inputSize: size, hiddenSize: 8, outputSize: size, residual: true }, { baseModel: FACE_MODEL.id });
+    const adapter = EmbeddingAdapter.create(
+      tf,
+      { inputSize: size, hiddenSize: 8, outputSize: size, residual: true },
+      { baseModel: FACE_MODEL.id },
+    );
     // The plain threshold carried over to unit vectors (their norms are about 1.44).
     await adapter.save(adapterDir, { verificationThreshold: FACE_MODEL.threshold / 1.44 });
     adapter.dispose();
@@ -43,7 +47,9 @@ describe('facepipe demo (npm run demo)', () => {
       expect(galleries).toEqual([keySegment(model.id)]); // nothing under the plain model
       expect(galleries).not.toContain(keySegment(BASE_MODEL.id));
       const segments = path.join(dir!, 'data/facepipe/gallery', galleries[0], 'segments');
-      const records = (await Promise.all((await readdir(segments)).map((f) => readFile(path.join(segments, f), 'utf8'))))
+      const records = (
+        await Promise.all((await readdir(segments)).map((f) => readFile(path.join(segments, f), 'utf8')))
+      )
         .flatMap((text) => text.trim().split('\n'))
         .map((line) => JSON.parse(line));
       expect(records).toHaveLength(6);
@@ -52,7 +58,9 @@ describe('facepipe demo (npm run demo)', () => {
         expect(r.embedding).toHaveLength(size);
         expect(Math.hypot(...r.embedding)).toBeCloseTo(1, 4);
       }
-      const resultFiles = (await readdir(path.join(dir!, 'data/facepipe/results'), { recursive: true })).filter((f) => f.endsWith('.json'));
+      const resultFiles = (await readdir(path.join(dir!, 'data/facepipe/results'), { recursive: true })).filter((f) =>
+        f.endsWith('.json'),
+      );
       expect(resultFiles.length).toBe(4);
       for (const f of resultFiles) {
         const result = JSON.parse(await readFile(path.join(dir!, 'data/facepipe/results', f), 'utf8'));

@@ -24,12 +24,38 @@ const sample = (n: number) => path.join(DEMO, `sample${n}.jpg`);
 describe('dlib serialization', () => {
   it('reads packed integers, mantissa-exponent floats, vectors and strings as dlib writes them', () => {
     const bytes = Buffer.from([
-      0x01, 0x00, // 0
-      0x02, 0x2c, 0x01, // 300
-      0x81, 0x05, // -5
-      0x03, 0x0a, 0xd7, 0xa3, 0x81, 0x1c, // 10737418 x 2^-28 = 0.04 (loss_metric's margin in dlib's ResNet file)
-      0x81, 0x02, 0x81, 0x01, 0x01, 0x03, 0x01, 0x00, 0x81, 0x01, 0x01, 0x00, // matrix 2x1: [3, -1]
-      0x01, 0x03, 0x61, 0x62, 0x63, 0x01, 0x07, // "abc", then 7
+      0x01,
+      0x00, // 0
+      0x02,
+      0x2c,
+      0x01, // 300
+      0x81,
+      0x05, // -5
+      0x03,
+      0x0a,
+      0xd7,
+      0xa3,
+      0x81,
+      0x1c, // 10737418 x 2^-28 = 0.04 (loss_metric's margin in dlib's ResNet file)
+      0x81,
+      0x02,
+      0x81,
+      0x01,
+      0x01,
+      0x03,
+      0x01,
+      0x00,
+      0x81,
+      0x01,
+      0x01,
+      0x00, // matrix 2x1: [3, -1]
+      0x01,
+      0x03,
+      0x61,
+      0x62,
+      0x63,
+      0x01,
+      0x07, // "abc", then 7
     ]);
     const reader = new DlibReader(bytes);
     expect([reader.int(), reader.int(), reader.int()]).toEqual([0, 300, -5]);
@@ -46,7 +72,9 @@ describe("dlib's ResNet weights", () => {
   it("are face-api's weights before 8-bit quantization: same names, shapes and order, within half a step", async () => {
     const backend = await selectBackend('cpu');
     const weights = await loadDlibResnetWeights(backend.tf, DLIB_RESNET_MODEL, FACE_API_MODEL_DIR);
-    const manifest = JSON.parse(await readFile(path.join(FACE_API_MODEL_DIR, 'face_recognition_model-weights_manifest.json'), 'utf8')) as {
+    const manifest = JSON.parse(
+      await readFile(path.join(FACE_API_MODEL_DIR, 'face_recognition_model-weights_manifest.json'), 'utf8'),
+    ) as {
       weights: { name: string; shape: number[]; quantization?: { scale: number; min: number } }[];
     }[];
     const bin = await readFile(path.join(FACE_API_MODEL_DIR, 'face_recognition_model.bin'));
@@ -75,7 +103,10 @@ describe('dlib five-point shape predictor', () => {
   let predictor: DlibShapePredictor;
   const faces: { image: RgbImage; landmarks: Point[] }[] = [];
   beforeAll(async () => {
-    [engine, predictor] = await Promise.all([FaceEngine.start({ threads: 1 }), DlibShapePredictor.load(DLIB_FIVE_POINT_MODEL)]);
+    [engine, predictor] = await Promise.all([
+      FaceEngine.start({ threads: 1 }),
+      DlibShapePredictor.load(DLIB_FIVE_POINT_MODEL),
+    ]);
     for (const n of [1, 2, 3, 4]) {
       const image = await decodeImage(sample(n), { maxPixels: 1e8 });
       // Side-on faces left out (sample2's first): neither model's eye corners mean much there.
@@ -108,8 +139,17 @@ describe('dlib five-point shape predictor', () => {
     for (const { image, landmarks } of faces) {
       const box = predictor.boxFor(fiveOf68(landmarks));
       const five = predictor.predict(image, box);
-      for (const [dx, dy, ds] of [[0.08, 0, 1], [0, -0.08, 1], [0, 0, 1.08], [-0.04, 0.04, 0.92]]) {
-        const moved = predictor.predict(image, { left: box.left + dx * box.size, top: box.top + dy * box.size, size: box.size * ds });
+      for (const [dx, dy, ds] of [
+        [0.08, 0, 1],
+        [0, -0.08, 1],
+        [0, 0, 1.08],
+        [-0.04, 0.04, 0.92],
+      ]) {
+        const moved = predictor.predict(image, {
+          left: box.left + dx * box.size,
+          top: box.top + dy * box.size,
+          size: box.size * ds,
+        });
         expect(worstOffset(moved, five) / eyeDistance(five)).toBeLessThan(0.08);
       }
     }

@@ -64,7 +64,9 @@ beforeAll(async () => {
     await mkdir(path.join(dir, 'archive', person), { recursive: true });
     const sample = path.join(SAMPLES, `sample${i + 1}.jpg`);
     await sharp(sample).toFile(path.join(dir, 'archive', person, '1.jpg'));
-    await sharp(sample).flop().toFile(path.join(dir, 'archive', person, '2.jpg'));
+    await sharp(sample)
+      .flop()
+      .toFile(path.join(dir, 'archive', person, '2.jpg'));
   }
   const port = await freePort();
   env = {
@@ -77,7 +79,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill('SIGKILL');
+  for (const child of children)
+    if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill('SIGKILL');
   await queue?.obliterate({ force: true }).catch(() => {});
   await queue?.close();
   const redis = new Redis(config.redisUrl);
@@ -89,7 +92,9 @@ afterAll(async () => {
 describe('enrollment survives kill -9', () => {
   it('of a worker and of the index service: every image enrolled exactly once, gallery and index agree', async () => {
     const index1 = start(serveArgs());
-    await waitFor('index service ready', async () => ((await getJson<{ status: string }>('/readyz')).status === 'ok' ? true : undefined));
+    await waitFor('index service ready', async () =>
+      (await getJson<{ status: string }>('/readyz')).status === 'ok' ? true : undefined,
+    );
     const worker1 = start(workerArgs);
 
     // One image per job, so the queue holds work at every kill.
@@ -115,7 +120,11 @@ describe('enrollment survives kill -9', () => {
     await kill9(index1);
     const index2 = start(serveArgs());
 
-    await waitFor('all 12 jobs completed', async () => ((await queue.getJobCounts('completed')).completed === 12 ? true : undefined), 120_000);
+    await waitFor(
+      'all 12 jobs completed',
+      async () => ((await queue.getJobCounts('completed')).completed === 12 ? true : undefined),
+      120_000,
+    );
     const counts = await queue.getJobCounts('completed', 'failed', 'active', 'waiting', 'delayed');
     expect(counts).toEqual({ completed: 12, failed: 0, active: 0, waiting: 0, delayed: 0 });
     // The job the killed worker held was taken over after its lock expired (it stalled once).
@@ -130,19 +139,23 @@ describe('enrollment survives kill -9', () => {
     expect(new Set(records.map((r) => r.personId))).toEqual(new Set(PERSONS));
     const segmentsDir = path.join(config.storage, 'facepipe/gallery', encodeURIComponent(FACE_MODEL.id), 'segments');
     let lines = 0;
-    for (const file of await readdir(segmentsDir)) lines += (await readFile(path.join(segmentsDir, file), 'utf8')).trim().split('\n').length;
+    for (const file of await readdir(segmentsDir))
+      lines += (await readFile(path.join(segmentsDir, file), 'utf8')).trim().split('\n').length;
     expect(lines).toBe(12);
     expect(await gallery.readFailures()).toEqual([]);
 
     // The restarted index service: restored from its snapshot, caught up from the change log.
     const persons = await waitFor('index service caught up', async () => {
-      const body = await getJson<{ persons: number; faces: number; items: { personId: string; faces: number }[] }>('/v1/persons');
+      const body = await getJson<{ persons: number; faces: number; items: { personId: string; faces: number }[] }>(
+        '/v1/persons',
+      );
       return body.faces === 12 ? body : undefined;
     });
     expect(persons.persons).toBe(6);
     expect(persons.items).toEqual(PERSONS.map((personId) => ({ personId, faces: 2 })));
     const indexed = new Set<string>();
-    for (const personId of PERSONS) for (const faceId of (await getJson<{ faces: string[] }>(`/v1/persons/${personId}`)).faces) indexed.add(faceId);
+    for (const personId of PERSONS)
+      for (const faceId of (await getJson<{ faces: string[] }>(`/v1/persons/${personId}`)).faces) indexed.add(faceId);
     expect(indexed).toEqual(new Set(records.map((r) => r.faceId)));
     const status = await getJson<{ loadedFrom: string }>('/v1/index');
     expect(status.loadedFrom).toMatch(/^snapshot /);

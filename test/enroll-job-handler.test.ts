@@ -31,7 +31,9 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'facepipe-handler-'));
   await mkdir(path.join(dir, 'src', 'ann'), { recursive: true });
   await sharp(SAMPLE).toFile(path.join(dir, 'src', 'ann', 'group.jpg'));
-  await sharp({ create: { width: 200, height: 200, channels: 3, background: '#808080' } }).jpeg().toFile(path.join(dir, 'src', 'ann', 'grey.jpg'));
+  await sharp({ create: { width: 200, height: 200, channels: 3, background: '#808080' } })
+    .jpeg()
+    .toFile(path.join(dir, 'src', 'ann', 'grey.jpg'));
   await writeFile(path.join(dir, 'src', 'ann', 'text.jpg'), 'not a jpeg');
   source = new FolderStorage(path.join(dir, 'src'));
   const storage = new FolderStorage(path.join(dir, 'data'));
@@ -56,14 +58,24 @@ async function jobFor(keys: string[]): Promise<EnrollJobData> {
     const head = await source.head(key);
     items.push({ key, personId: 'ann', etag: head?.etag ?? 'gone', size: head?.size ?? 0 });
   }
-  return { storageUrl: canonicalStorageUrl(storageUrl), sourceUrl: canonicalStorageUrl(source.url), model: FACE_MODEL.id, items };
+  return {
+    storageUrl: canonicalStorageUrl(storageUrl),
+    sourceUrl: canonicalStorageUrl(source.url),
+    model: FACE_MODEL.id,
+    items,
+  };
 }
 
 describe('EnrollJobHandler', () => {
   it('enrolls the largest face, records bad images with their codes, and a rerun changes nothing', async () => {
     const data = await jobFor(['ann/group.jpg', 'ann/grey.jpg', 'ann/text.jpg', 'ann/missing.jpg']);
     const first = await handler.handle('enroll-test-job1', data);
-    expect(first).toMatchObject({ images: 4, enrolled: 1, failed: 3, errors: { NO_FACE: 1, NOT_AN_IMAGE: 1, MISSING_FILE: 1 } });
+    expect(first).toMatchObject({
+      images: 4,
+      enrolled: 1,
+      failed: 3,
+      errors: { NO_FACE: 1, NOT_AN_IMAGE: 1, MISSING_FILE: 1 },
+    });
     expect(first.facesDetected).toBe(3); // sample1 holds three people
 
     const records = await gallery.readAll();
@@ -77,7 +89,11 @@ describe('EnrollJobHandler', () => {
     const detected = await engine.detect(path.join(dir, 'src', 'ann', 'group.jpg'));
     const largest = Math.max(...detected.faces.map((f) => f.box.width * f.box.height));
     expect(record.box.width * record.box.height).toBeCloseTo(largest, -2);
-    expect((await gallery.readFailures()).map((f) => f.code).sort()).toEqual(['MISSING_FILE', 'NOT_AN_IMAGE', 'NO_FACE']);
+    expect((await gallery.readFailures()).map((f) => f.code).sort()).toEqual([
+      'MISSING_FILE',
+      'NOT_AN_IMAGE',
+      'NO_FACE',
+    ]);
 
     const log = await changeLog.read(LOG_START);
     expect(log.map((e) => e.change)).toEqual([{ type: 'segment', key: first.segment }]);
@@ -87,13 +103,17 @@ describe('EnrollJobHandler', () => {
     expect(second.segment).toBe(first.segment);
     expect(await gallery.readAll()).toHaveLength(1);
     expect(await gallery.readFailures()).toHaveLength(3);
-    const segments = await readdir(path.join(dir, 'data', 'facepipe/gallery', encodeURIComponent(FACE_MODEL.id), 'segments'));
+    const segments = await readdir(
+      path.join(dir, 'data', 'facepipe/gallery', encodeURIComponent(FACE_MODEL.id), 'segments'),
+    );
     expect(segments).toHaveLength(1);
   });
 
   it('refuses a job of another deployment or model without trying it again', async () => {
     const data = await jobFor(['ann/group.jpg']);
-    await expect(handler.handle('enroll-x', { ...data, storageUrl: 'file:///elsewhere' })).rejects.toMatchObject({ name: 'UnrecoverableError' });
+    await expect(handler.handle('enroll-x', { ...data, storageUrl: 'file:///elsewhere' })).rejects.toMatchObject({
+      name: 'UnrecoverableError',
+    });
     await expect(handler.handle('enroll-x', { ...data, model: 'other-model' })).rejects.toThrow(/model other-model/);
   });
 
@@ -103,7 +123,14 @@ describe('EnrollJobHandler', () => {
       gallery,
       changeLog,
       storageUrl,
-      openSource: () => ({ ...source, url: source.url, get: async () => { throw new Error('ECONNRESET'); } }) as unknown as FolderStorage,
+      openSource: () =>
+        ({
+          ...source,
+          url: source.url,
+          get: async () => {
+            throw new Error('ECONNRESET');
+          },
+        }) as unknown as FolderStorage,
     });
     await expect(broken.handle('enroll-y', await jobFor(['ann/group.jpg']))).rejects.toThrow('ECONNRESET');
   });

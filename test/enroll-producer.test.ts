@@ -26,7 +26,10 @@ let source: FolderStorage;
 const queues: Queue<EnrollJobData>[] = [];
 
 function openQueue(prefix: string, storage: string): Queue<EnrollJobData> {
-  const queue = new Queue<EnrollJobData>(QUEUE_NAMES.enroll, queueConnectionOptions({ redisUrl: REDIS_URL, queuePrefix: prefix, storage }));
+  const queue = new Queue<EnrollJobData>(
+    QUEUE_NAMES.enroll,
+    queueConnectionOptions({ redisUrl: REDIS_URL, queuePrefix: prefix, storage }),
+  );
   queues.push(queue);
   return queue;
 }
@@ -110,7 +113,14 @@ describe('EnrollProducer against Redis', () => {
     let items = (await listEnrollItems(source)).items;
 
     const first = await a.producer.enqueue(items);
-    expect(first).toMatchObject({ images: 5, alreadyEnrolled: 0, alreadyFailed: 0, alreadyQueued: 0, enqueued: 5, jobs: 3 });
+    expect(first).toMatchObject({
+      images: 5,
+      alreadyEnrolled: 0,
+      alreadyFailed: 0,
+      alreadyQueued: 0,
+      enqueued: 5,
+      jobs: 3,
+    });
     expect(await totalJobs(a.queue)).toBe(3);
     const ids = await jobIds(a.queue);
     for (const id of ids) expect(id).toMatch(/^enroll-[0-9a-f]{12}-[0-9a-f]{32}$/);
@@ -148,7 +158,15 @@ describe('EnrollProducer against Redis', () => {
     // A recorded permanent failure (e.g. no face) counts as done for that version of the image.
     const bad = items.find((i) => i.personId !== 'p3')!;
     await a.gallery.appendFailures([
-      { source: canonicalStorageUrl(source.url), sourceKey: bad.key, sourceEtag: bad.etag, personId: bad.personId, code: 'NO_FACE', message: 'no face', failedAt: new Date().toISOString() },
+      {
+        source: canonicalStorageUrl(source.url),
+        sourceKey: bad.key,
+        sourceEtag: bad.etag,
+        personId: bad.personId,
+        code: 'NO_FACE',
+        message: 'no face',
+        failedAt: new Date().toISOString(),
+      },
     ]);
     const fifth = await a.producer.enqueue(items);
     expect(fifth).toMatchObject({ alreadyEnrolled: 2, alreadyFailed: 1 });
@@ -157,7 +175,14 @@ describe('EnrollProducer against Redis', () => {
     // A second deployment (other prefix, other storage) on the same Redis: its own jobs, all of them.
     const b = await deployment('b');
     const inB = await b.producer.enqueue(items);
-    expect(inB).toMatchObject({ images: 5, alreadyEnrolled: 0, alreadyFailed: 0, alreadyQueued: 0, enqueued: 5, jobs: 3 });
+    expect(inB).toMatchObject({
+      images: 5,
+      alreadyEnrolled: 0,
+      alreadyFailed: 0,
+      alreadyQueued: 0,
+      enqueued: 5,
+      jobs: 3,
+    });
     expect(await totalJobs(b.queue)).toBe(3);
     expect(await totalJobs(a.queue)).toBe(countA);
     const idsA = new Set(await jobIds(a.queue));
@@ -169,12 +194,16 @@ describe('EnrollProducer against Redis', () => {
     expect(queueConnectionOptions({ ...sameName, storage: path.join(dir, 'storage-c') }).prefix).not.toBe(
       queueConnectionOptions({ ...sameName, storage: a.storageUrl }).prefix,
     );
-    const otherStorage = new EnrollProducer(a.queue, new GalleryStore(new FolderStorage(path.join(dir, 'storage-c')), model), {
-      chunkSize: 2,
-      model,
-      storageUrl: path.join(dir, 'storage-c'),
-      sourceUrl: source.url,
-    });
+    const otherStorage = new EnrollProducer(
+      a.queue,
+      new GalleryStore(new FolderStorage(path.join(dir, 'storage-c')), model),
+      {
+        chunkSize: 2,
+        model,
+        storageUrl: path.join(dir, 'storage-c'),
+        sourceUrl: source.url,
+      },
+    );
     expect(otherStorage.jobIdFor(items.slice(0, 2))).not.toBe(a.producer.jobIdFor(items.slice(0, 2)));
     expect((await otherStorage.enqueue(items)).jobs).toBe(3);
   });
@@ -185,7 +214,11 @@ describe('EnrollProducer against Redis', () => {
     expect((await d.producer.enqueue(items)).jobs).toBe(1);
 
     // A worker that completes the job without writing the gallery.
-    const options = queueConnectionOptions({ redisUrl: REDIS_URL, queuePrefix: `fptest-${runId}-d`, storage: d.storageUrl });
+    const options = queueConnectionOptions({
+      redisUrl: REDIS_URL,
+      queuePrefix: `fptest-${runId}-d`,
+      storage: d.storageUrl,
+    });
     const events = new QueueEvents(QUEUE_NAMES.enroll, options);
     await events.waitUntilReady();
     const [id] = await jobIds(d.queue);
@@ -230,8 +263,12 @@ describe('manifests', () => {
     expect(() => parseManifest('key,personId\na.jpg,p1\nb.jpg\n', 'csv')).toThrow(/line 3: expected 2 fields/);
     expect(() => parseManifest('key,personId\na.jpg,"p1\n', 'csv')).toThrow(/line 2: unterminated quoted field/);
     expect(() => parseManifest('key,name\na.jpg,Ann\n', 'csv')).toThrow(/line 1: .*key and personId/);
-    expect(() => parseManifest('key,personId\na.jpg,p1\na.jpg,p2\n', 'csv')).toThrow(/line 3: .*already listed on line 2/);
-    expect(() => parseManifest('{"key":"a.jpg","personId":"p1"}\n{"key":"b.jpg"\n', 'jsonl')).toThrow(/line 2: invalid JSON/);
+    expect(() => parseManifest('key,personId\na.jpg,p1\na.jpg,p2\n', 'csv')).toThrow(
+      /line 3: .*already listed on line 2/,
+    );
+    expect(() => parseManifest('{"key":"a.jpg","personId":"p1"}\n{"key":"b.jpg"\n', 'jsonl')).toThrow(
+      /line 2: invalid JSON/,
+    );
     expect(() => parseManifest('{"key":"a.jpg","personId":""}\n', 'jsonl')).toThrow(ManifestError);
   });
 

@@ -63,7 +63,8 @@ describe('bestThreshold and accuracyAt', () => {
 
   it('handles a large shuffled set in n log n without changing the answer', () => {
     const pairs: ScoredPair[] = [];
-    for (let i = 0; i < 50_000; i++) pairs.push({ score: ((i * 7919) % 50_000) / 50_000, same: (i * 7919) % 50_000 < 20_000 });
+    for (let i = 0; i < 50_000; i++)
+      pairs.push({ score: ((i * 7919) % 50_000) / 50_000, same: (i * 7919) % 50_000 < 20_000 });
     const t = bestThreshold(pairs);
     expect(t).toBeGreaterThan(19_999 / 50_000);
     expect(t).toBeLessThan(20_000 / 50_000);

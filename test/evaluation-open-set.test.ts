@@ -55,7 +55,12 @@ describe('openSetSplit', () => {
     const split = await openSetSplit(root);
     expect(split.gallery.map((g) => g.key)).toEqual(['Ann/Ann_0001.jpg', 'Dee/Dee_0001.jpg']);
     expect(split.genuine.map((g) => g.key)).toEqual(['Ann/Ann_0002.jpg', 'Ann/Ann_0003.jpg', 'Dee/Dee_0002.jpg']);
-    expect(split.impostor.map((g) => g.key)).toEqual(['Bob/Bob_0001.jpg', 'Bob/Bob_0002.jpg', 'Eve/Eve_0001.jpg', 'Eve/Eve_0002.jpg']);
+    expect(split.impostor.map((g) => g.key)).toEqual([
+      'Bob/Bob_0001.jpg',
+      'Bob/Bob_0002.jpg',
+      'Eve/Eve_0001.jpg',
+      'Eve/Eve_0002.jpg',
+    ]);
     await rm(root, { recursive: true, force: true });
   });
 });

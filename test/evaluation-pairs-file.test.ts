@@ -56,7 +56,11 @@ describe('parsePairsFile', () => {
       },
     ]);
     expect(folds[1].map((p) => p.same)).toEqual([true, true, false, false]);
-    expect(folds[1][1]).toEqual({ a: 'Albert_Costa/Albert_Costa_0004.jpg', b: 'Albert_Costa/Albert_Costa_0006.jpg', same: true });
+    expect(folds[1][1]).toEqual({
+      a: 'Albert_Costa/Albert_Costa_0004.jpg',
+      b: 'Albert_Costa/Albert_Costa_0006.jpg',
+      same: true,
+    });
     expect(folds[1][3].b).toBe('Jong_Thae_Hwa/Jong_Thae_Hwa_0002.jpg');
   });
 

@@ -68,12 +68,23 @@ describe('face engine', () => {
   it('keeps a face closer to its own transformed copies than to other people', async () => {
     const people = await portraits();
     expect(people).toHaveLength(3);
-    const [alice, ...others] = await Promise.all(people.map(async (p, i) => only(await engine.analyze(bytes(p, `person${i}.jpg`)))));
+    const [alice, ...others] = await Promise.all(
+      people.map(async (p, i) => only(await engine.analyze(bytes(p, `person${i}.jpg`)))),
+    );
     const original = sharp(people[0]);
     const { width = 0, height = 0 } = await original.metadata();
     const copies: Record<string, Buffer> = {
-      shift: await sharp(people[0]).extract({ left: Math.round(width * 0.08), top: Math.round(height * 0.05), width: Math.round(width * 0.9), height: Math.round(height * 0.92) }).toBuffer(),
-      scale: await sharp(people[0]).resize(Math.round(width * 0.6)).toBuffer(),
+      shift: await sharp(people[0])
+        .extract({
+          left: Math.round(width * 0.08),
+          top: Math.round(height * 0.05),
+          width: Math.round(width * 0.9),
+          height: Math.round(height * 0.92),
+        })
+        .toBuffer(),
+      scale: await sharp(people[0])
+        .resize(Math.round(width * 0.6))
+        .toBuffer(),
       rotation: await sharp(people[0]).rotate(6, { background: '#808080' }).toBuffer(),
       brightness: await sharp(people[0]).modulate({ brightness: 1.3 }).toBuffer(),
       jpeg: await sharp(people[0]).jpeg({ quality: 30 }).toBuffer(),
@@ -117,10 +128,19 @@ describe('face engine', () => {
       pgm: bytes(Buffer.concat([Buffer.from('P5\n2 2\n255\n'), Buffer.from([0, 64, 128, 255])]), 'face.pgm'),
       truncated: bytes(good.subarray(0, Math.floor(good.length / 2)), 'cut.jpg'),
     };
-    const expected = { missing: 'MISSING_FILE', empty: 'EMPTY_FILE', text: 'NOT_AN_IMAGE', pgm: 'UNSUPPORTED_FORMAT', truncated: 'TRUNCATED_IMAGE' };
+    const expected = {
+      missing: 'MISSING_FILE',
+      empty: 'EMPTY_FILE',
+      text: 'NOT_AN_IMAGE',
+      pgm: 'UNSUPPORTED_FORMAT',
+      truncated: 'TRUNCATED_IMAGE',
+    };
     const goodCalls = [1, 2, 3].map((n) => engine.analyze(sample(n)));
     const badCalls = Object.entries(inputs).map(async ([name, input]) => {
-      const error = await engine.analyze(input).then(() => null, (e: unknown) => e);
+      const error = await engine.analyze(input).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(error, name).toBeInstanceOf(FaceError);
       expect((error as FaceError).code, name).toBe(expected[name as keyof typeof expected]);
     });

@@ -105,7 +105,10 @@ describe('FaceIndex', () => {
     expect(index.persons()).toHaveLength(29);
     expect(index.personFaces('p7')).toEqual([]);
     const removed = faces.filter((f) => f.personId === 'p7');
-    const approx = index.search(removed.map((f) => f.embedding), 200);
+    const approx = index.search(
+      removed.map((f) => f.embedding),
+      200,
+    );
     for (const matches of approx) {
       expect(matches.length).toBe(116);
       expect(matches.some((m) => m.personId === 'p7')).toBe(false);
@@ -182,7 +185,11 @@ describe('FaceIndex', () => {
     const index = new FaceIndex({ dim: 16 });
     const { faces, centres } = clusteredFaces(rand, { dim: 16, persons: 30, perPerson: 1, sigma: 0.05 });
     // p0 gets 200 more faces around its centre: a plain top-20 holds nobody else.
-    const many = Array.from({ length: 200 }, (_, i) => ({ faceId: `p0-extra-${i}`, personId: 'p0', embedding: noisy(rand, centres[0], 0.05) }));
+    const many = Array.from({ length: 200 }, (_, i) => ({
+      faceId: `p0-extra-${i}`,
+      personId: 'p0',
+      embedding: noisy(rand, centres[0], 0.05),
+    }));
     index.add([...faces, ...many]);
     const query = noisy(rand, centres[0], 0.05);
     expect(new Set(index.search([query], 20)[0].map((m) => m.personId))).toEqual(new Set(['p0']));

@@ -7,12 +7,20 @@ import { GalleryStore } from '../src/gallery/gallery-store.js';
 import { openStorage } from '../src/storage/open-storage.js';
 import { useStorageImplementations } from './support/storage-implementations.js';
 
-const { runId, implementations } = useStorageImplementations({ bucketPrefix: 'facepipe-gallery', folderPrefix: 'facepipe-gallery-' });
+const { runId, implementations } = useStorageImplementations({
+  bucketPrefix: 'facepipe-gallery',
+  folderPrefix: 'facepipe-gallery-',
+});
 
 // A model id with characters that are unsafe in keys.
 const MODEL = 'my model/v1:α';
 
-function record(personId: string, source: string, enrolledAt: string, extra: Partial<GalleryRecord> = {}): GalleryRecord {
+function record(
+  personId: string,
+  source: string,
+  enrolledAt: string,
+  extra: Partial<GalleryRecord> = {},
+): GalleryRecord {
   const sourceKey = `archive/${personId}/${source}`;
   return {
     faceId: faceIdFor('file:///src', sourceKey, 'etag-1', MODEL),
@@ -44,7 +52,11 @@ describe.each(implementations)('gallery store: $name', ({ fresh }) => {
 
   it('round-trips appended records through readAll, one segment per append', async () => {
     const { storage, gallery } = open();
-    const a = record('alice', '1.jpg', T(1), { name: 'Alice', quality: { size: 30, blur: 0.1, pose: 0.2 }, warnings: ['small'] });
+    const a = record('alice', '1.jpg', T(1), {
+      name: 'Alice',
+      quality: { size: 30, blur: 0.1, pose: 0.2 },
+      warnings: ['small'],
+    });
     const b = record('bob', '1.jpg', T(1));
     const c = record('bob', '2.jpg', T(2));
     const key1 = await gallery.append([a, b]);
@@ -54,7 +66,12 @@ describe.each(implementations)('gallery store: $name', ({ fresh }) => {
     const all = await gallery.readAll();
     expect(all).toHaveLength(3);
     expect(new Map(all.map((r) => [r.faceId, r]))).toEqual(new Map([a, b, c].map((r) => [r.faceId, r])));
-    expect(await gallery.persons()).toEqual(new Map([['alice', 1], ['bob', 2]]));
+    expect(await gallery.persons()).toEqual(
+      new Map([
+        ['alice', 1],
+        ['bob', 2],
+      ]),
+    );
     const listed = (await storage.list('facepipe/gallery/')).items.map((item) => item.key);
     expect(listed.sort()).toEqual([key1, key2].sort());
   });
@@ -99,7 +116,12 @@ describe.each(implementations)('gallery store: $name', ({ fresh }) => {
     const again = { ...a1, enrolledAt: T(4) };
     await gallery.append([again]);
     expect(await gallery.readAll()).toEqual(expect.arrayContaining([again, b1]));
-    expect(await gallery.persons()).toEqual(new Map([['alice', 1], ['bob', 1]]));
+    expect(await gallery.persons()).toEqual(
+      new Map([
+        ['alice', 1],
+        ['bob', 1],
+      ]),
+    );
   });
 
   it('a tombstone with faceIds removes only those faces', async () => {

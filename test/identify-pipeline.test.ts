@@ -47,15 +47,26 @@ beforeAll(async () => {
   await (await faceImage('A', 1, true)).jpeg({ quality: 60 }).toFile(path.join(night, '0100.jpg'));
   await (await faceImage('B', 1, true)).jpeg({ quality: 60 }).toFile(path.join(night, '0200.jpg'));
   await (await faceImage('D', 1, true)).jpeg({ quality: 60 }).toFile(path.join(night, '0300.jpg'));
-  await sharp({ create: { width: 320, height: 240, channels: 3, background: '#556677' } }).jpeg().toFile(path.join(night, '0400.jpg'));
+  await sharp({ create: { width: 320, height: 240, channels: 3, background: '#556677' } })
+    .jpeg()
+    .toFile(path.join(night, '0400.jpg'));
   await writeFile(path.join(night, '0500.jpg'), 'not a jpeg');
   for (const f of ['0100', '0200', '0300', '0400', '0500']) await utimes(path.join(night, `${f}.jpg`), old, old);
 
   config = loadAppConfig({ storage: path.join(dir, 'data'), queuePrefix: `fptest-${randomBytes(4).toString('hex')}` });
   engine = await FaceEngine.start({ threads: 1 });
-  index = await startIndexService(config, { port: 0, host: '127.0.0.1', analyzer: engine, service: { readBlockMs: 100 } });
+  index = await startIndexService(config, {
+    port: 0,
+    host: '127.0.0.1',
+    analyzer: engine,
+    service: { readBlockMs: 100 },
+  });
   config = { ...config, indexUrl: index.url };
-  workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], { concurrency: 2, lockDurationMs: 30_000, stalledIntervalMs: 30_000 });
+  workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], {
+    concurrency: 2,
+    lockDurationMs: 30_000,
+    stalledIntervalMs: 30_000,
+  });
 });
 
 afterAll(async () => {
@@ -92,12 +103,29 @@ describe('identification pipeline', () => {
     while (index.service.current.size < 3) await new Promise((resolve) => setTimeout(resolve, 50));
 
     const source = path.join(dir, 'night');
-    const summary = (await runIdentify(config, { source, run: 'night-1', wait: true, chunkSize: 2 })) as IdentifyRunSummary;
-    expect(summary).toMatchObject({ run: 'night-1', snapshots: 5, failed: 1, errors: { NOT_AN_IMAGE: 1 }, resultsPrefix: 'facepipe/results/night-1/' });
+    const summary = (await runIdentify(config, {
+      source,
+      run: 'night-1',
+      wait: true,
+      chunkSize: 2,
+    })) as IdentifyRunSummary;
+    expect(summary).toMatchObject({
+      run: 'night-1',
+      snapshots: 5,
+      failed: 1,
+      errors: { NOT_AN_IMAGE: 1 },
+      resultsPrefix: 'facepipe/results/night-1/',
+    });
     expect(summary.faces).toBe(summary.identified + summary.unknown);
 
     const byKey = await results('night-1');
-    expect([...byKey.keys()].sort()).toEqual(['cam-1/0100.jpg', 'cam-1/0200.jpg', 'cam-1/0300.jpg', 'cam-1/0400.jpg', 'cam-1/0500.jpg']);
+    expect([...byKey.keys()].sort()).toEqual([
+      'cam-1/0100.jpg',
+      'cam-1/0200.jpg',
+      'cam-1/0300.jpg',
+      'cam-1/0400.jpg',
+      'cam-1/0500.jpg',
+    ]);
     const named = (key: string) => byKey.get(key)!.faces.map((f) => f.personId);
     expect(named('cam-1/0100.jpg')).toContain('A');
     expect(named('cam-1/0200.jpg')).toContain('B');
@@ -111,9 +139,16 @@ describe('identification pipeline', () => {
     expect(faceA.quality.size).toBeGreaterThan(50);
 
     // Where was A seen? Recorded by the worker as each result was written.
-    const seen = (await (await fetch(`${index.url}/v1/persons/A/matches`)).json()) as { total: number; items: { key: string; run: string; resultKey: string }[] };
+    const seen = (await (await fetch(`${index.url}/v1/persons/A/matches`)).json()) as {
+      total: number;
+      items: { key: string; run: string; resultKey: string }[];
+    };
     expect(seen.total).toBe(1);
-    expect(seen.items[0]).toMatchObject({ key: 'cam-1/0100.jpg', run: 'night-1', resultKey: 'facepipe/results/night-1/cam-1/0100.jpg.json' });
+    expect(seen.items[0]).toMatchObject({
+      key: 'cam-1/0100.jpg',
+      run: 'night-1',
+      resultKey: 'facepipe/results/night-1/cam-1/0100.jpg.json',
+    });
 
     // The same run again: nothing new; a new run starts at the watermark: nothing either.
     const again = (await runIdentify(config, { source, run: 'night-1' })) as IdentifyEnqueueReport;

@@ -50,7 +50,8 @@ function fakeEngine(embeddings: number[][]) {
   const analyze = async (input: ImageInput): Promise<ImageAnalysis> => {
     calls.push(input);
     const bytes = typeof input === 'string' ? Buffer.alloc(0) : Buffer.from(input.bytes);
-    if (bytes.toString('latin1').startsWith('junk')) throw new FaceError('NOT_AN_IMAGE', `${typeof input === 'string' ? input : input.name}: not an image`);
+    if (bytes.toString('latin1').startsWith('junk'))
+      throw new FaceError('NOT_AN_IMAGE', `${typeof input === 'string' ? input : input.name}: not an image`);
     return {
       width: 640,
       height: 480,
@@ -139,13 +140,24 @@ describe('IndexClient', () => {
     expect(identified.faces[0].matches[1].personId).not.toBe('p1');
     expect(identified.faces[1].personId).toBeNull();
 
-    expect(await app2.client.verify('p1', bytes)).toMatchObject({ personId: 'p1', match: true, faceIndex: 0, threshold: THRESHOLD });
+    expect(await app2.client.verify('p1', bytes)).toMatchObject({
+      personId: 'p1',
+      match: true,
+      faceIndex: 0,
+      threshold: THRESHOLD,
+    });
     expect(await app2.client.verify('p3', bytes)).toMatchObject({ personId: 'p3', match: false });
     expect(await failure(app2.client.verify('nobody', bytes))).toMatchObject({ status: 404, code: 'NOT_FOUND' });
 
     // No face: an empty identification, and no match.
     expect(await client.identify(bytes)).toEqual({ width: 640, height: 480, threshold: THRESHOLD, faces: [] });
-    expect(await client.verify('p0', bytes)).toEqual({ personId: 'p0', match: false, distance: null, threshold: THRESHOLD, faceIndex: null });
+    expect(await client.verify('p0', bytes)).toEqual({
+      personId: 'p0',
+      match: false,
+      distance: null,
+      threshold: THRESHOLD,
+      faceIndex: null,
+    });
   });
 
   it('an image the engine refuses: 400 with its code; no engine: 503 ENGINE_UNAVAILABLE', async () => {
@@ -157,7 +169,10 @@ describe('IndexClient', () => {
     const noEngine = await serve();
     const unavailable = await failure(noEngine.client.identify(new Uint8Array([1, 2, 3])));
     expect(unavailable).toMatchObject({ status: 503, code: 'ENGINE_UNAVAILABLE' });
-    expect(await failure(noEngine.client.verify('p0', new Uint8Array([1])))).toMatchObject({ status: 503, code: 'ENGINE_UNAVAILABLE' });
+    expect(await failure(noEngine.client.verify('p0', new Uint8Array([1])))).toMatchObject({
+      status: 503,
+      code: 'ENGINE_UNAVAILABLE',
+    });
   });
 
   it('no service at the URL: UNREACHABLE, naming the URL and how to start one', async () => {
@@ -173,7 +188,10 @@ describe('IndexClient', () => {
 
   it('times out with TIMEOUT when the service does not answer in time', async () => {
     const { baseUrl } = await serve({
-      analyze: () => new Promise<ImageAnalysis>((resolve) => setTimeout(() => resolve({ width: 1, height: 1, facesDetected: 0, faces: [] }), 2000)),
+      analyze: () =>
+        new Promise<ImageAnalysis>((resolve) =>
+          setTimeout(() => resolve({ width: 1, height: 1, facesDetected: 0, faces: [] }), 2000),
+        ),
     });
     const err = await failure(new IndexClient(baseUrl, { timeoutMs: 100 }).identify(new Uint8Array([1])));
     expect(err).toMatchObject({ status: null, code: 'TIMEOUT' });

@@ -62,7 +62,11 @@ describe('POST /v1/search', () => {
 
   it('defaults k to 5 and keeps query order in a batch', async () => {
     const { app, probes } = server();
-    const res = await app.inject({ method: 'POST', url: '/v1/search', payload: { vectors: [probes[4], probes[0], probes[3]] } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/search',
+      payload: { vectors: [probes[4], probes[0], probes[3]] },
+    });
     expect(res.statusCode).toBe(200);
     const { results } = res.json() as { results: Hit[][] };
     expect(results.map((r) => r.length)).toEqual([5, 5, 5]);
@@ -72,12 +76,24 @@ describe('POST /v1/search', () => {
   it.each([
     ['missing vectors', { k: 3 }, /vectors is required/],
     ['empty vectors', { vectors: [] }, /vectors/],
-    ['a vector of the wrong dimension', { vectors: [Array(DIM).fill(0.1), [0.1, 0.2, 0.3]] }, /vectors\[1\] has 3 values, the index dimension is 8/],
-    ['a non-number value', { vectors: [[0.1, 0.1, null, 0.1, 0.1, 0.1, 0.1, 0.1]] }, /vectors\[0\]\[2\] must be number/],
+    [
+      'a vector of the wrong dimension',
+      { vectors: [Array(DIM).fill(0.1), [0.1, 0.2, 0.3]] },
+      /vectors\[1\] has 3 values, the index dimension is 8/,
+    ],
+    [
+      'a non-number value',
+      { vectors: [[0.1, 0.1, null, 0.1, 0.1, 0.1, 0.1, 0.1]] },
+      /vectors\[0\]\[2\] must be number/,
+    ],
     ['k = 0', { vectors: [Array(DIM).fill(0.1)], k: 0 }, /\bk must be >= 1/],
     ['k = 101', { vectors: [Array(DIM).fill(0.1)], k: 101 }, /\bk must be <= 100/],
     ['k not an integer', { vectors: [Array(DIM).fill(0.1)], k: '5' }, /\bk must be integer/],
-    ['too many vectors', { vectors: Array.from({ length: 257 }, () => Array(DIM).fill(0.1)) }, /vectors must NOT have more than 256 items/],
+    [
+      'too many vectors',
+      { vectors: Array.from({ length: 257 }, () => Array(DIM).fill(0.1)) },
+      /vectors must NOT have more than 256 items/,
+    ],
   ])('400 BAD_REQUEST naming the field for %s', async (_name, payload, message) => {
     const { app } = server();
     const res = await app.inject({ method: 'POST', url: '/v1/search', payload });
@@ -90,7 +106,11 @@ describe('POST /v1/search', () => {
 
   it('409 MODEL_MISMATCH for vectors of another model or adapter; the same model or none named is served', async () => {
     const { app, probes } = server({ model: 'facepipe-fused-v1' });
-    const other = await app.inject({ method: 'POST', url: '/v1/search', payload: { vectors: [probes[0]], model: 'facepipe-fused-v1+adapter-0123456789abcdef' } });
+    const other = await app.inject({
+      method: 'POST',
+      url: '/v1/search',
+      payload: { vectors: [probes[0]], model: 'facepipe-fused-v1+adapter-0123456789abcdef' },
+    });
     expect(other.statusCode).toBe(409);
     expect(other.json().error.code).toBe('MODEL_MISMATCH');
     expect(other.json().error.message).toMatch(/adapter-0123456789abcdef.*facepipe-fused-v1/);
@@ -135,14 +155,17 @@ describe('persons', () => {
     expect(past.json()).toMatchObject({ persons: 6, items: [] });
   });
 
-  it.each([['limit=0'], ['limit=1001'], ['limit=abc'], ['offset=-1']])('400 for ?%s naming the parameter', async (qs) => {
-    const { app } = server();
-    const res = await app.inject({ method: 'GET', url: `/v1/persons?${qs}` });
-    expect(res.statusCode).toBe(400);
-    const body = res.json() as { error: { code: string; message: string } };
-    expect(body.error.code).toBe('BAD_REQUEST');
-    expect(body.error.message).toContain(qs.split('=')[0]);
-  });
+  it.each([['limit=0'], ['limit=1001'], ['limit=abc'], ['offset=-1']])(
+    '400 for ?%s naming the parameter',
+    async (qs) => {
+      const { app } = server();
+      const res = await app.inject({ method: 'GET', url: `/v1/persons?${qs}` });
+      expect(res.statusCode).toBe(400);
+      const body = res.json() as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('BAD_REQUEST');
+      expect(body.error.message).toContain(qs.split('=')[0]);
+    },
+  );
 
   it('shows one person, 404 for an unknown one', async () => {
     const { app } = server();
@@ -157,7 +180,11 @@ describe('persons', () => {
   it('delete: the gallery callback runs before the index forgets; search never returns the person again', async () => {
     const events: string[] = [];
     let index!: FaceIndex;
-    const { app, probes, index: idx } = server({
+    const {
+      app,
+      probes,
+      index: idx,
+    } = server({
       onDeletePerson: async (personId) => {
         events.push(`callback:${personId}:faces=${index.personFaces(personId).length}`);
         await new Promise((r) => setTimeout(r, 5));
@@ -259,7 +286,8 @@ describe('identify and verify (real engine)', () => {
         width: Math.min(side, sample1.width - left),
         height: Math.min(side, sample1.height - top),
       });
-      const image = variant === 'mirror' ? crop.flop() : crop.modulate({ brightness: 1.2 }).resize(Math.round(side * 0.7));
+      const image =
+        variant === 'mirror' ? crop.flop() : crop.modulate({ brightness: 1.2 }).resize(Math.round(side * 0.7));
       return image.jpeg({ quality: 90 }).toBuffer();
     };
   });
@@ -271,7 +299,11 @@ describe('identify and verify (real engine)', () => {
   async function gallery(persons: readonly (typeof NAMES)[number][] = NAMES) {
     const index = new FaceIndex({ dim: FACE_MODEL.embeddingSize });
     index.add(
-      persons.map((personId) => ({ faceId: `${personId}-f0`, personId, embedding: sample1.faces[NAMES.indexOf(personId)].embedding })),
+      persons.map((personId) => ({
+        faceId: `${personId}-f0`,
+        personId,
+        embedding: sample1.faces[NAMES.indexOf(personId)].embedding,
+      })),
     );
     if (persons.includes('alice')) {
       const mirrored = await engine.analyze({ bytes: await portrait(0, 'mirror'), name: 'alice-mirror.jpg' });
@@ -304,7 +336,8 @@ describe('identify and verify (real engine)', () => {
       expect(face.matches).toHaveLength(Math.min(k, persons));
       // One entry per person, ascending.
       expect(new Set(face.matches.map((m) => m.personId)).size).toBe(face.matches.length);
-      for (let i = 1; i < face.matches.length; i++) expect(face.matches[i].distance).toBeGreaterThanOrEqual(face.matches[i - 1].distance);
+      for (let i = 1; i < face.matches.length; i++)
+        expect(face.matches[i].distance).toBeGreaterThanOrEqual(face.matches[i - 1].distance);
       for (const m of face.matches) expect(Object.keys(m).sort()).toEqual(['distance', 'faceId', 'personId']);
       // The decision rule: the best match within the threshold, else nobody.
       const best = face.matches[0];
@@ -353,7 +386,9 @@ describe('identify and verify (real engine)', () => {
 
   it('200 with faces [] for an image without a face', async () => {
     const app = engineServer(await gallery());
-    const blank = await sharp({ create: { width: 250, height: 250, channels: 3, background: '#8a8a8a' } }).png().toBuffer();
+    const blank = await sharp({ create: { width: 250, height: 250, channels: 3, background: '#8a8a8a' } })
+      .png()
+      .toBuffer();
     const res = await post(app, '/v1/identify', blank, 'image/png');
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ width: 250, height: 250, threshold, faces: [] });
@@ -401,7 +436,9 @@ describe('identify and verify (real engine)', () => {
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toEqual({ error: { code: 'NOT_FOUND', message: expect.stringContaining('nobody') } });
 
-    const blank = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#8a8a8a' } }).jpeg().toBuffer();
+    const blank = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#8a8a8a' } })
+      .jpeg()
+      .toBuffer();
     const res = await post(app, '/v1/verify?personId=bob', blank);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ personId: 'bob', match: false, distance: null, threshold, faceIndex: null });
@@ -412,7 +449,9 @@ describe('identify and verify (real engine)', () => {
     const image = await readFile(sample(1));
     const noPerson = await post(app, '/v1/verify', Buffer.from('x'));
     expect(noPerson.statusCode).toBe(400);
-    expect(noPerson.json()).toMatchObject({ error: { code: 'BAD_REQUEST', message: expect.stringContaining('personId') } });
+    expect(noPerson.json()).toMatchObject({
+      error: { code: 'BAD_REQUEST', message: expect.stringContaining('personId') },
+    });
     for (const qs of ['k=0', 'k=101', 'k=abc']) {
       const res = await post(app, `/v1/identify?${qs}`, Buffer.from('x'));
       expect(res.statusCode, qs).toBe(400);
@@ -461,7 +500,9 @@ describe('index given as a function', () => {
 
 describe('API schemas', () => {
   it('each one converts to JSON Schema for an OpenAPI document (requests as input, answers as output)', () => {
-    const schemas = Object.entries(api as Record<string, unknown>).filter((entry): entry is [string, z.ZodType] => entry[1] instanceof z.ZodType);
+    const schemas = Object.entries(api as Record<string, unknown>).filter(
+      (entry): entry is [string, z.ZodType] => entry[1] instanceof z.ZodType,
+    );
     expect(schemas.length).toBeGreaterThan(15);
     for (const [name, schema] of schemas) {
       const io = /(Query|Params|Body)Schema$/.test(name) && name !== 'apiErrorBodySchema' ? 'input' : 'output';

@@ -24,7 +24,12 @@ let log: ChangeLog;
 const services: IndexService[] = [];
 const redisClients: Redis[] = [];
 
-function records(persons: number, perPerson: number, seed: number, enrolledAt = new Date().toISOString()): GalleryRecord[] {
+function records(
+  persons: number,
+  perPerson: number,
+  seed: number,
+  enrolledAt = new Date().toISOString(),
+): GalleryRecord[] {
   return clusteredFaces(prng(seed), { dim: DIM, persons, perPerson, sigma: 0.1 }).faces.map((face) => ({
     faceId: `${seed}-${face.faceId}`,
     personId: `s${seed}-${face.personId}`,
@@ -109,7 +114,12 @@ describe('IndexService', () => {
     await until(() => second.current.size === 13);
     expect(new Set(second.current.persons().map((p) => p.faces))).toEqual(new Set([2, 3]));
     const all = (await gallery.readAll()).map((r) => r.faceId).sort();
-    expect(second.current.persons().flatMap((p) => second.current.personFaces(p.personId)).sort()).toEqual(all);
+    expect(
+      second.current
+        .persons()
+        .flatMap((p) => second.current.personFaces(p.personId))
+        .sort(),
+    ).toEqual(all);
   });
 
   it('builds from the gallery when the log cannot cover the gap after the snapshot (Redis lost the stream)', async () => {
@@ -130,7 +140,7 @@ describe('IndexService', () => {
     service.current.removePerson('s1-p0'); // what DELETE /v1/persons/:id does next
     await until(() => service.current.size === 2);
     // The same (older) segment announced again, e.g. a worker's retry: p0 stays deleted.
-    await log.publish({ type: 'segment', key: (await gallery.append(batch.filter((r) => r.personId === 's1-p0'))) });
+    await log.publish({ type: 'segment', key: await gallery.append(batch.filter((r) => r.personId === 's1-p0')) });
     await enroll(records(1, 1, 5)); // a marker to wait for
     await until(() => service.current.size === 3);
     expect(service.current.personFaces('s1-p0')).toEqual([]);

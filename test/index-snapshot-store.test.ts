@@ -1,12 +1,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FaceIndex, } from '../src/index/face-index.js';
+import { FaceIndex } from '../src/index/face-index.js';
 import { IndexSnapshotStore } from '../src/index/index-snapshot-store.js';
 import type { IndexSnapshotMeta } from '../src/index/index-snapshot-types.js';
 import { logger } from '../src/logger.js';
 import { clusteredFaces, noisy, prng } from './support/synthetic-embeddings.js';
 import { useStorageImplementations } from './support/storage-implementations.js';
 
-const { implementations } = useStorageImplementations({ bucketPrefix: 'facepipe-snapshots', folderPrefix: 'facepipe-snapshots-' });
+const { implementations } = useStorageImplementations({
+  bucketPrefix: 'facepipe-snapshots',
+  folderPrefix: 'facepipe-snapshots-',
+});
 
 // A model id with characters that are unsafe in keys.
 const MODEL = 'my model/v1:α';
@@ -36,7 +39,11 @@ function metaOf(index: FaceIndex, extra: Partial<IndexSnapshotMeta> = {}): Index
 }
 
 /** Saves and then waits, so that the next snapshot's name (millisecond time) is later. */
-async function save(store: IndexSnapshotStore, index: FaceIndex, extra: Partial<IndexSnapshotMeta> = {}): Promise<string> {
+async function save(
+  store: IndexSnapshotStore,
+  index: FaceIndex,
+  extra: Partial<IndexSnapshotMeta> = {},
+): Promise<string> {
   const name = await store.save(index.serialize(), metaOf(index, extra));
   await new Promise((resolve) => setTimeout(resolve, 5));
   return name;
@@ -180,9 +187,15 @@ describe.each(implementations)('index snapshot store: $name', ({ fresh }) => {
   it('refuses meta that does not describe the snapshot', async () => {
     const { store } = open();
     const { index } = build(12, 4, 2);
-    await expect(store.save(index.serialize(), metaOf(index, { faces: 7 }))).rejects.toThrow(/faces is 7 in meta, 8 in the index/);
-    await expect(store.save(index.serialize(), metaOf(index, { changePosition: 'latest' }))).rejects.toThrow(/changePosition/);
-    await expect(store.save(index.serialize(), metaOf(index, { deletions: { a: 'yesterday' } }))).rejects.toThrow(/deletions/);
+    await expect(store.save(index.serialize(), metaOf(index, { faces: 7 }))).rejects.toThrow(
+      /faces is 7 in meta, 8 in the index/,
+    );
+    await expect(store.save(index.serialize(), metaOf(index, { changePosition: 'latest' }))).rejects.toThrow(
+      /changePosition/,
+    );
+    await expect(store.save(index.serialize(), metaOf(index, { deletions: { a: 'yesterday' } }))).rejects.toThrow(
+      /deletions/,
+    );
     expect(await store.list()).toEqual([]);
   });
 });

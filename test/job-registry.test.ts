@@ -16,7 +16,10 @@ import { waitFor } from './support/cli-process.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const WORKER_OPTIONS = { concurrency: 1, lockDurationMs: 30_000, stalledIntervalMs: 30_000 };
-const noEngine: FaceAnalyzer = { model: BASE_MODEL, analyze: () => Promise.reject(new Error('no engine in this test')) };
+const noEngine: FaceAnalyzer = {
+  model: BASE_MODEL,
+  analyze: () => Promise.reject(new Error('no engine in this test')),
+};
 
 let config: AppConfig;
 const queues: Queue[] = [];
@@ -29,7 +32,12 @@ function openQueue<T>(name: QueueName): Queue<T> {
 
 beforeAll(async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'facepipe-job-registry-'));
-  config = { storage: dir, redisUrl: REDIS_URL, queuePrefix: `fptest-${randomBytes(4).toString('hex')}-registry`, indexUrl: 'http://127.0.0.1:7070' };
+  config = {
+    storage: dir,
+    redisUrl: REDIS_URL,
+    queuePrefix: `fptest-${randomBytes(4).toString('hex')}-registry`,
+    indexUrl: 'http://127.0.0.1:7070',
+  };
 });
 
 afterAll(async () => {
@@ -50,16 +58,20 @@ describe('the job registry', () => {
 
 describe('startWorkers', () => {
   it('refuses a queue with no handler, before any worker starts', async () => {
-    const registry: JobRegistry = { identify: { needsEngine: false, createProcessor: () => () => Promise.reject(new Error('never runs')) } };
-    await expect(startWorkers(config, noEngine, [QUEUE_NAMES.identify, QUEUE_NAMES.schedule], WORKER_OPTIONS, { registry })).rejects.toThrow(
-      'no handler for queue schedule in this build (available: identify)',
-    );
+    const registry: JobRegistry = {
+      identify: { needsEngine: false, createProcessor: () => () => Promise.reject(new Error('never runs')) },
+    };
+    await expect(
+      startWorkers(config, noEngine, [QUEUE_NAMES.identify, QUEUE_NAMES.schedule], WORKER_OPTIONS, { registry }),
+    ).rejects.toThrow('no handler for queue schedule in this build (available: identify)');
     // The queue it does have a handler for got no worker either.
     expect(await openQueue(QUEUE_NAMES.identify).getWorkersCount()).toBe(0);
   });
 
   it('refuses the schedule queue without the identify producer to run', async () => {
-    await expect(startWorkers(config, noEngine, [QUEUE_NAMES.schedule], WORKER_OPTIONS)).rejects.toThrow(/schedule queue runs the identify producer/);
+    await expect(startWorkers(config, noEngine, [QUEUE_NAMES.schedule], WORKER_OPTIONS)).rejects.toThrow(
+      /schedule queue runs the identify producer/,
+    );
     expect(await openQueue(QUEUE_NAMES.schedule).getWorkersCount()).toBe(0);
   });
 
@@ -70,7 +82,12 @@ describe('startWorkers', () => {
         needsEngine: false,
         createProcessor: (context) => {
           contexts.push(context);
-          return async (job) => ({ snapshots: job.data.items.length, failed: 0, faces: 0, identified: job.data.run === 'night-1' ? 1 : 0 });
+          return async (job) => ({
+            snapshots: job.data.items.length,
+            failed: 0,
+            faces: 0,
+            identified: job.data.run === 'night-1' ? 1 : 0,
+          });
         },
       },
     };
@@ -89,7 +106,12 @@ describe('startWorkers', () => {
       expect(contexts[0]).toMatchObject({ config, analyzer: noEngine });
       const jobId = 'registered-kind';
       await queue.add('identify', data, { jobId });
-      const result = await waitFor('the job to complete', async () => ((await queue.getJobState(jobId)) === 'completed' ? (await queue.getJob(jobId))?.returnvalue : undefined), 30_000);
+      const result = await waitFor(
+        'the job to complete',
+        async () =>
+          (await queue.getJobState(jobId)) === 'completed' ? (await queue.getJob(jobId))?.returnvalue : undefined,
+        30_000,
+      );
       expect(result).toEqual<IdentifyJobResult>({ snapshots: 1, failed: 0, faces: 0, identified: 1 });
     } finally {
       await workers.close();

@@ -3,7 +3,10 @@ import { Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForJobs } from '../src/queue/job-tracker.js';
 
-const connection = { connection: { url: 'redis://127.0.0.1:6379' }, prefix: `fptest-${randomBytes(4).toString('hex')}` };
+const connection = {
+  connection: { url: 'redis://127.0.0.1:6379' },
+  prefix: `fptest-${randomBytes(4).toString('hex')}`,
+};
 let queue: Queue;
 let worker: Worker;
 
@@ -19,7 +22,11 @@ afterAll(async () => {
 
 describe('waitForJobs', () => {
   it('returns every job once finished: return values, failures, and ids Redis no longer knows', async () => {
-    const jobs = Array.from({ length: 300 }, (_, i) => ({ name: 'n', data: { i }, opts: { jobId: `job-${i}`, attempts: 1 } }));
+    const jobs = Array.from({ length: 300 }, (_, i) => ({
+      name: 'n',
+      data: { i },
+      opts: { jobId: `job-${i}`, attempts: 1 },
+    }));
     await queue.addBulk(jobs);
     await queue.remove('job-7'); // gone before it ran
     const progress: number[] = [];
@@ -31,13 +38,25 @@ describe('waitForJobs', () => {
       },
       { ...connection, concurrency: 8 },
     );
-    const result = await waitForJobs<{ double: number }>(queue, jobs.map((j) => j.opts.jobId), {
-      pollMs: 20,
-      onProgress: ({ completed, failed }) => progress.push(completed.size + failed.size),
-    });
+    const result = await waitForJobs<{ double: number }>(
+      queue,
+      jobs.map((j) => j.opts.jobId),
+      {
+        pollMs: 20,
+        onProgress: ({ completed, failed }) => progress.push(completed.size + failed.size),
+      },
+    );
     expect(result.completed.size + result.failed.size).toBe(300);
     expect(result.completed.get('job-10')).toEqual({ double: 20 });
-    expect([...result.failed.keys()].sort()).toEqual(['job-103', 'job-153', 'job-203', 'job-253', 'job-3', 'job-53', 'job-7']);
+    expect([...result.failed.keys()].sort()).toEqual([
+      'job-103',
+      'job-153',
+      'job-203',
+      'job-253',
+      'job-3',
+      'job-53',
+      'job-7',
+    ]);
     expect(result.failed.get('job-53')).toBe('bad 53');
     expect(result.failed.get('job-7')).toMatch(/removed/);
     expect(progress.at(-1)).toBe(300);

@@ -46,7 +46,11 @@ const resultKey = (run: string, key: string) => `facepipe/results/${run}/${key}.
 
 /** Records `key` in run r1 with the faces given, seen at `hour` (via input.modified). */
 function record(store: MatchStore, key: string, faces: Parameters<typeof resultJson>[1], hour: number, run = 'r1') {
-  return store.recordResult(run, resultKey(run, key), resultJson(key, faces, { modified: at(hour), processedAt: '2026-11-29T06:00:00.000Z' }));
+  return store.recordResult(
+    run,
+    resultKey(run, key),
+    resultJson(key, faces, { modified: at(hour), processedAt: '2026-11-29T06:00:00.000Z' }),
+  );
 }
 
 /** Snapshot key and face index of each item, in order. */
@@ -58,7 +62,12 @@ describe('MatchStore', () => {
     expect(await record(store, 'cam1/01.jpg', [{ personId: 'alice', distance: 0.21 }], 1)).toBe(1);
     // Two faces of alice in one snapshot, one of bob, one nobody: three recorded.
     expect(
-      await record(store, 'cam2/03.jpg', [{ personId: 'alice' }, { personId: null }, { personId: 'bob' }, { personId: 'alice', distance: 0.4 }], 3),
+      await record(
+        store,
+        'cam2/03.jpg',
+        [{ personId: 'alice' }, { personId: null }, { personId: 'bob' }, { personId: 'alice', distance: 0.4 }],
+        3,
+      ),
     ).toBe(3);
     expect(await record(store, 'cam1/02.jpg', [{ personId: 'alice' }], 2)).toBe(1);
     expect(await store.recordResult('r1', resultKey('r1', 'bad.jpg'), failedResultJson('bad.jpg'))).toBe(0);
@@ -78,14 +87,26 @@ describe('MatchStore', () => {
       seenAt: at(1),
     });
     expect(page.items[0]).toMatchObject({ faceIndex: 3, box: { x: 300 }, distance: 0.4, seenAt: at(3) });
-    expect(await store.query('bob')).toMatchObject({ personId: 'bob', total: 1, items: [{ key: 'cam2/03.jpg', faceIndex: 2 }] });
+    expect(await store.query('bob')).toMatchObject({
+      personId: 'bob',
+      total: 1,
+      items: [{ key: 'cam2/03.jpg', faceIndex: 2 }],
+    });
     expect(await store.query('nobody-ever')).toEqual({ personId: 'nobody-ever', total: 0, items: [] });
   });
 
   it('is seen at input.modified when the result has it, else at processedAt (as ISO UTC)', async () => {
     const store = newStore();
-    await store.recordResult('r1', resultKey('r1', 'a.jpg'), resultJson('a.jpg', [{ personId: 'p' }], { processedAt: '2026-11-29T03:00:00+01:00' }));
-    await store.recordResult('r1', resultKey('r1', 'b.jpg'), resultJson('b.jpg', [{ personId: 'p' }], { processedAt: at(9), modified: at(1) }));
+    await store.recordResult(
+      'r1',
+      resultKey('r1', 'a.jpg'),
+      resultJson('a.jpg', [{ personId: 'p' }], { processedAt: '2026-11-29T03:00:00+01:00' }),
+    );
+    await store.recordResult(
+      'r1',
+      resultKey('r1', 'b.jpg'),
+      resultJson('b.jpg', [{ personId: 'p' }], { processedAt: at(9), modified: at(1) }),
+    );
     const page = await store.query('p');
     expect(page.items.map((m) => [m.key, m.seenAt])).toEqual([
       ['a.jpg', '2026-11-29T02:00:00.000Z'],
@@ -128,7 +149,10 @@ describe('MatchStore', () => {
     expect(await record(store, 'cam/1.jpg', [{ personId: 'carol', distance: 0.1 }, { personId: null }], 4)).toBe(1);
     expect(await store.query('alice')).toEqual({ personId: 'alice', total: 0, items: [] });
     expect((await store.query('bob')).total).toBe(0);
-    expect(await store.query('carol')).toMatchObject({ total: 1, items: [{ key: 'cam/1.jpg', faceIndex: 0, distance: 0.1, seenAt: at(4) }] });
+    expect(await store.query('carol')).toMatchObject({
+      total: 1,
+      items: [{ key: 'cam/1.jpg', faceIndex: 0, distance: 0.1, seenAt: at(4) }],
+    });
 
     // The same input key in another run is another sighting.
     await record(store, 'cam/1.jpg', [{ personId: 'carol' }], 5, 'r2');
@@ -162,12 +186,22 @@ describe('MatchStore.rebuild', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const put = (key: string, value: unknown) => storage.put(key, typeof value === 'string' ? value : JSON.stringify(value));
+  const put = (key: string, value: unknown) =>
+    storage.put(key, typeof value === 'string' ? value : JSON.stringify(value));
 
   it('recreates the sightings from the result files alone, skipping (and counting) unreadable files', async () => {
-    await put('facepipe/results/night-1/cctv/cam-03/021500.jpg.json', resultJson('cctv/cam-03/021500.jpg', [{ personId: 'emp-042' }, { personId: null }], { modified: at(2) }));
-    await put('facepipe/results/night-1/cctv/cam-03/021600.jpg.json', resultJson('cctv/cam-03/021600.jpg', [{ personId: 'emp-042' }, { personId: 'emp-007' }], { modified: at(3) }));
-    await put('facepipe/results/night-2/cctv/cam-01/010000.jpg.json', resultJson('cctv/cam-01/010000.jpg', [{ personId: 'emp-042' }], { processedAt: at(5) }));
+    await put(
+      'facepipe/results/night-1/cctv/cam-03/021500.jpg.json',
+      resultJson('cctv/cam-03/021500.jpg', [{ personId: 'emp-042' }, { personId: null }], { modified: at(2) }),
+    );
+    await put(
+      'facepipe/results/night-1/cctv/cam-03/021600.jpg.json',
+      resultJson('cctv/cam-03/021600.jpg', [{ personId: 'emp-042' }, { personId: 'emp-007' }], { modified: at(3) }),
+    );
+    await put(
+      'facepipe/results/night-2/cctv/cam-01/010000.jpg.json',
+      resultJson('cctv/cam-01/010000.jpg', [{ personId: 'emp-042' }], { processedAt: at(5) }),
+    );
     await put('facepipe/results/night-2/cctv/cam-01/broken.jpg.json', failedResultJson('cctv/cam-01/broken.jpg'));
     // Unreadable: not JSON, another schema, no run folder. Not a result at all: ignored.
     await put('facepipe/results/night-2/cctv/cam-01/cut.jpg.json', '{"schema": "facepipe.res');
@@ -220,7 +254,8 @@ describe('matchKeyPrefix and parseIsoTime', () => {
     expect(parseIsoTime('2026-11-28')?.toISOString()).toBe('2026-11-28T00:00:00.000Z');
     expect(parseIsoTime('2026-11-28T03:15:00+01:00')?.toISOString()).toBe('2026-11-28T02:15:00.000Z');
     expect(parseIsoTime('2026-11-28T02:15Z')?.toISOString()).toBe('2026-11-28T02:15:00.000Z');
-    for (const bad of ['2026-11-28T02:15:00', '2026-02-30', '2026-13-01', 'yesterday', '1732760100000', '']) expect(parseIsoTime(bad)).toBeNull();
+    for (const bad of ['2026-11-28T02:15:00', '2026-02-30', '2026-13-01', 'yesterday', '1732760100000', ''])
+      expect(parseIsoTime(bad)).toBeNull();
   });
 });
 
@@ -248,7 +283,12 @@ describe('GET /v1/persons/:id/matches', () => {
     expect(all.json()).toEqual(await store.query('p'));
     expect(sightings(all.json())).toEqual(['cam/3.jpg#0', 'cam/2.jpg#0', 'cam/1.jpg#1']);
 
-    const query = new URLSearchParams({ since: '2026-11-28T02:00:00+00:00', until: '2026-11-28T03:00:00Z', limit: '5', offset: '0' });
+    const query = new URLSearchParams({
+      since: '2026-11-28T02:00:00+00:00',
+      until: '2026-11-28T03:00:00Z',
+      limit: '5',
+      offset: '0',
+    });
     const window = await app.inject({ method: 'GET', url: `/v1/persons/p/matches?${query}` });
     expect(window.statusCode).toBe(200);
     expect(window.json()).toMatchObject({ personId: 'p', total: 1, items: [{ key: 'cam/2.jpg' }] });
@@ -259,7 +299,11 @@ describe('GET /v1/persons/:id/matches', () => {
     // An id with a '/' (encoded), and a person never seen: an empty page, not a 404.
     const slash = await app.inject({ method: 'GET', url: '/v1/persons/emp%2F42/matches' });
     expect(slash.json()).toMatchObject({ personId: 'emp/42', total: 1 });
-    expect((await app.inject({ method: 'GET', url: '/v1/persons/ghost/matches' })).json()).toEqual({ personId: 'ghost', total: 0, items: [] });
+    expect((await app.inject({ method: 'GET', url: '/v1/persons/ghost/matches' })).json()).toEqual({
+      personId: 'ghost',
+      total: 0,
+      items: [],
+    });
   });
 
   it.each([
@@ -285,8 +329,14 @@ describe('GET /v1/persons/:id/matches', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const client = new IndexClient(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`);
     expect(await client.matches('p')).toEqual(await store.query('p'));
-    expect(await client.matches('p', { since: new Date(at(2)), limit: 1 })).toMatchObject({ total: 2, items: [{ key: 'cam/3.jpg' }] });
-    expect(await client.matches('p', { until: '2026-11-28T02:00:00Z', offset: 0 })).toMatchObject({ total: 1, items: [{ key: 'cam/1.jpg' }] });
+    expect(await client.matches('p', { since: new Date(at(2)), limit: 1 })).toMatchObject({
+      total: 2,
+      items: [{ key: 'cam/3.jpg' }],
+    });
+    expect(await client.matches('p', { until: '2026-11-28T02:00:00Z', offset: 0 })).toMatchObject({
+      total: 1,
+      items: [{ key: 'cam/1.jpg' }],
+    });
     expect((await client.matches('emp/42')).total).toBe(1);
     const err = await client.matches('p', { since: 'soon' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IndexServiceError);

@@ -22,7 +22,10 @@ describe('MicroBatcher', () => {
   it('sends a batch as soon as it reaches maxBatch', async () => {
     const { batcher, batches } = doubler(3, 10_000);
     const results = Promise.all([1, 2, 3, 4, 5, 6, 7].map((n) => batcher.add(n)));
-    expect(batches).toEqual([[1, 2, 3], [4, 5, 6]]); // sent synchronously, without waiting for the timer
+    expect(batches).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]); // sent synchronously, without waiting for the timer
     await batcher.close(); // sends the remainder
     expect(await results).toEqual([2, 4, 6, 8, 10, 12, 14]);
     expect(batches).toEqual([[1, 2, 3], [4, 5, 6], [7]]);

@@ -11,7 +11,12 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAppConfig, type AppConfig } from '../src/config/app-config.js';
-import { createComponents, registerDetector, registerEmbedder, registerLandmarkModel } from '../src/engine/component-registry.js';
+import {
+  createComponents,
+  registerDetector,
+  registerEmbedder,
+  registerLandmarkModel,
+} from '../src/engine/component-registry.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
 import { selectBackend } from '../src/engine/tf-backend.js';
 import { startIndexService, type RunningIndexService } from '../src/index/index-service-runtime.js';
@@ -50,9 +55,19 @@ beforeAll(async () => {
 
   config = loadAppConfig({ storage: path.join(dir, 'data'), queuePrefix: `fptest-${randomBytes(4).toString('hex')}` });
   engine = await FaceEngine.start({ threads: 1, card: PIXEL_CARD, plugins: [PLUGIN] });
-  index = await startIndexService(config, { model: engine.model, port: 0, host: '127.0.0.1', analyzer: engine, service: { readBlockMs: 100 } });
+  index = await startIndexService(config, {
+    model: engine.model,
+    port: 0,
+    host: '127.0.0.1',
+    analyzer: engine,
+    service: { readBlockMs: 100 },
+  });
   config = { ...config, indexUrl: index.url };
-  workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], { concurrency: 2, lockDurationMs: 30_000, stalledIntervalMs: 30_000 });
+  workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], {
+    concurrency: 2,
+    lockDurationMs: 30_000,
+    stalledIntervalMs: 30_000,
+  });
 });
 
 afterAll(async () => {
@@ -93,11 +108,20 @@ describe('a pluggable engine', () => {
   });
 
   it('enrolls and identifies with it: names the enrolled people, not the stranger, in its own gallery', async () => {
-    const enrolled = (await runEnroll(config, { model: engine.model, source: path.join(dir, 'gallery'), wait: true })) as EnrollRunSummary;
+    const enrolled = (await runEnroll(config, {
+      model: engine.model,
+      source: path.join(dir, 'gallery'),
+      wait: true,
+    })) as EnrollRunSummary;
     expect(enrolled).toMatchObject({ images: 3, enrolled: 3, persons: 3 });
     while (index.service.current.size < 3) await new Promise((resolve) => setTimeout(resolve, 50));
 
-    const summary = (await runIdentify(config, { model: engine.model, source: path.join(dir, 'night'), run: 'night-1', wait: true })) as IdentifyRunSummary;
+    const summary = (await runIdentify(config, {
+      model: engine.model,
+      source: path.join(dir, 'night'),
+      run: 'night-1',
+      wait: true,
+    })) as IdentifyRunSummary;
     expect(summary).toMatchObject({ run: 'night-1', snapshots: 3, failed: 0 });
     const byKey = new Map<string, ResultJson>();
     for await (const { resultKey, result } of new ResultStore(new FolderStorage(config.storage)).read('night-1')) {
@@ -116,13 +140,23 @@ describe('a pluggable engine', () => {
   it('refuses a card naming an unknown component, or whose embedder computes another size than it says', async () => {
     registerDetector('test-no-faces', async () => ({ detect: async () => [] }));
     registerLandmarkModel('test-no-landmarks', async () => ({ landmarks: async () => [] }));
-    const context = { backend: await selectBackend('cpu'), options: { detector: 'auto', minFaceSize: 20, flipTta: false } as const };
-    const card = { ...PIXEL_CARD, components: { detector: 'test-no-faces', landmarks: 'test-no-landmarks', embedder: PIXEL_EMBEDDER } };
-    await expect(createComponents(card, context)).resolves.toMatchObject({ embedder: { embeddingSize: PIXEL_CARD.embeddingSize } });
-    await expect(createComponents({ ...card, components: { ...card.components, embedder: 'no-such-embedder' } }, context)).rejects.toThrow(
-      /no embedder named "no-such-embedder" is registered \(known: .*test-pixels/,
+    const context = {
+      backend: await selectBackend('cpu'),
+      options: { detector: 'auto', minFaceSize: 20, flipTta: false } as const,
+    };
+    const card = {
+      ...PIXEL_CARD,
+      components: { detector: 'test-no-faces', landmarks: 'test-no-landmarks', embedder: PIXEL_EMBEDDER },
+    };
+    await expect(createComponents(card, context)).resolves.toMatchObject({
+      embedder: { embeddingSize: PIXEL_CARD.embeddingSize },
+    });
+    await expect(
+      createComponents({ ...card, components: { ...card.components, embedder: 'no-such-embedder' } }, context),
+    ).rejects.toThrow(/no embedder named "no-such-embedder" is registered \(known: .*test-pixels/);
+    await expect(createComponents({ ...card, embeddingSize: 7 }, context)).rejects.toThrow(
+      /computes 32-D embeddings, the card says 7/,
     );
-    await expect(createComponents({ ...card, embeddingSize: 7 }, context)).rejects.toThrow(/computes 32-D embeddings, the card says 7/);
     expect(() => registerEmbedder(PIXEL_EMBEDDER, async () => new PixelEmbedder())).toThrow(/already registered/);
   });
 });

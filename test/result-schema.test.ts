@@ -15,12 +15,16 @@ import { failedResultJson, resultJson } from './support/result-json.js';
 describe('schemas/result.schema.json', () => {
   it('is what `npm run schemas` generates from the zod schema', () => {
     const committed = readFileSync(path.join(ROOT, RESULT_JSON_SCHEMA_PATH), 'utf8');
-    expect(committed, 'schemas/result.schema.json is stale: run `npm run schemas` and commit it').toBe(resultJsonSchemaText());
+    expect(committed, 'schemas/result.schema.json is stale: run `npm run schemas` and commit it').toBe(
+      resultJsonSchemaText(),
+    );
   });
 });
 
 describe('parseResult and the JSON Schema', () => {
-  const valid = resultJson('cam/1.jpg', [{ personId: 'alice' }, { personId: null }], { modified: '2026-11-28T03:15:00+01:00' });
+  const valid = resultJson('cam/1.jpg', [{ personId: 'alice' }, { personId: null }], {
+    modified: '2026-11-28T03:15:00+01:00',
+  });
 
   /** Both validators' verdicts on one value. */
   const verdicts = (value: unknown) => {
@@ -45,7 +49,10 @@ describe('parseResult and the JSON Schema', () => {
       expect(parseResult(result)).toEqual(result);
     }
     for (const code of RESULT_ERROR_CODES) {
-      expect(verdicts({ ...failedResultJson('b.jpg'), error: { code, message: 'x' } })).toEqual({ zod: true, ajv: true });
+      expect(verdicts({ ...failedResultJson('b.jpg'), error: { code, message: 'x' } })).toEqual({
+        zod: true,
+        ajv: true,
+      });
     }
     expect(parseResultFile(new TextEncoder().encode(JSON.stringify(valid)))).toEqual(valid);
   });

@@ -31,7 +31,12 @@ const queues: Queue[] = [];
 const opened: IdentifySchedules[] = [];
 
 function config(name: string): AppConfig {
-  return { storage: path.join(dir, `storage-${name}`), redisUrl: REDIS_URL, queuePrefix: `fptest-${runId}-${name}`, indexUrl: 'http://127.0.0.1:7070' };
+  return {
+    storage: path.join(dir, `storage-${name}`),
+    redisUrl: REDIS_URL,
+    queuePrefix: `fptest-${runId}-${name}`,
+    indexUrl: 'http://127.0.0.1:7070',
+  };
 }
 
 function schedules(cfg: AppConfig): IdentifySchedules {
@@ -61,7 +66,10 @@ afterAll(async () => {
 describe('validation', () => {
   it('accepts 5- and 6-field cron expressions and aliases, read in the time zone', () => {
     const now = new Date('2026-11-29T12:00:00Z');
-    expect(validateCron(' 0 2 * * * ', 'UTC', now)).toEqual({ cron: '0 2 * * *', next: new Date('2026-11-30T02:00:00Z') });
+    expect(validateCron(' 0 2 * * * ', 'UTC', now)).toEqual({
+      cron: '0 2 * * *',
+      next: new Date('2026-11-30T02:00:00Z'),
+    });
     // 02:00 in Paris is 01:00 UTC in winter.
     expect(validateCron('0 2 * * *', 'Europe/Paris', now).next).toEqual(new Date('2026-11-30T01:00:00Z'));
     expect(validateCron('30 0 2 * * *', 'UTC', now).next).toEqual(new Date('2026-11-30T02:00:30Z'));
@@ -69,7 +77,18 @@ describe('validation', () => {
   });
 
   it('refuses bad cron expressions with a clear error', () => {
-    for (const bad of ['', '   ', '0 2 * *', '0 2 * * * * *', '61 * * * *', '0 25 * * *', 'banana', '*/0 * * * *', '0 0 30 2 *', '@sometimes now']) {
+    for (const bad of [
+      '',
+      '   ',
+      '0 2 * *',
+      '0 2 * * * * *',
+      '61 * * * *',
+      '0 25 * * *',
+      'banana',
+      '*/0 * * * *',
+      '0 0 30 2 *',
+      '@sometimes now',
+    ]) {
       expect(() => validateCron(bad), bad).toThrow(ScheduleError);
       expect(() => validateCron(bad), bad).toThrow(/invalid cron expression/);
     }
@@ -85,7 +104,9 @@ describe('validation', () => {
   });
 
   it('derives run ids from scheduled job ids', () => {
-    expect(scheduledRunId(`repeat:identify-0123456789ab:${Date.parse('2026-11-30T01:00:00Z')}`)).toBe('identify-0123456789ab-20261130T010000Z');
+    expect(scheduledRunId(`repeat:identify-0123456789ab:${Date.parse('2026-11-30T01:00:00Z')}`)).toBe(
+      'identify-0123456789ab-20261130T010000Z',
+    );
     expect(scheduledRunId('some-job')).toBeUndefined();
     expect(scheduledRunId('repeat:bad:id:123')).toBeUndefined();
   });
@@ -116,7 +137,11 @@ describe('IdentifySchedules against Redis', () => {
     expect(delayed[0].opts.attempts).toBe(3);
 
     const other = await s.upsert({ source: 's3://bucket/cctv/cam-2/', cron: '15 3 * * 1-5' });
-    expect(other).toMatchObject({ id: identifyScheduleId('s3://bucket/cctv/cam-2'), source: 's3://bucket/cctv/cam-2', tz: 'UTC' });
+    expect(other).toMatchObject({
+      id: identifyScheduleId('s3://bucket/cctv/cam-2'),
+      source: 's3://bucket/cctv/cam-2',
+      tz: 'UTC',
+    });
 
     let list = await s.list();
     expect(list.map((x) => x.id).sort()).toEqual([id, other.id].sort());
@@ -132,12 +157,16 @@ describe('IdentifySchedules against Redis', () => {
     expect(pending.map((job) => job.id)).toEqual([`repeat:${id}:${Date.parse(updated.next!)}`]);
 
     // A second scheduler for a scheduled source under another id is refused.
-    await expect(s.upsert({ source, cron: '0 4 * * *', id: 'night-cam-1' })).rejects.toThrow(new RegExp(`scheduled already as ${id}`));
+    await expect(s.upsert({ source, cron: '0 4 * * *', id: 'night-cam-1' })).rejects.toThrow(
+      new RegExp(`scheduled already as ${id}`),
+    );
     // Bad values are refused before Redis is touched.
     await expect(s.upsert({ source, cron: '0 2 * *' })).rejects.toThrow(ScheduleError);
     await expect(s.upsert({ source, cron: '0 2 * * *', tz: 'Mars/Olympus' })).rejects.toThrow(/unknown time zone/);
     await expect(s.upsert({ source: 'ftp://x/y', cron: '0 2 * * *' })).rejects.toThrow(/invalid source/);
-    await expect(s.upsert({ source: path.join(dir, 'other'), cron: '0 2 * * *', id: 'bad:id' })).rejects.toThrow(/invalid schedule id/);
+    await expect(s.upsert({ source: path.join(dir, 'other'), cron: '0 2 * * *', id: 'bad:id' })).rejects.toThrow(
+      /invalid schedule id/,
+    );
     expect(await s.get(id)).toEqual(updated);
 
     // An explicit id.
@@ -161,13 +190,26 @@ describe('IdentifySchedules against Redis', () => {
 describe('facepipe schedule (CLI)', () => {
   it('adds, lists and removes; bad cron and time zone exit 2 with the reason', async () => {
     const cfg = config('cli');
-    const env = { REDIS_URL, FACEPIPE_QUEUE_PREFIX: cfg.queuePrefix, FACEPIPE_STORAGE: cfg.storage, FACEPIPE_LOG_LEVEL: 'warn' };
+    const env = {
+      REDIS_URL,
+      FACEPIPE_QUEUE_PREFIX: cfg.queuePrefix,
+      FACEPIPE_STORAGE: cfg.storage,
+      FACEPIPE_LOG_LEVEL: 'warn',
+    };
     const source = path.join(dir, 'cli-cctv');
 
-    const add = await runCli(['schedule', 'identify', source, '--cron', '0 2 * * *', '--tz', 'Europe/Paris', '--json'], env);
+    const add = await runCli(
+      ['schedule', 'identify', source, '--cron', '0 2 * * *', '--tz', 'Europe/Paris', '--json'],
+      env,
+    );
     expect(add.code, add.stderr).toBe(0);
     const added = lastJson(add);
-    expect(added).toMatchObject({ id: identifyScheduleId(source), source: canonicalStorageUrl(source), cron: '0 2 * * *', tz: 'Europe/Paris' });
+    expect(added).toMatchObject({
+      id: identifyScheduleId(source),
+      source: canonicalStorageUrl(source),
+      cron: '0 2 * * *',
+      tz: 'Europe/Paris',
+    });
 
     const list = await runCli(['schedule', 'list', '--json'], env);
     expect(list.code, list.stderr).toBe(0);
@@ -196,54 +238,64 @@ describe('facepipe schedule (CLI)', () => {
 });
 
 describe('the schedule worker', () => {
-  it(
-    'runs the identify producer for a scheduled job: identify jobs for the new snapshots',
-    async () => {
-      const cfg = config('worker');
-      const source = path.join(dir, 'snapshots');
-      const keys = ['cam-1/0100.jpg', 'cam-1/0200.jpg', 'cam-2/0100.png'];
-      for (const key of keys) {
-        await mkdir(path.dirname(path.join(source, key)), { recursive: true });
-        const image = sharp({ create: { width: 32, height: 24, channels: 3, background: { r: 120, g: 90, b: 60 } } });
-        await writeFile(path.join(source, key), await (key.endsWith('.png') ? image.png() : image.jpeg()).toBuffer());
-      }
-      await writeFile(path.join(source, 'cam-1', 'notes.txt'), 'not a snapshot');
+  it('runs the identify producer for a scheduled job: identify jobs for the new snapshots', async () => {
+    const cfg = config('worker');
+    const source = path.join(dir, 'snapshots');
+    const keys = ['cam-1/0100.jpg', 'cam-1/0200.jpg', 'cam-2/0100.png'];
+    for (const key of keys) {
+      await mkdir(path.dirname(path.join(source, key)), { recursive: true });
+      const image = sharp({ create: { width: 32, height: 24, channels: 3, background: { r: 120, g: 90, b: 60 } } });
+      await writeFile(path.join(source, key), await (key.endsWith('.png') ? image.png() : image.jpeg()).toBuffer());
+    }
+    await writeFile(path.join(source, 'cam-1', 'notes.txt'), 'not a snapshot');
 
-      const s = schedules(cfg);
-      const identify = openQueue<IdentifyJobData>(QUEUE_NAMES.identify, cfg);
-      const saved = await s.upsert({ source, cron: '0 2 * * *', tz: 'UTC' });
-      // Tonight's job, run now instead of at 02:00.
-      const [scheduled] = await s.queue.getDelayed();
-      expect(scheduled.data).toEqual<ScheduleJobData>({ kind: 'identify', source: canonicalStorageUrl(source) });
-      await scheduled.promote();
+    const s = schedules(cfg);
+    const identify = openQueue<IdentifyJobData>(QUEUE_NAMES.identify, cfg);
+    const saved = await s.upsert({ source, cron: '0 2 * * *', tz: 'UTC' });
+    // Tonight's job, run now instead of at 02:00.
+    const [scheduled] = await s.queue.getDelayed();
+    expect(scheduled.data).toEqual<ScheduleJobData>({ kind: 'identify', source: canonicalStorageUrl(source) });
+    await scheduled.promote();
 
-      const noEngine: FaceAnalyzer = { model: BASE_MODEL, analyze: () => Promise.reject(new Error('no engine in this test')) };
-      const workers = await startWorkers(cfg, noEngine, [QUEUE_NAMES.schedule], { concurrency: 1, lockDurationMs: 30_000, stalledIntervalMs: 30_000 }, { runIdentify });
-      try {
-        const state = await waitFor('the scheduled job to finish', async () => {
+    const noEngine: FaceAnalyzer = {
+      model: BASE_MODEL,
+      analyze: () => Promise.reject(new Error('no engine in this test')),
+    };
+    const workers = await startWorkers(
+      cfg,
+      noEngine,
+      [QUEUE_NAMES.schedule],
+      { concurrency: 1, lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+      { runIdentify },
+    );
+    try {
+      const state = await waitFor(
+        'the scheduled job to finish',
+        async () => {
           const st = await s.queue.getJobState(scheduled.id!);
           return st === 'completed' || st === 'failed' ? st : undefined;
-        }, 30_000);
-        const done = (await s.queue.getJob(scheduled.id!))!;
-        expect(state, done.failedReason).toBe('completed');
-        const expectedRun = scheduledRunId(scheduled.id!)!;
-        expect(expectedRun).toMatch(new RegExp(`^${saved.id}-\\d{8}T\\d{6}Z$`));
-        expect(done.returnvalue).toMatchObject({ run: expectedRun, snapshots: 3, enqueued: 3 });
+        },
+        30_000,
+      );
+      const done = (await s.queue.getJob(scheduled.id!))!;
+      expect(state, done.failedReason).toBe('completed');
+      const expectedRun = scheduledRunId(scheduled.id!)!;
+      expect(expectedRun).toMatch(new RegExp(`^${saved.id}-\\d{8}T\\d{6}Z$`));
+      expect(done.returnvalue).toMatchObject({ run: expectedRun, snapshots: 3, enqueued: 3 });
 
-        const jobs = await identify.getJobs();
-        expect(jobs.length).toBeGreaterThan(0);
-        for (const job of jobs) {
-          expect(job.data.sourceUrl).toBe(canonicalStorageUrl(source));
-          expect(job.data.run).toBe(expectedRun);
-        }
-        expect(jobs.flatMap((job) => job.data.items.map((i) => i.key)).sort()).toEqual([...keys].sort());
-
-        // The scheduler lives on: the job after the promoted one is the 02:00 UTC after its time.
-        const after = await s.get(saved.id);
-        expect(after?.next).toBe(validateCron('0 2 * * *', 'UTC', new Date(saved.next!)).next.toISOString());
-      } finally {
-        await workers.close();
+      const jobs = await identify.getJobs();
+      expect(jobs.length).toBeGreaterThan(0);
+      for (const job of jobs) {
+        expect(job.data.sourceUrl).toBe(canonicalStorageUrl(source));
+        expect(job.data.run).toBe(expectedRun);
       }
-    },
-  );
+      expect(jobs.flatMap((job) => job.data.items.map((i) => i.key)).sort()).toEqual([...keys].sort());
+
+      // The scheduler lives on: the job after the promoted one is the 02:00 UTC after its time.
+      const after = await s.get(saved.id);
+      expect(after?.next).toBe(validateCron('0 2 * * *', 'UTC', new Date(saved.next!)).next.toISOString());
+    } finally {
+      await workers.close();
+    }
+  });
 });

@@ -100,15 +100,32 @@ describe.each(implementations)('storage contract: $name', ({ name, fresh }) => {
 
   it('list returns sorted keys under the prefix only, with metadata', async () => {
     open();
-    const keys = ['archive/bob/2.jpg', 'archive/alice/1.jpg', 'archive/bob/1.jpg', 'archive-old/x.jpg', 'cctv/1.jpg', 'archive.txt'];
+    const keys = [
+      'archive/bob/2.jpg',
+      'archive/alice/1.jpg',
+      'archive/bob/1.jpg',
+      'archive-old/x.jpg',
+      'cctv/1.jpg',
+      'archive.txt',
+    ];
     for (const key of keys) await storage.put(key, `content of ${key}`);
 
-    expect(await listAll(storage, 'archive/')).toEqual(['archive/alice/1.jpg', 'archive/bob/1.jpg', 'archive/bob/2.jpg']);
+    expect(await listAll(storage, 'archive/')).toEqual([
+      'archive/alice/1.jpg',
+      'archive/bob/1.jpg',
+      'archive/bob/2.jpg',
+    ]);
     // A prefix is a plain string prefix, as in S3, not only a folder.
     expect(await listAll(storage, 'archive/b')).toEqual(['archive/bob/1.jpg', 'archive/bob/2.jpg']);
     // S3 orders whole keys by their bytes: '-' and '.' sort before '/'. s3rver does not (it walks
     // its folders one at a time), so for it only the set of keys is checked.
-    const wholeKeyOrder = ['archive-old/x.jpg', 'archive.txt', 'archive/alice/1.jpg', 'archive/bob/1.jpg', 'archive/bob/2.jpg'];
+    const wholeKeyOrder = [
+      'archive-old/x.jpg',
+      'archive.txt',
+      'archive/alice/1.jpg',
+      'archive/bob/1.jpg',
+      'archive/bob/2.jpg',
+    ];
     const underArchive = await listAll(storage, 'archive');
     if (name === 's3') expect([...underArchive].sort()).toEqual(wholeKeyOrder);
     else expect(underArchive).toEqual(wholeKeyOrder);

@@ -50,7 +50,11 @@ describe('S3 client settings from the environment', () => {
 
   it('falls back to AWS_ENDPOINT_URL, and path style can be turned off', () => {
     expect(
-      clientConfigFromEnv({ AWS_ENDPOINT_URL: 'https://acc.r2.cloudflarestorage.com', AWS_REGION: 'auto', FACEPIPE_S3_PATH_STYLE: 'false' }),
+      clientConfigFromEnv({
+        AWS_ENDPOINT_URL: 'https://acc.r2.cloudflarestorage.com',
+        AWS_REGION: 'auto',
+        FACEPIPE_S3_PATH_STYLE: 'false',
+      }),
     ).toMatchObject({ endpoint: 'https://acc.r2.cloudflarestorage.com', region: 'auto', forcePathStyle: false });
   });
 

@@ -30,23 +30,52 @@ describe('facepipe train', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'facepipe-train-'));
     faces = path.join(dir, 'faces');
-    for (const person of Object.keys(PEOPLE) as Person[]) await writePhotos(person, (i) => path.join(faces, person, `${i}.jpg`));
+    for (const person of Object.keys(PEOPLE) as Person[])
+      await writePhotos(person, (i) => path.join(faces, person, `${i}.jpg`));
   });
 
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('triplet: embeds once, trains an adapter with checkpoints, resumes, and the adapter loads', { timeout: TIMEOUT }, async () => {
+  it('triplet: embeds once, trains an adapter with checkpoints, resumes, and the adapter loads', {
+    timeout: TIMEOUT,
+  }, async () => {
     const out = path.join(dir, 'adapter');
-    const common = ['train', 'triplet', '--data', faces, '--out', out, '--p', '4', '--k', '3', '--hidden', '16', '--output-size', '8', '--held-out', '0', '--json'];
+    const common = [
+      'train',
+      'triplet',
+      '--data',
+      faces,
+      '--out',
+      out,
+      '--p',
+      '4',
+      '--k',
+      '3',
+      '--hidden',
+      '16',
+      '--output-size',
+      '8',
+      '--held-out',
+      '0',
+      '--json',
+    ];
     const first = await facepipe(...common, '--epochs', '2');
     expect(first.code, first.stderr).toBe(0);
     const summary = lastJson(first);
     expect(summary).toMatchObject({ epochs: 2, images: 12, people: 4, skipped: 0, cached: 0 });
     expect(summary.activeShare).toBeGreaterThanOrEqual(0);
     expect(first.stderr).toContain('epoch 2/2');
-    for (const f of ['model.json', 'weights.bin', 'training.json', 'embeddings.json', 'embeddings.f32', 'checkpoint/state.json']) expect(existsSync(path.join(out, f)), f).toBe(true);
+    for (const f of [
+      'model.json',
+      'weights.bin',
+      'training.json',
+      'embeddings.json',
+      'embeddings.f32',
+      'checkpoint/state.json',
+    ])
+      expect(existsSync(path.join(out, f)), f).toBe(true);
 
     const resumed = await facepipe(...common, '--epochs', '3', '--resume');
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -58,13 +87,30 @@ describe('facepipe train', () => {
 
     const { tf } = await selectBackend(process.env.FACEPIPE_BACKEND as BackendName | undefined);
     const adapter = await EmbeddingAdapter.load(tf, out);
-    expect(adapter.metadata).toMatchObject({ inputSize: FACE_MODEL.embeddingSize, outputSize: 8, baseModel: FACE_MODEL.id, training: { mining: 'semi-hard', margin: 0.2 } });
+    expect(adapter.metadata).toMatchObject({
+      inputSize: FACE_MODEL.embeddingSize,
+      outputSize: 8,
+      baseModel: FACE_MODEL.id,
+      training: { mining: 'semi-hard', margin: 0.2 },
+    });
     adapter.dispose();
   });
 
   it('pair-classifier: trains on balanced pairs and saves a classifier that loads', { timeout: TIMEOUT }, async () => {
     const out = path.join(dir, 'verifier');
-    const run = await facepipe('train', 'pair-classifier', '--data', faces, '--out', out, '--epochs', '3', '--held-out', '0', '--json');
+    const run = await facepipe(
+      'train',
+      'pair-classifier',
+      '--data',
+      faces,
+      '--out',
+      out,
+      '--epochs',
+      '3',
+      '--held-out',
+      '0',
+      '--json',
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(lastJson(run)).toMatchObject({ images: 12, people: 4 });
     const { tf } = await selectBackend(process.env.FACEPIPE_BACKEND as BackendName | undefined);
@@ -92,9 +138,37 @@ describe('trained models in the other commands: --adapter and --verifier', () =>
     adapterDir = path.join(dir, 'adapter');
     verifierDir = path.join(dir, 'verifier');
     const heldOut = ['--held-out-people', path.join(dir, 'held-out.txt'), '--json'];
-    const adapter = await facepipe('train', 'triplet', '--data', lfw, '--out', adapterDir, '--epochs', '2', '--p', '2', '--k', '3', '--hidden', '16', '--output-size', '8', ...heldOut);
+    const adapter = await facepipe(
+      'train',
+      'triplet',
+      '--data',
+      lfw,
+      '--out',
+      adapterDir,
+      '--epochs',
+      '2',
+      '--p',
+      '2',
+      '--k',
+      '3',
+      '--hidden',
+      '16',
+      '--output-size',
+      '8',
+      ...heldOut,
+    );
     expect(adapter.code, adapter.stderr).toBe(0);
-    const verifier = await facepipe('train', 'pair-classifier', '--data', lfw, '--out', verifierDir, '--epochs', '3', ...heldOut);
+    const verifier = await facepipe(
+      'train',
+      'pair-classifier',
+      '--data',
+      lfw,
+      '--out',
+      verifierDir,
+      '--epochs',
+      '3',
+      ...heldOut,
+    );
     expect(verifier.code, verifier.stderr).toBe(0);
   }, 2 * TIMEOUT);
 
@@ -104,18 +178,25 @@ describe('trained models in the other commands: --adapter and --verifier', () =>
 
   it('training records the people it saw and a calibrated threshold; the adapter names its own model', async () => {
     for (const d of [adapterDir, verifierDir]) {
-      expect(JSON.parse(await readFile(path.join(d, 'training.json'), 'utf8')).trainedPeople).toEqual(['Person_A', 'Person_B']);
+      expect(JSON.parse(await readFile(path.join(d, 'training.json'), 'utf8')).trainedPeople).toEqual([
+        'Person_A',
+        'Person_B',
+      ]);
     }
     const model = await resolveEmbeddingModel(adapterDir);
     expect(model.id).toMatch(new RegExp(`^${FACE_MODEL.id}\\+adapter-[0-9a-f]{16}$`));
     expect(model.embeddingSize).toBe(8);
     expect(model.threshold).toBeGreaterThan(0);
-    expect(model.identification.threshold).toBeCloseTo((FACE_MODEL.identification.threshold * model.threshold) / FACE_MODEL.threshold);
+    expect(model.identification.threshold).toBeCloseTo(
+      (FACE_MODEL.identification.threshold * model.threshold) / FACE_MODEL.threshold,
+    );
     await expect(resolveEmbeddingModel(verifierDir)).rejects.toThrow(/not a facepipe adapter/);
     await expect(resolveEmbeddingModel(path.join(dir, 'nowhere'))).rejects.toThrow(/cannot read the model .*nowhere/);
   });
 
-  it('verify and embed run the adapter inside the engine; verify --verifier decides by P(same)', { timeout: TIMEOUT }, async () => {
+  it('verify and embed run the adapter inside the engine; verify --verifier decides by P(same)', {
+    timeout: TIMEOUT,
+  }, async () => {
     const [a1, a2] = [1, 2].map((i) => path.join(lfw, 'Person_A', `Person_A_000${i}.jpg`));
     const model = await resolveEmbeddingModel(adapterDir);
     const adapted = await facepipe('--adapter', adapterDir, 'verify', a1, a2, '--json');
@@ -147,7 +228,9 @@ describe('trained models in the other commands: --adapter and --verifier', () =>
     expect(mixed.stderr).toMatch(/pair classifier of .* embeddings, these are .*adapter-/);
   });
 
-  it('evaluate compares plain, adapter and verifier on the same pairs of people they never saw', { timeout: TIMEOUT }, async () => {
+  it('evaluate compares plain, adapter and verifier on the same pairs of people they never saw', {
+    timeout: TIMEOUT,
+  }, async () => {
     const pairs = [
       '2\t2',
       'Person_A\t1\t2', // fold 1: only people seen in training, dropped
@@ -160,7 +243,18 @@ describe('trained models in the other commands: --adapter and --verifier', () =>
       'Person_C\t3\tPerson_D\t2',
     ];
     await writeFile(path.join(dir, 'pairs.txt'), `${pairs.join('\n')}\n`);
-    const run = await facepipe('--adapter', adapterDir, 'evaluate', lfw, '--pairs', path.join(dir, 'pairs.txt'), '--open-set', '--verifier', verifierDir, '--json');
+    const run = await facepipe(
+      '--adapter',
+      adapterDir,
+      'evaluate',
+      lfw,
+      '--pairs',
+      path.join(dir, 'pairs.txt'),
+      '--open-set',
+      '--verifier',
+      verifierDir,
+      '--json',
+    );
     expect(run.code, run.stderr).toBe(0);
     const out = lastJson(run);
     expect(out.unseen).toMatchObject({ pairs: 4, folds: 1 });

@@ -37,7 +37,10 @@ describe('SmallCnn', () => {
     const e = net.embed(x, false);
     expect(e.shape).toEqual([5, 6]);
     for (const norm of tf.norm(e, 2, 1).dataSync()) expect(norm).toBeCloseTo(1, 5);
-    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(net.embed(x, true), tf.range(0, 6).reshape([1, 6]))), net.variables);
+    const { grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(net.embed(x, true), tf.range(0, 6).reshape([1, 6]))),
+      net.variables,
+    );
     expect(Object.keys(grads)).toHaveLength(net.variables.length);
     for (const g of Object.values(grads)) expect(tf.max(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);
     tf.dispose([x, e, ...Object.values(grads)]);
@@ -59,7 +62,10 @@ describe('SmallCnn with a bottleneck', () => {
     const x = tf.randomUniform([5, 12, 10, 1], 0, 1, 'float32', 4);
     const e = net.embed(x, false);
     expect(e.shape).toEqual([5, 6]);
-    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(net.embed(x, true), tf.range(0, 6).reshape([1, 6]))), net.variables);
+    const { grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(net.embed(x, true), tf.range(0, 6).reshape([1, 6]))),
+      net.variables,
+    );
     for (const g of Object.values(grads)) expect(tf.max(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);
     tf.dispose([x, e, ...Object.values(grads)]);
     net.dispose();
@@ -105,18 +111,33 @@ describe('SmallCnn dropout', () => {
 
 describe('SmallCnn with batch normalisation', () => {
   it('normalises with batch statistics while training, with their running averages at inference', () => {
-    const net = new SmallCnn(tf, { height: 8, width: 6, channels: [4, 6], convsPerBlock: 2, norm: 'batch', normMomentum: 0.5, embeddingSize: 5, seed: 2 });
+    const net = new SmallCnn(tf, {
+      height: 8,
+      width: 6,
+      channels: [4, 6],
+      convsPerBlock: 2,
+      norm: 'batch',
+      normMomentum: 0.5,
+      embeddingSize: 5,
+      seed: 2,
+    });
     // Per conv: filter, gamma, beta; then the dense kernel and bias. Running mean and variance per conv.
     expect(net.variables).toHaveLength(4 * 3 + 2);
     expect(net.state).toHaveLength(4 * 2);
     expect(net.weights).toHaveLength(4 + 1);
     const x = tf.randomUniform([4, 8, 6, 1], 0, 1, 'float32', 3);
     const before = net.embed(x, false).arraySync();
-    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(net.embed(x, true), tf.range(0, 5).reshape([1, 5]))), net.variables);
+    const { grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(net.embed(x, true), tf.range(0, 5).reshape([1, 5]))),
+      net.variables,
+    );
     expect(Object.keys(grads)).toHaveLength(net.variables.length);
     for (const g of Object.values(grads)) expect(tf.max(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);
     // The training step moved the running averages halfway to the first conv's batch statistics.
-    const { mean, variance } = tf.moments(tf.conv2d(x as Tensor4D, net.weights[0] as Tensor as Tensor4D, 1, 'same'), [0, 1, 2]);
+    const { mean, variance } = tf.moments(
+      tf.conv2d(x as Tensor4D, net.weights[0] as Tensor as Tensor4D, 1, 'same'),
+      [0, 1, 2],
+    );
     const [runningMean, runningVar] = net.state.map((s) => s.dataSync());
     mean.dataSync().forEach((m, c) => {
       expect(runningMean[c]).toBeCloseTo(m / 2, 4);

@@ -19,7 +19,11 @@ beforeAll(async () => {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'facepipe-labelled-'));
   root = path.join(tmp, 'faces');
   out = path.join(tmp, 'out');
-  for (const [person, files] of Object.entries({ alice: ['1.jpg', '2.jpg'], bob: ['1.jpg', '2.jpg', 'none.jpg'], carol: ['bad.jpg'] })) {
+  for (const [person, files] of Object.entries({
+    alice: ['1.jpg', '2.jpg'],
+    bob: ['1.jpg', '2.jpg', 'none.jpg'],
+    carol: ['bad.jpg'],
+  })) {
     await mkdir(path.join(root, person), { recursive: true });
     for (const f of files) await writeFile(path.join(root, person, f), `${person}/${f}`);
   }
@@ -41,7 +45,15 @@ function stubEngine(): LargestFaceAnalyzer & { calls: string[] } {
       if (file.includes('bad')) throw new FaceError('UNSUPPORTED_FORMAT', 'not an image');
       const faces = file.includes('none')
         ? []
-        : [{ box: { x: 0, y: 0, width: 1, height: 1 }, score: 1, landmarks: [], quality: { size: 1, blur: 0, pose: 0 }, embedding: Float32Array.from([file.length, calls.length]) }];
+        : [
+            {
+              box: { x: 0, y: 0, width: 1, height: 1 },
+              score: 1,
+              landmarks: [],
+              quality: { size: 1, blur: 0, pose: 0 },
+              embedding: Float32Array.from([file.length, calls.length]),
+            },
+          ];
       return { width: 1, height: 1, facesDetected: faces.length, faces } as unknown as ImageAnalysis;
     },
   };
@@ -79,7 +91,11 @@ describe('labelledEmbeddings', () => {
     await labelledEmbeddings(otherModel, root, out, { model: 'm2', analyzer, concurrency: 2 });
     expect(otherModel.calls).toHaveLength(6);
     const otherSettings = stubEngine();
-    await labelledEmbeddings(otherSettings, root, out, { model: 'm2', analyzer: { ...analyzer, flipTta: false }, concurrency: 2 });
+    await labelledEmbeddings(otherSettings, root, out, {
+      model: 'm2',
+      analyzer: { ...analyzer, flipTta: false },
+      concurrency: 2,
+    });
     expect(otherSettings.calls).toHaveLength(6);
   });
 });
@@ -100,7 +116,9 @@ describe('held-out split and pair verification', () => {
   it('scores balanced pairs and cross-validates the accuracy', () => {
     const labels = ['a', 'a', 'a', 'b', 'b', 'b', 'c', 'c'];
     const position = [0, 0.1, 0.2, 5, 5.1, 5.2, 10, 10.1];
-    const { cv, pairs } = pairVerification(labels, new Rng(2), (ps) => ps.map((p) => Math.abs(position[p.i] - position[p.j])));
+    const { cv, pairs } = pairVerification(labels, new Rng(2), (ps) =>
+      ps.map((p) => Math.abs(position[p.i] - position[p.j])),
+    );
     expect(pairs.filter((p) => p.same)).toHaveLength(7);
     expect(pairs).toHaveLength(14);
     expect(cv.accuracy).toBe(1);
@@ -123,7 +141,10 @@ describe('held-out split and pair verification', () => {
     expect(calibrated.threshold).toBeGreaterThan(0);
     expect(calibrated.tpir).toBeGreaterThan(0.5);
     // At most floor(1% of 360) strangers named: the same figure through the public scorer.
-    const open = scoreOpenSet(splitOpenSet(images), new Map(images.map((im, r) => [im.key, vectors[r]])), { threshold: calibrated.threshold, marginWeight: 1.5 });
+    const open = scoreOpenSet(splitOpenSet(images), new Map(images.map((im, r) => [im.key, vectors[r]])), {
+      threshold: calibrated.threshold,
+      marginWeight: 1.5,
+    });
     expect(open.rule.atRule.fpir).toBeLessThanOrEqual(0.01);
     expect(calibrateIdentification(images.slice(0, 60), vectors.slice(0, 60), 1.5)).toBeUndefined(); // 10 strangers
   });

@@ -59,7 +59,13 @@ describe('PairClassifier', () => {
   it('separates same from different people it never saw, and saves and loads with the same outputs', async () => {
     const train = people(1, 20, 5);
     const test = people(2, 10, 5);
-    const classifier = await PairClassifier.train(tf, train.vectors, train.labels, { epochs: 30, learningRate: 0.05, batchSize: 64, l2: 1e-4, rng: new Rng(3) }, { baseModel: 'synthetic' });
+    const classifier = await PairClassifier.train(
+      tf,
+      train.vectors,
+      train.labels,
+      { epochs: 30, learningRate: 0.05, batchSize: 64, l2: 1e-4, rng: new Rng(3) },
+      { baseModel: 'synthetic' },
+    );
     const pairs = balancedPairs(test.labels, new Rng(4));
     const probabilities = classifier.probabilities(pairs.map((p) => [test.vectors[p.i], test.vectors[p.j]] as const));
     const correct = pairs.filter((p, k) => probabilities[k] > 0.5 === p.same).length;
@@ -68,9 +74,17 @@ describe('PairClassifier', () => {
     const dir = path.join(tmp, 'classifier');
     await classifier.save(dir);
     const loaded = await PairClassifier.load(tf, dir);
-    expect(loaded.metadata).toMatchObject({ format: 'facepipe.pair-classifier/v1', embeddingSize: 24, baseModel: 'synthetic' });
-    expect(loaded.probabilities(pairs.map((p) => [test.vectors[p.i], test.vectors[p.j]] as const))).toEqual(probabilities);
-    expect(loaded.probability(test.vectors[0], test.vectors[1])).toBe(classifier.probability(test.vectors[0], test.vectors[1]));
+    expect(loaded.metadata).toMatchObject({
+      format: 'facepipe.pair-classifier/v1',
+      embeddingSize: 24,
+      baseModel: 'synthetic',
+    });
+    expect(loaded.probabilities(pairs.map((p) => [test.vectors[p.i], test.vectors[p.j]] as const))).toEqual(
+      probabilities,
+    );
+    expect(loaded.probability(test.vectors[0], test.vectors[1])).toBe(
+      classifier.probability(test.vectors[0], test.vectors[1]),
+    );
     expect(classifier.probability(test.vectors[0], test.vectors[1])).toBeGreaterThan(0.5); // one person's two images
     await expect(PairClassifier.load(tf, path.join(tmp, 'nothing'))).rejects.toThrow(/cannot read the model/);
     classifier.dispose();

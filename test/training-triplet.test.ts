@@ -29,9 +29,18 @@ const sortTriplets = (ts: readonly Triplet[]) => ts.map((t) => t.join(',')).sort
 describe('triplet loss', () => {
   it('is max(d(A,P) - d(A,N) + alpha, 0) summed over hand-computed triplets', () => {
     // Triplet 1: d2(A,P) = 0.09, d2(A,N) = 0.16: 0.09 - 0.16 + 0.2 = 0.13. Triplet 2: 0.01 - 1 + 0.2 < 0: 0.
-    const a = tf.tensor2d([[0, 0], [0, 0]]);
-    const p = tf.tensor2d([[0.3, 0], [0, 0.1]]);
-    const n = tf.tensor2d([[0.4, 0], [0, 1]]);
+    const a = tf.tensor2d([
+      [0, 0],
+      [0, 0],
+    ]);
+    const p = tf.tensor2d([
+      [0.3, 0],
+      [0, 0.1],
+    ]);
+    const n = tf.tensor2d([
+      [0.4, 0],
+      [0, 1],
+    ]);
     expect(tripletLossOfEmbeddings(tf, a, p, n, 0.2).dataSync()[0]).toBeCloseTo(0.13, 6);
     // Euclidean: 0.3 - 0.4 + 0.2 = 0.1, and 0.1 - 1 + 0.2 < 0.
     expect(tripletLossOfEmbeddings(tf, a, p, n, 0.2, 'euclidean').dataSync()[0]).toBeCloseTo(0.1, 6);
@@ -42,7 +51,13 @@ describe('triplet loss', () => {
 
   it('gives the same value from the batch distance matrix as from the triplets themselves', () => {
     // Rows: 0 = A, 1 = P, 2 = N of triplet 1; 3 = P', 4 = N' of triplet 2 (anchor 0 again).
-    const e = tf.tensor2d([[0, 0], [0.3, 0], [0.4, 0], [0, 0.1], [0, 1]]) as Tensor2D;
+    const e = tf.tensor2d([
+      [0, 0],
+      [0.3, 0],
+      [0.4, 0],
+      [0, 0.1],
+      [0, 1],
+    ]) as Tensor2D;
     const d = pairwiseDistances(tf, e);
     expect(Array.from(d.dataSync()).map((x) => Number(x.toFixed(6)))).toEqual(
       [
@@ -53,27 +68,66 @@ describe('triplet loss', () => {
         [1, 1.09, 1.16, 0.81, 0],
       ].flat(),
     );
-    const loss = tripletLoss(tf, d, [[0, 1, 2], [0, 3, 4]], 0.2);
+    const loss = tripletLoss(
+      tf,
+      d,
+      [
+        [0, 1, 2],
+        [0, 3, 4],
+      ],
+      0.2,
+    );
     expect(loss.dataSync()[0]).toBeCloseTo(0.13, 6);
     const de = pairwiseDistances(tf, e, 'euclidean');
-    expect(tripletLoss(tf, de, [[0, 1, 2], [0, 3, 4]], 0.2).dataSync()[0]).toBeCloseTo(0.1, 6);
+    expect(
+      tripletLoss(
+        tf,
+        de,
+        [
+          [0, 1, 2],
+          [0, 3, 4],
+        ],
+        0.2,
+      ).dataSync()[0],
+    ).toBeCloseTo(0.1, 6);
     tf.dispose([e, d, loss, de]);
   });
 
   it('has gradients only on the embeddings of active triplets, equal to the analytic ones', () => {
     // Triplet (0, 1, 2) is active (loss 0.13); triplet (3, 4, 5) is easy (loss 0): rows 3-5 get nothing.
-    const rows = [[0, 0], [0.3, 0], [0.4, 0], [5, 5], [5, 5.1], [8, 9]];
+    const rows = [
+      [0, 0],
+      [0.3, 0],
+      [0.4, 0],
+      [5, 5],
+      [5, 5.1],
+      [8, 9],
+    ];
     const e = tf.tensor2d(rows) as Tensor2D;
-    const triplets: Triplet[] = [[0, 1, 2], [3, 4, 5]];
+    const triplets: Triplet[] = [
+      [0, 1, 2],
+      [3, 4, 5],
+    ];
     const grad = tf.grad((x) => tripletLoss(tf, pairwiseDistances(tf, x as Tensor2D), triplets, 0.2))(e);
     const g = grad.arraySync() as number[][];
     // d/dA (|A-P|^2 - |A-N|^2) = 2(N - P); d/dP = 2(P - A); d/dN = 2(A - N).
     const [A, P, N] = rows;
-    const expected = [A.map((_, i) => 2 * (N[i] - P[i])), P.map((_, i) => 2 * (P[i] - A[i])), A.map((_, i) => 2 * (A[i] - N[i]))];
+    const expected = [
+      A.map((_, i) => 2 * (N[i] - P[i])),
+      P.map((_, i) => 2 * (P[i] - A[i])),
+      A.map((_, i) => 2 * (A[i] - N[i])),
+    ];
     for (let r = 0; r < 3; r++) for (let c = 0; c < 2; c++) expect(g[r][c]).toBeCloseTo(expected[r][c], 5);
-    expect(g.slice(3).flat().every((v) => v === 0)).toBe(true);
+    expect(
+      g
+        .slice(3)
+        .flat()
+        .every((v) => v === 0),
+    ).toBe(true);
     // The same with a triplet that is mined but inactive, and a row no triplet names.
-    const grad2 = tf.grad((x) => tripletLoss(tf, pairwiseDistances(tf, x as Tensor2D, 'euclidean'), [[3, 4, 5]], 0.2))(e);
+    const grad2 = tf.grad((x) => tripletLoss(tf, pairwiseDistances(tf, x as Tensor2D, 'euclidean'), [[3, 4, 5]], 0.2))(
+      e,
+    );
     expect((grad2.arraySync() as number[][]).flat().every((v) => v === 0)).toBe(true);
     tf.dispose([e, grad, grad2]);
   });
@@ -94,13 +148,23 @@ describe('miners', () => {
   it('semi-hard: exactly the triplets with d(a,p) < d(a,n) < d(a,p) + margin', () => {
     // (1,0,4): 0.2 < 0.3 < 0.4; (2,1,3): 0.4 < 0.57 < 0.6; (3,4,0): 0.35 < 0.5 < 0.55.
     // Not (1,2,4): 0.3 < 0.4, a hard negative; not (0,1,3): 0.5 beyond 0.2 + 0.2, an easy one.
-    expect(sortTriplets(mineTriplets(D, labels, { strategy: 'semi-hard', margin: 0.2 }))).toEqual(['1,0,4', '2,1,3', '3,4,0']);
+    expect(sortTriplets(mineTriplets(D, labels, { strategy: 'semi-hard', margin: 0.2 }))).toEqual([
+      '1,0,4',
+      '2,1,3',
+      '3,4,0',
+    ]);
     // A wider margin takes in (0,1,3): 0.2 < 0.5 < 0.6, and others.
     expect(mineTriplets(D, labels, { strategy: 'semi-hard', margin: 0.4 }).map((t) => t.join(','))).toContain('0,1,3');
   });
 
   it('hard: per anchor its farthest positive and its nearest negative', () => {
-    expect(sortTriplets(mineTriplets(D, labels, { strategy: 'hard', margin: 0.2 }))).toEqual(['0,2,3', '1,2,4', '2,0,4', '3,4,0', '4,3,2']);
+    expect(sortTriplets(mineTriplets(D, labels, { strategy: 'hard', margin: 0.2 }))).toEqual([
+      '0,2,3',
+      '1,2,4',
+      '2,0,4',
+      '3,4,0',
+      '4,3,2',
+    ]);
   });
 
   it('batch-all: every valid triplet, once', () => {
@@ -122,12 +186,32 @@ describe('miners', () => {
   });
 
   it('takes a flat row-major matrix like rows, skips anchors without positives, counts active triplets', () => {
-    expect(mineTriplets(Float32Array.from(D.flat()), labels, { strategy: 'hard', margin: 0.2 })).toEqual(mineTriplets(D, labels, { strategy: 'hard', margin: 0.2 }));
+    expect(mineTriplets(Float32Array.from(D.flat()), labels, { strategy: 'hard', margin: 0.2 })).toEqual(
+      mineTriplets(D, labels, { strategy: 'hard', margin: 0.2 }),
+    );
     // Person 2 (index 2) has a single image: never an anchor, still a negative.
-    const t = mineTriplets([[0, 1, 2], [1, 0, 3], [2, 3, 0]], ['a', 'a', 'b'], { strategy: 'batch-all', margin: 1 });
+    const t = mineTriplets(
+      [
+        [0, 1, 2],
+        [1, 0, 3],
+        [2, 3, 0],
+      ],
+      ['a', 'a', 'b'],
+      { strategy: 'batch-all', margin: 1 },
+    );
     expect(sortTriplets(t)).toEqual(['0,1,2', '1,0,2']);
     // (0,1,2): 1 - 2 + 1 = 0, not active; (1,0,2): 1 - 3 + 1 < 0.
-    expect(activeTriplets([[0, 1, 2], [1, 0, 3], [2, 3, 0]], ['a', 'a', 'b'], 1)).toEqual({ valid: 2, active: 0 });
+    expect(
+      activeTriplets(
+        [
+          [0, 1, 2],
+          [1, 0, 3],
+          [2, 3, 0],
+        ],
+        ['a', 'a', 'b'],
+        1,
+      ),
+    ).toEqual({ valid: 2, active: 0 });
     // d(a,n) < d(a,p) + 0.2: the 3 semi-hard ones, and (0,2,3), (1,2,4), (2,0,3), (2,0,4), (2,1,4), (4,3,1), (4,3,2).
     expect(activeTriplets(D, labels, 0.2)).toEqual({ valid: 18, active: 10 });
     expect(() => mineTriplets([[0, 1]], labels, { strategy: 'hard', margin: 0.2 })).toThrow(RangeError);
@@ -136,7 +220,9 @@ describe('miners', () => {
 
 describe('P x K sampler', () => {
   it('puts P different people with K images each in every batch, every person once per epoch', () => {
-    const labels = Array.from({ length: 7 }, (_, person) => Array.from({ length: person === 6 ? 1 : 5 }, () => `p${person}`)).flat();
+    const labels = Array.from({ length: 7 }, (_, person) =>
+      Array.from({ length: person === 6 ? 1 : 5 }, () => `p${person}`),
+    ).flat();
     const sampler = new PKSampler(labels, { p: 3, k: 4 });
     expect(sampler.people).toHaveLength(6); // p6 has one image: never an anchor
     const batches = sampler.epoch(new Rng(3));
@@ -190,7 +276,15 @@ function tensorData(vectors: Float32Array[], labels: string[]): TripletData {
 }
 
 describe('triplet training of an adapter', () => {
-  const options = { margin: 0.2, mining: 'batch-all' as const, distance: 'squared' as const, p: 4, k: 4, learningRate: 0.01, seed: 5 };
+  const options = {
+    margin: 0.2,
+    mining: 'batch-all' as const,
+    distance: 'squared' as const,
+    p: 4,
+    k: 4,
+    learningRate: 0.01,
+    seed: 5,
+  };
 
   it('lowers the loss and the share of active triplets, and resumes from a checkpoint exactly', async () => {
     const { vectors, labels } = syntheticEmbeddings(11);
@@ -245,11 +339,21 @@ describe('triplet training of an adapter', () => {
 
   it('saves and loads an adapter that gives the same outputs', async () => {
     const { vectors } = syntheticEmbeddings(13);
-    const adapter = EmbeddingAdapter.create(tf, { inputSize: 16, hiddenSize: 16, outputSize: 8, seed: 9 }, { baseModel: 'test-model' });
+    const adapter = EmbeddingAdapter.create(
+      tf,
+      { inputSize: 16, hiddenSize: 16, outputSize: 8, seed: 9 },
+      { baseModel: 'test-model' },
+    );
     const dir = path.join(tmp, 'adapter');
     await adapter.save(dir, { training: { margin: 0.2 } });
     const loaded = await EmbeddingAdapter.load(tf, dir);
-    expect(loaded.metadata).toMatchObject({ format: 'facepipe.adapter/v1', inputSize: 16, outputSize: 8, baseModel: 'test-model', training: { margin: 0.2 } });
+    expect(loaded.metadata).toMatchObject({
+      format: 'facepipe.adapter/v1',
+      inputSize: 16,
+      outputSize: 8,
+      baseModel: 'test-model',
+      training: { margin: 0.2 },
+    });
     expect(loaded.metadata.id).toMatch(/^adapter-[0-9a-f]{16}$/);
     const again = await EmbeddingAdapter.load(tf, dir);
     expect(again.metadata.id).toBe(loaded.metadata.id);
@@ -265,7 +369,13 @@ describe('triplet training of an adapter', () => {
 
   it('residual: starts as the normalised embedding itself, learns a correction, and saves and loads', async () => {
     const { vectors, labels } = syntheticEmbeddings(14);
-    const adapter = EmbeddingAdapter.create(tf, { inputSize: 16, hiddenSize: 8, outputSize: 16, residual: true, seed: 3 });
+    const adapter = EmbeddingAdapter.create(tf, {
+      inputSize: 16,
+      hiddenSize: 8,
+      outputSize: 16,
+      residual: true,
+      seed: 3,
+    });
     const start = adapter.adapt(vectors);
     start.forEach((v, i) => {
       const norm = Math.hypot(...vectors[i]);
@@ -273,15 +383,26 @@ describe('triplet training of an adapter', () => {
         expect(x).toBeCloseTo(vectors[i][k] / norm, 5);
       });
     });
-    const flat = (indices: number[]) => tf.tensor2d(indices.flatMap((i) => Array.from(vectors[i])), [indices.length, 16]);
-    await trainTriplet(tf, adapter, { labels, batch: flat }, { margin: 0.2, mining: 'batch-all', distance: 'squared', epochs: 3, p: 4, k: 3, learningRate: 0.01, seed: 1 });
+    const flat = (indices: number[]) =>
+      tf.tensor2d(
+        indices.flatMap((i) => Array.from(vectors[i])),
+        [indices.length, 16],
+      );
+    await trainTriplet(
+      tf,
+      adapter,
+      { labels, batch: flat },
+      { margin: 0.2, mining: 'batch-all', distance: 'squared', epochs: 3, p: 4, k: 3, learningRate: 0.01, seed: 1 },
+    );
     const trained = adapter.adapt(vectors);
     expect(trained.some((v, i) => v.some((x, k) => Math.abs(x - start[i][k]) > 1e-3))).toBe(true);
     const dir = path.join(tmp, 'residual');
     await adapter.save(dir);
     const loaded = await EmbeddingAdapter.load(tf, dir);
     expect(loaded.adapt(vectors)).toEqual(trained);
-    expect(() => EmbeddingAdapter.create(tf, { inputSize: 16, hiddenSize: 8, outputSize: 8, residual: true })).toThrow(/keeps the input size/);
+    expect(() => EmbeddingAdapter.create(tf, { inputSize: 16, hiddenSize: 8, outputSize: 8, residual: true })).toThrow(
+      /keeps the input size/,
+    );
     adapter.dispose();
     loaded.dispose();
   });

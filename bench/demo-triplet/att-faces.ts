@@ -58,7 +58,9 @@ export async function loadSubjects(dir: string, { equalize }: { equalize: boolea
     .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
   return Promise.all(
     names.map(async (name) => {
-      const files = (await readdir(path.join(dir, name))).filter((f) => f.endsWith('.pgm')).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
+      const files = (await readdir(path.join(dir, name)))
+        .filter((f) => f.endsWith('.pgm'))
+        .sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
       const images = await Promise.all(
         files.map(async (f) => {
           const pgm = parsePgm(await readFile(path.join(dir, name, f)));
@@ -75,19 +77,38 @@ export async function loadSubjects(dir: string, { equalize }: { equalize: boolea
  * The network's inputs: each image downscaled by `factor` (with `align`, first moved onto the
  * training images' mean face position, see alignedFrames) and standardised (zero mean, unit variance).
  */
-export async function prepare(subjects: RawSubject[], training: RawSubject[], options: PreparationOptions): Promise<PreparedSubjects> {
+export async function prepare(
+  subjects: RawSubject[],
+  training: RawSubject[],
+  options: PreparationOptions,
+): Promise<PreparedSubjects> {
   const { factor } = options;
   const trainingImages = training.flatMap((s) => s.images);
-  const frames = options.align ? await alignedFrames(subjects.flatMap((s) => s.images), new Set(trainingImages.map((i) => i.key)), factor) : undefined;
+  const frames = options.align
+    ? await alignedFrames(
+        subjects.flatMap((s) => s.images),
+        new Set(trainingImages.map((i) => i.key)),
+        factor,
+      )
+    : undefined;
   const points = options.findEyes ? await fivePoints(trainingImages) : undefined;
   const eyes = new Map<Float32Array, [Point, Point]>();
   const prepared = subjects.map(({ name, images }) => ({
     name,
     images: images.map(({ key, pgm }) => {
-      const image = standardise(frames ? frames.get(key)! : downscaleGrey(options.tanTriggs ? tanTriggs(pgm) : pgm, factor).data);
+      const image = standardise(
+        frames ? frames.get(key)! : downscaleGrey(options.tanTriggs ? tanTriggs(pgm) : pgm, factor).data,
+      );
       const five = points?.get(key);
       // Eye centres: the midpoints of each eye's two corners (dlib's order: left eye, right eye, nose).
-      if (five) eyes.set(image, [0, 2].map((j) => [(five[j][0] + five[j + 1][0]) / 2 / factor, (five[j][1] + five[j + 1][1]) / 2 / factor]) as [Point, Point]);
+      if (five)
+        eyes.set(
+          image,
+          [0, 2].map((j) => [
+            (five[j][0] + five[j + 1][0]) / 2 / factor,
+            (five[j][1] + five[j + 1][1]) / 2 / factor,
+          ]) as [Point, Point],
+        );
       return image;
     }),
   }));
@@ -100,7 +121,9 @@ async function fivePoints(images: RawImage[]): Promise<Map<string, Point[]>> {
   const points = new Map<string, Point[]>();
   try {
     await forEachConcurrent(images, engine.options.threads * 2, async ({ key, pgm }) => {
-      const png = await sharp(pgm.data, { raw: { width: pgm.width, height: pgm.height, channels: 1 } }).png().toBuffer();
+      const png = await sharp(pgm.data, { raw: { width: pgm.width, height: pgm.height, channels: 1 } })
+        .png()
+        .toBuffer();
       const face = centralFace(await engine.detect({ bytes: png, name: key }));
       if (face) points.set(key, fiveOf68(face.landmarks));
     });
@@ -119,14 +142,21 @@ async function fivePoints(images: RawImage[]): Promise<Map<string, Point[]>> {
  * scale and angle. An image without a face (the nearest the centre is used when there are
  * several) keeps the identity transform.
  */
-async function alignedFrames(images: RawImage[], trainingKeys: Set<string>, factor: number): Promise<Map<string, Float32Array>> {
+async function alignedFrames(
+  images: RawImage[],
+  trainingKeys: Set<string>,
+  factor: number,
+): Promise<Map<string, Float32Array>> {
   const { width, height } = frameSize(factor);
   const points = await fivePoints(images);
   const trained = [...points].filter(([key]) => trainingKeys.has(key)).map(([, p]) => p);
-  const target: Point[] = Array.from({ length: 5 }, (_, j): Point => [
-    trained.reduce((sum, p) => sum + p[j][0], 0) / trained.length / factor,
-    trained.reduce((sum, p) => sum + p[j][1], 0) / trained.length / factor,
-  ]);
+  const target: Point[] = Array.from(
+    { length: 5 },
+    (_, j): Point => [
+      trained.reduce((sum, p) => sum + p[j][0], 0) / trained.length / factor,
+      trained.reduce((sum, p) => sum + p[j][1], 0) / trained.length / factor,
+    ],
+  );
   console.log(`aligned ${points.size} of ${images.length} images on their landmarks (the others as they are)`);
   const side = Math.max(width, height);
   return new Map(

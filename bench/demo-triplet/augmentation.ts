@@ -62,7 +62,8 @@ export class Augmenter {
       const amplitude = rng.next() * ramp;
       const gx = (Math.cos(angle) * amplitude) / (width / 2);
       const gy = (Math.sin(angle) * amplitude) / (height / 2);
-      for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[y * width + x] += gx * (x - width / 2) + gy * (y - height / 2);
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++) out[y * width + x] += gx * (x - width / 2) + gy * (y - height / 2);
     }
     if (erase > 0 && rng.next() < erase) {
       // Random erasing (Zhong et al. 2017): area 2-25% of the image, aspect 0.3-3.3, filled with noise.
@@ -102,9 +103,18 @@ export class Augmenter {
       return Math.hypot(x - p[0] - t * dx, y - p[1] - t * dy) <= thickness / 2;
     };
     const segments: [Point, Point][] = [
-      [[left[0] + rx, left[1]], [right[0] - rx, right[1]]],
-      [[left[0] - rx, left[1]], [left[0] - rx - 0.6 * distance, left[1] - 0.1 * distance]],
-      [[right[0] + rx, right[1]], [right[0] + rx + 0.6 * distance, right[1] - 0.1 * distance]],
+      [
+        [left[0] + rx, left[1]],
+        [right[0] - rx, right[1]],
+      ],
+      [
+        [left[0] - rx, left[1]],
+        [left[0] - rx - 0.6 * distance, left[1] - 0.1 * distance],
+      ],
+      [
+        [right[0] + rx, right[1]],
+        [right[0] + rx + 0.6 * distance, right[1] - 0.1 * distance],
+      ],
     ];
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
@@ -149,7 +159,12 @@ export class Augmenter {
 }
 
 /** A width x height image flipped, rotated by angle (radians) and magnified by scale about its centre, then moved by (dx, dy); bilinear, zero outside. */
-export function warp(image: Float32Array, width: number, height: number, { flip, angle, scale, dx, dy }: WarpParameters): Float32Array {
+export function warp(
+  image: Float32Array,
+  width: number,
+  height: number,
+  { flip, angle, scale, dx, dy }: WarpParameters,
+): Float32Array {
   const cos = Math.cos(angle) / scale;
   const sin = Math.sin(angle) / scale;
   const cx = (width - 1) / 2;
@@ -167,9 +182,9 @@ export function warp(image: Float32Array, width: number, height: number, { flip,
       const fx = sx - x0;
       const fy = sy - y0;
       out[y * width + x] =
-        (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+        (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) +
+        fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
     }
   }
   return out;
 }
-

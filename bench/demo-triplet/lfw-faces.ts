@@ -17,8 +17,12 @@ const ATT_FRAME_IN_LFW = { left: 70, top: 51, width: 114, height: 138 };
 
 /** People with at least `minImages` photos, each photo grey, cropped to the AT&T framing, downscaled by `factor`, standardised. */
 export async function loadLfwPeople(dir: string, factor: number, minImages = 2): Promise<Subject[]> {
-  if (!existsSync(dir)) throw new Error(`--pretrain: ${dir} is absent (expected an LFW folder, <Name>/<Name>_NNNN.jpg)`);
-  const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  if (!existsSync(dir))
+    throw new Error(`--pretrain: ${dir} is absent (expected an LFW folder, <Name>/<Name>_NNNN.jpg)`);
+  const names = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const people: Subject[] = [];
   await forEachConcurrent(names, 8, async (name) => {
     const files = (await readdir(path.join(dir, name))).filter((f) => f.endsWith('.jpg')).sort();
@@ -37,6 +41,7 @@ export async function loadLfwPeople(dir: string, factor: number, minImages = 2):
     );
     people.push({ name: `lfw/${name}`, images });
   });
-  if (people.length < 2) throw new Error(`--pretrain: ${dir} holds ${people.length} people with ${minImages}+ photos, need at least 2`);
+  if (people.length < 2)
+    throw new Error(`--pretrain: ${dir} holds ${people.length} people with ${minImages}+ photos, need at least 2`);
   return people.sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -43,7 +43,10 @@ export class PairVerification {
     for (let i = 0; i < images.length; i++) {
       for (let j = i + 1; j < images.length; j++) (labels[i] === labels[j] ? genuine : impostor).push([i, j]);
     }
-    this.pairs = [...genuine.map((p) => ({ p, same: true })), ...new Rng(12345).sample(impostor, genuine.length).map((p) => ({ p, same: false }))];
+    this.pairs = [
+      ...genuine.map((p) => ({ p, same: true })),
+      ...new Rng(12345).sample(impostor, genuine.length).map((p) => ({ p, same: false })),
+    ];
   }
 
   get sameCount(): number {
@@ -57,13 +60,25 @@ export class PairVerification {
   }
 
   /** Accuracy when a pair is as close as its closest views over these magnifications of either image (the other kept at 1). */
-  scaleSearchAccuracy(nets: readonly EmbeddingNet[], options: EmbedOptions, scales: readonly number[]): VerificationResult {
+  scaleSearchAccuracy(
+    nets: readonly EmbeddingNet[],
+    options: EmbedOptions,
+    scales: readonly number[],
+  ): VerificationResult {
     const { width, height } = this.frame;
     const views = scales.map((scale) =>
-      this.embed(nets, scale === 1 ? this.images : this.images.map((im) => warp(im, width, height, { flip: false, angle: 0, scale, dx: 0, dy: 0 })), options),
+      this.embed(
+        nets,
+        scale === 1
+          ? this.images
+          : this.images.map((im) => warp(im, width, height, { flip: false, angle: 0, scale, dx: 0, dy: 0 })),
+        options,
+      ),
     );
     const plain = views[scales.indexOf(1)] ?? this.embed(nets, this.images, options);
-    return this.scoredBy((i, j) => Math.min(...views.flatMap((v) => [faceDistance(v[i], plain[j]), faceDistance(plain[i], v[j])])));
+    return this.scoredBy((i, j) =>
+      Math.min(...views.flatMap((v) => [faceDistance(v[i], plain[j]), faceDistance(plain[i], v[j])])),
+    );
   }
 
   /**
@@ -98,7 +113,10 @@ export class PairVerification {
       const joined = new Float32Array(each.reduce((n, e) => n + e[i].length, 0));
       let at = 0;
       for (const e of each) {
-        joined.set(e[i].map((x) => x * scale), at);
+        joined.set(
+          e[i].map((x) => x * scale),
+          at,
+        );
         at += e[i].length;
       }
       return joined;
@@ -111,7 +129,11 @@ export class PairVerification {
     return { accuracy: cv.accuracy, std: cv.std, threshold: cv.threshold, scored };
   }
 
-  private embedWith(net: EmbeddingNet, images: readonly Float32Array[], { mirror, shift }: EmbedOptions): Float32Array[] {
+  private embedWith(
+    net: EmbeddingNet,
+    images: readonly Float32Array[],
+    { mirror, shift }: EmbedOptions,
+  ): Float32Array[] {
     const { tf } = this;
     const { width, height } = this.frame;
     const out: Float32Array[] = [];
@@ -127,8 +149,19 @@ export class PairVerification {
         const views: Tensor4D[] = [x, tf.reverse(x, 2)];
         if (shift > 0) {
           const s = shift;
-          const padded = tf.pad(x, [[0, 0], [s, s], [s, s], [0, 0]]);
-          for (const [dy, dx] of [[0, s], [2 * s, s], [s, 0], [s, 2 * s]]) views.push(tf.slice(padded, [0, dy, dx, 0], [chunk.length, height, width, 1]));
+          const padded = tf.pad(x, [
+            [0, 0],
+            [s, s],
+            [s, s],
+            [0, 0],
+          ]);
+          for (const [dy, dx] of [
+            [0, s],
+            [2 * s, s],
+            [s, 0],
+            [s, 2 * s],
+          ])
+            views.push(tf.slice(padded, [0, dy, dx, 0], [chunk.length, height, width, 1]));
         }
         const sum = views.map((v) => net.embed(v, false)).reduce((a, b) => tf.add(a, b));
         return tf.div(sum, tf.norm(sum, 2, 1, true)).dataSync();
@@ -143,9 +176,10 @@ export class PairVerification {
 /** The mean of equally long vectors. */
 export function meanOf(vectors: readonly Float32Array[]): Float32Array {
   const mean = new Float32Array(vectors[0].length);
-  for (const v of vectors) v.forEach((x, k) => {
-    mean[k] += x / vectors.length;
-  });
+  for (const v of vectors)
+    v.forEach((x, k) => {
+      mean[k] += x / vectors.length;
+    });
   return mean;
 }
 

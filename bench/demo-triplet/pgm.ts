@@ -27,24 +27,31 @@ export function parsePgm(bytes: Uint8Array): GreyImage {
   const width = Number(token());
   const height = Number(token());
   const maxval = Number(token());
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) throw new Error('PGM: bad size');
-  if (!Number.isInteger(maxval) || maxval <= 0 || maxval > 255) throw new Error(`PGM: unsupported maxval ${maxval} (8-bit only)`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0)
+    throw new Error('PGM: bad size');
+  if (!Number.isInteger(maxval) || maxval <= 0 || maxval > 255)
+    throw new Error(`PGM: unsupported maxval ${maxval} (8-bit only)`);
   pos++; // the single whitespace byte after maxval
-  if (bytes.length - pos < width * height) throw new Error(`PGM: truncated (${bytes.length - pos} of ${width * height} pixel bytes)`);
+  if (bytes.length - pos < width * height)
+    throw new Error(`PGM: truncated (${bytes.length - pos} of ${width * height} pixel bytes)`);
   const data = bytes.slice(pos, pos + width * height);
   if (maxval !== 255) for (let i = 0; i < data.length; i++) data[i] = Math.round((data[i] * 255) / maxval);
   return { width, height, data };
 }
 
 /** Averages each factor x factor block (the last partial row/column blocks are dropped). */
-export function downscaleGrey(image: { width: number; height: number; data: ArrayLike<number> }, factor: number): { width: number; height: number; data: Float32Array } {
+export function downscaleGrey(
+  image: { width: number; height: number; data: ArrayLike<number> },
+  factor: number,
+): { width: number; height: number; data: Float32Array } {
   const width = Math.floor(image.width / factor);
   const height = Math.floor(image.height / factor);
   const data = new Float32Array(width * height);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       let sum = 0;
-      for (let dy = 0; dy < factor; dy++) for (let dx = 0; dx < factor; dx++) sum += image.data[(y * factor + dy) * image.width + x * factor + dx];
+      for (let dy = 0; dy < factor; dy++)
+        for (let dx = 0; dx < factor; dx++) sum += image.data[(y * factor + dy) * image.width + x * factor + dx];
       data[y * width + x] = sum / (factor * factor);
     }
   }

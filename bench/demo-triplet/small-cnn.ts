@@ -8,7 +8,12 @@ import type { Tensor, Tensor2D, Tensor4D, Tf, Variable } from '../../src/trainin
  * of the padded input side by side, times the filter as a matrix (slice, concat and matMul all have
  * gradients on wasm). Elsewhere it is tf.conv2d. Stride 1, 'same' padding, odd square kernels.
  */
-export function trainableConv2d(tf: Tf, x: Tensor4D, filter: Tensor4D, useIm2col = !hasConvFilterGradient(tf)): Tensor4D {
+export function trainableConv2d(
+  tf: Tf,
+  x: Tensor4D,
+  filter: Tensor4D,
+  useIm2col = !hasConvFilterGradient(tf),
+): Tensor4D {
   if (!useIm2col) return tf.conv2d(x, filter, 1, 'same');
   return tf.tidy(() => {
     const [kh, kw, ci, co] = filter.shape;
@@ -17,9 +22,15 @@ export function trainableConv2d(tf: Tf, x: Tensor4D, filter: Tensor4D, useIm2col
     if (c !== ci) throw new RangeError(`trainableConv2d: input has ${c} channels, the filter ${ci}`);
     const ph = (kh - 1) / 2;
     const pw = (kw - 1) / 2;
-    const padded = tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]);
+    const padded = tf.pad(x, [
+      [0, 0],
+      [ph, ph],
+      [pw, pw],
+      [0, 0],
+    ]);
     const shifted: Tensor4D[] = [];
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) shifted.push(tf.slice(padded, [0, i, j, 0], [n, h, w, ci]));
+    for (let i = 0; i < kh; i++)
+      for (let j = 0; j < kw; j++) shifted.push(tf.slice(padded, [0, i, j, 0], [n, h, w, ci]));
     const patches = tf.reshape(tf.concat(shifted, 3), [n * h * w, kh * kw * ci]);
     return tf.reshape(tf.matMul(patches, tf.reshape(filter, [kh * kw * ci, co])), [n, h, w, co]) as Tensor4D;
   });
@@ -101,7 +112,9 @@ export class SmallCnn implements EmbeddingNet {
       for (let i = 0; i < perBlock; i++) {
         const k = config.kernelSize ?? 3;
         const fanIn = k * k * inChannels;
-        const filter = tf.variable(tf.randomNormal([k, k, inChannels, out], 0, Math.sqrt(2 / fanIn), 'float32', seed++));
+        const filter = tf.variable(
+          tf.randomNormal([k, k, inChannels, out], 0, Math.sqrt(2 / fanIn), 'float32', seed++),
+        );
         const bias = tf.variable(tf.zeros([out]));
         layers.push(
           batchNorm
@@ -121,7 +134,9 @@ export class SmallCnn implements EmbeddingNet {
       return layers;
     });
     if (config.bottleneck) {
-      this.bottleneck = tf.variable(tf.randomNormal([1, 1, inChannels, config.bottleneck], 0, Math.sqrt(1 / inChannels), 'float32', seed++));
+      this.bottleneck = tf.variable(
+        tf.randomNormal([1, 1, inChannels, config.bottleneck], 0, Math.sqrt(1 / inChannels), 'float32', seed++),
+      );
       inChannels = config.bottleneck;
     }
     const flat = config.head === 'average' ? inChannels : h * w * inChannels;
@@ -143,7 +158,11 @@ export class SmallCnn implements EmbeddingNet {
 
   /** The filters and the dense kernel: what weight decay applies to (not biases, scales or shifts). */
   get weights(): Variable[] {
-    return [...this.blocks.flat().map((c) => c.filter), ...(this.bottleneck ? [this.bottleneck] : []), this.dense.kernel];
+    return [
+      ...this.blocks.flat().map((c) => c.filter),
+      ...(this.bottleneck ? [this.bottleneck] : []),
+      this.dense.kernel,
+    ];
   }
 
   embed(x: Tensor, training: boolean): Tensor2D {
@@ -151,14 +170,20 @@ export class SmallCnn implements EmbeddingNet {
     return tf.tidy(() => {
       let y = x as Tensor4D;
       for (const layers of this.blocks) {
-        for (const layer of layers) y = tf.relu(this.normalise(trainableConv2d(tf, y, layer.filter as Tensor as Tensor4D), layer, training)) as Tensor4D;
+        for (const layer of layers)
+          y = tf.relu(
+            this.normalise(trainableConv2d(tf, y, layer.filter as Tensor as Tensor4D), layer, training),
+          ) as Tensor4D;
         y = tf.maxPool(y, 2, 2, 'same');
       }
       if (this.bottleneck) y = trainableConv2d(tf, y, this.bottleneck as Tensor as Tensor4D);
       let flat = (this.config.head === 'average' ? tf.mean(y, [1, 2]) : tf.reshape(y, [y.shape[0], -1])) as Tensor2D;
       const rate = this.config.dropout ?? 0;
       if (training && rate > 0) flat = tf.dropout(flat, rate, undefined, this.dropoutSeed++) as Tensor2D;
-      return l2Normalize(tf, tf.add(tf.matMul(flat, this.dense.kernel as Tensor as Tensor2D), this.dense.bias) as Tensor2D);
+      return l2Normalize(
+        tf,
+        tf.add(tf.matMul(flat, this.dense.kernel as Tensor as Tensor2D), this.dense.bias) as Tensor2D,
+      );
     });
   }
 

@@ -123,7 +123,10 @@ function shuffle<T>(rand: () => number, items: readonly T[]): T[] {
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 async function listPeople(lfwDir: string): Promise<Person[]> {
-  const dirs = (await readdir(lfwDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort(byName);
+  const dirs = (await readdir(lfwDir, { withFileTypes: true }))
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort(byName);
   const people: Person[] = [];
   for (const name of dirs) {
     const images = (await readdir(path.join(lfwDir, name))).filter((f) => f.endsWith('.jpg')).sort(byName);
@@ -156,12 +159,15 @@ class SourceBoxes {
       const { faces, width, height } = await engine.detect(path.join(lfwDir, rel));
       const cx = width / 2;
       const cy = height / 2;
-      const central = faces.filter((f) => f.box.x <= cx && cx <= f.box.x + f.box.width && f.box.y <= cy && cy <= f.box.y + f.box.height);
+      const central = faces.filter(
+        (f) => f.box.x <= cx && cx <= f.box.x + f.box.width && f.box.y <= cy && cy <= f.box.y + f.box.height,
+      );
       const pick =
         central.length > 0
           ? central.reduce((a, b) => (b.box.width * b.box.height > a.box.width * a.box.height ? b : a))
           : faces.reduce<(typeof faces)[number] | undefined>((a, b) => {
-              const d = (f: (typeof faces)[number]) => Math.hypot(f.box.x + f.box.width / 2 - cx, f.box.y + f.box.height / 2 - cy);
+              const d = (f: (typeof faces)[number]) =>
+                Math.hypot(f.box.x + f.box.width / 2 - cx, f.box.y + f.box.height / 2 - cy);
               return a === undefined || d(b) < d(a) ? b : a;
             }, undefined);
       if (pick) box = { x: pick.box.x, y: pick.box.y, width: pick.box.width, height: pick.box.height };
@@ -173,7 +179,13 @@ class SourceBoxes {
   }
 
   /** The first `need` items (in list order) whose image has a face; items are examined in chunks. */
-  async firstWithBox<T>(lfwDir: string, items: readonly T[], need: number, image: (item: T) => string, concurrency: number): Promise<Array<{ item: T; box: Box }>> {
+  async firstWithBox<T>(
+    lfwDir: string,
+    items: readonly T[],
+    need: number,
+    image: (item: T) => string,
+    concurrency: number,
+  ): Promise<Array<{ item: T; box: Box }>> {
     const out: Array<{ item: T; box: Box }> = [];
     for (let start = 0; start < items.length && out.length < need; ) {
       const chunk = items.slice(start, start + Math.max(8, Math.ceil((need - out.length) * 1.05)));
@@ -191,7 +203,11 @@ class SourceBoxes {
   }
 
   async save(): Promise<void> {
-    const sorted = Object.fromEntries(Object.keys(this.cache).sort(byName).map((k) => [k, this.cache[k]]));
+    const sorted = Object.fromEntries(
+      Object.keys(this.cache)
+        .sort(byName)
+        .map((k) => [k, this.cache[k]]),
+    );
     await writeFile(this.file, `${JSON.stringify(sorted, null, 1)}\n`);
   }
 }
@@ -246,7 +262,8 @@ function blend(frame: Raw, face: Raw, left: number, top: number, cx: number, cy:
   }
 }
 
-const overlaps = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+const overlaps = (a: Box, b: Box) =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
 export interface BuildNightOptions {
   out: string;
@@ -260,7 +277,9 @@ export interface BuildNightOptions {
 }
 
 /** Builds the night (or finds it built with the same parameters) and returns its truth. */
-export async function buildNight(options: BuildNightOptions): Promise<{ truth: NightTruth; built: boolean; seconds: number }> {
+export async function buildNight(
+  options: BuildNightOptions,
+): Promise<{ truth: NightTruth; built: boolean; seconds: number }> {
   const started = performance.now();
   const log = options.log ?? ((line: string) => console.error(line));
   const out = path.resolve(options.out);
@@ -289,8 +308,14 @@ export async function buildNight(options: BuildNightOptions): Promise<{ truth: N
 
   // --- who is enrolled, who is a stranger --------------------------------------------------------
   const people = await listPeople(lfwDir);
-  const multi = shuffle(rand, people.filter((p) => p.images.length >= 2));
-  const single = shuffle(rand, people.filter((p) => p.images.length === 1));
+  const multi = shuffle(
+    rand,
+    people.filter((p) => p.images.length >= 2),
+  );
+  const single = shuffle(
+    rand,
+    people.filter((p) => p.images.length === 1),
+  );
   const enrolledMulti = multi.slice(0, Math.floor(multi.length / 2));
   const strangerMulti = multi.slice(enrolledMulti.length);
   const distractorCount = Math.max(0, Math.min(single.length, params.galleryPersons - enrolledMulti.length));
@@ -303,11 +328,16 @@ export async function buildNight(options: BuildNightOptions): Promise<{ truth: N
   const totalFaces = counts.reduce((a, b) => a + b, 0);
   const strangerFaces = Math.round(totalFaces * params.strangerShare);
   const enrolledFaces = totalFaces - strangerFaces;
-  log(`night: ${people.length} people (${multi.length} with 2+ images); gallery ${enrolledMulti.length} probed + ${distractors.length} distractors; ${params.snapshots} snapshots, ${totalFaces} faces (${enrolledFaces} enrolled, ${strangerFaces} strangers)`);
+  log(
+    `night: ${people.length} people (${multi.length} with 2+ images); gallery ${enrolledMulti.length} probed + ${distractors.length} distractors; ${params.snapshots} snapshots, ${totalFaces} faces (${enrolledFaces} enrolled, ${strangerFaces} strangers)`,
+  );
 
   let engine: Promise<FaceEngine> | undefined;
   const threads = options.threads ?? 2;
-  const boxes = await SourceBoxes.open(path.join(out, 'source-boxes.json'), () => (engine ??= FaceEngine.start({ threads })));
+  const boxes = await SourceBoxes.open(
+    path.join(out, 'source-boxes.json'),
+    () => (engine ??= FaceEngine.start({ threads })),
+  );
   const concurrency = 2 * threads;
   try {
     // Enrolled probes: one other image per probed person (the next candidate when no face is found),
@@ -327,17 +357,51 @@ export async function buildNight(options: BuildNightOptions): Promise<{ truth: N
         }
       }
     });
-    for (const hit of firstPass) if (hit) planned.push({ personId: hit.person.name, enrolled: true, source: rel(hit.person, hit.image), sourceBox: hit.box });
+    for (const hit of firstPass)
+      if (hit)
+        planned.push({
+          personId: hit.person.name,
+          enrolled: true,
+          source: rel(hit.person, hit.image),
+          sourceBox: hit.box,
+        });
     if (planned.length > enrolledFaces) planned.length = enrolledFaces;
-    const extra = enrolledMulti.flatMap((p) => (candidates.get(p.name)!.length > 0 ? [{ person: p, image: candidates.get(p.name)![0] }] : []));
-    for (const { item, box } of await boxes.firstWithBox(lfwDir, extra, enrolledFaces - planned.length, (e) => rel(e.person, e.image), concurrency)) {
-      planned.push({ personId: item.person.name, enrolled: true, source: rel(item.person, item.image), sourceBox: box });
+    const extra = enrolledMulti.flatMap((p) =>
+      candidates.get(p.name)!.length > 0 ? [{ person: p, image: candidates.get(p.name)![0] }] : [],
+    );
+    for (const { item, box } of await boxes.firstWithBox(
+      lfwDir,
+      extra,
+      enrolledFaces - planned.length,
+      (e) => rel(e.person, e.image),
+      concurrency,
+    )) {
+      planned.push({
+        personId: item.person.name,
+        enrolled: true,
+        source: rel(item.person, item.image),
+        sourceBox: box,
+      });
     }
 
     // Strangers: one image each of distinct people (a random one for people with 2+ images).
-    const strangers = shuffle(rand, [...strangerMulti, ...strangerSingle]).map((p) => ({ person: p, image: p.images[Math.floor(rand() * p.images.length)] }));
-    for (const { item, box } of await boxes.firstWithBox(lfwDir, strangers, strangerFaces, (s) => rel(s.person, s.image), concurrency)) {
-      planned.push({ personId: item.person.name, enrolled: false, source: rel(item.person, item.image), sourceBox: box });
+    const strangers = shuffle(rand, [...strangerMulti, ...strangerSingle]).map((p) => ({
+      person: p,
+      image: p.images[Math.floor(rand() * p.images.length)],
+    }));
+    for (const { item, box } of await boxes.firstWithBox(
+      lfwDir,
+      strangers,
+      strangerFaces,
+      (s) => rel(s.person, s.image),
+      concurrency,
+    )) {
+      planned.push({
+        personId: item.person.name,
+        enrolled: false,
+        source: rel(item.person, item.image),
+        sourceBox: box,
+      });
     }
     await boxes.save();
     log(`night: ${planned.length} faces with a source box (${planned.filter((f) => f.enrolled).length} enrolled)`);
@@ -360,7 +424,9 @@ export async function buildNight(options: BuildNightOptions): Promise<{ truth: N
       const camera = intBetween(1, params.cameras);
       clock[camera - 1] += intBetween(20, 200);
       const t = clock[camera - 1] % 86400;
-      const hhmmss = [Math.floor(t / 3600), Math.floor(t / 60) % 60, t % 60].map((v) => String(v).padStart(2, '0')).join('');
+      const hhmmss = [Math.floor(t / 3600), Math.floor(t / 60) % 60, t % 60]
+        .map((v) => String(v).padStart(2, '0'))
+        .join('');
       const key = `cam-${String(camera).padStart(2, '0')}/${hhmmss}.jpg`;
       const background = backgroundFiles[intBetween(0, backgroundFiles.length - 1)];
       const flop = rand() < 0.5;
@@ -369,7 +435,9 @@ export async function buildNight(options: BuildNightOptions): Promise<{ truth: N
       const blur = rand() < params.blurShare ? round1(between(params.blurSigma[0], params.blurSigma[1])) : 0;
       const grey = rand() < params.greyShare;
 
-      let bg = sharp(path.join(backgroundsDir, background)).rotate().resize(params.width, params.height, { fit: 'cover', position });
+      let bg = sharp(path.join(backgroundsDir, background))
+        .rotate()
+        .resize(params.width, params.height, { fit: 'cover', position });
       if (flop) bg = bg.flop();
       const frame = await toRaw(bg);
 
@@ -393,7 +461,12 @@ export async function buildNight(options: BuildNightOptions): Promise<{ truth: N
         const sx = outW / (right - left);
         const sy = outH / (bottom - top);
         // The face box inside the scaled patch.
-        const inPatch = { x: (src.x - left) * sx, y: (src.y - top) * sy, width: src.width * sx, height: src.height * sy };
+        const inPatch = {
+          x: (src.x - left) * sx,
+          y: (src.y - top) * sy,
+          width: src.width * sx,
+          height: src.height * sy,
+        };
         let spot: { px: number; py: number } | undefined;
         for (let attempt = 0; attempt < 200 && !spot; attempt++) {
           const px = intBetween(0, params.width - outW);
@@ -406,12 +479,21 @@ export async function buildNight(options: BuildNightOptions): Promise<{ truth: N
           break;
         }
         placed.push({ x: spot.px, y: spot.py, width: outW, height: outH });
-        const patch = await toRaw(sharp(path.join(lfwDir, face.source)).extract({ left, top, width: right - left, height: bottom - top }).resize(outW, outH, { kernel: 'lanczos3' }));
+        const patch = await toRaw(
+          sharp(path.join(lfwDir, face.source))
+            .extract({ left, top, width: right - left, height: bottom - top })
+            .resize(outW, outH, { kernel: 'lanczos3' }),
+        );
         const cx = inPatch.x + inPatch.width / 2;
         const cy = inPatch.y + inPatch.height / 2;
         blend(frame, patch, spot.px, spot.py, cx, cy, inPatch.width, inPatch.height);
         truthFaces.push({
-          box: { x: round1(spot.px + inPatch.x), y: round1(spot.py + inPatch.y), width: round1(inPatch.width), height: round1(inPatch.height) },
+          box: {
+            x: round1(spot.px + inPatch.x),
+            y: round1(spot.py + inPatch.y),
+            width: round1(inPatch.width),
+            height: round1(inPatch.height),
+          },
           personId: face.personId,
           enrolled: face.enrolled,
           source: face.source,
@@ -433,7 +515,9 @@ export async function buildNight(options: BuildNightOptions): Promise<{ truth: N
     const truth: NightTruth = { params, snapshots, gallery: { persons: gallery.length, images: gallery.length } };
     await writeFile(truthFile, `${JSON.stringify(truth, null, 1)}\n`);
     const placedFaces = snapshots.reduce((n, s) => n + s.faces.length, 0);
-    log(`night: wrote ${snapshots.length} snapshots with ${placedFaces} faces, gallery of ${gallery.length}, in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    log(
+      `night: wrote ${snapshots.length} snapshots with ${placedFaces} faces, gallery of ${gallery.length}, in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
     return { truth, built: true, seconds: (performance.now() - started) / 1000 };
   } finally {
     if (engine) await (await engine).close();
@@ -443,7 +527,11 @@ export async function buildNight(options: BuildNightOptions): Promise<{ truth: N
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const options = optionsOrExit('build-night', () =>
     parseOptions(
-      { out: { type: 'string', default: 'reports/night' }, seed: { type: 'string', default: '1' }, threads: { type: 'string', default: '2' } },
+      {
+        out: { type: 'string', default: 'reports/night' },
+        seed: { type: 'string', default: '1' },
+        threads: { type: 'string', default: '2' },
+      },
       z.object({ out: z.string().min(1), seed: integer(), threads: integer(1) }),
     ),
   );

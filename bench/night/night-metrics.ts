@@ -129,12 +129,17 @@ export function nightMetrics(truth: NightTruth, detected: readonly DetectedSnaps
       const d = detectionOf.get(t);
       const hit = d !== undefined;
       if (hit) found++;
-      const bucket = SIZE_BUCKETS.findIndex(([lo, hi]) => Math.round(face.box.width) >= lo && Math.round(face.box.width) <= hi);
+      const bucket = SIZE_BUCKETS.findIndex(
+        ([lo, hi]) => Math.round(face.box.width) >= lo && Math.round(face.box.width) <= hi,
+      );
       if (bucket !== -1) {
         sizes[bucket].faces++;
         if (hit) sizes[bucket].found++;
       }
-      for (const [on, tally] of [[snapshot.blur > 0, blurred], [snapshot.grey, grey]] as const) {
+      for (const [on, tally] of [
+        [snapshot.blur > 0, blurred],
+        [snapshot.grey, grey],
+      ] as const) {
         if (!on) continue;
         tally.faces++;
         if (hit) tally.found++;
@@ -167,7 +172,12 @@ export function nightMetrics(truth: NightTruth, detected: readonly DetectedSnaps
     detections,
     falseDetections,
     falseDetectionsNamed,
-    recallBySize: SIZE_BUCKETS.map(([lo, hi], i) => ({ width: `${lo}-${hi}`, faces: sizes[i].faces, found: sizes[i].found, recall: ratio(sizes[i].found, sizes[i].faces) })),
+    recallBySize: SIZE_BUCKETS.map(([lo, hi], i) => ({
+      width: `${lo}-${hi}`,
+      faces: sizes[i].faces,
+      found: sizes[i].found,
+      recall: ratio(sizes[i].found, sizes[i].faces),
+    })),
     recallBlurred: ratio(blurred.found, blurred.faces),
     recallGrey: ratio(grey.found, grey.faces),
   };

@@ -5,7 +5,11 @@ export function intArg(min: number, max = Number.MAX_SAFE_INTEGER): (value: stri
   return (value) => {
     const n = Number(value);
     if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `expected an integer >= ${min}.` : `expected an integer from ${min} to ${max}.`);
+      throw new InvalidArgumentError(
+        max === Number.MAX_SAFE_INTEGER
+          ? `expected an integer >= ${min}.`
+          : `expected an integer from ${min} to ${max}.`,
+      );
     }
     return n;
   };
@@ -15,7 +19,8 @@ export function intArg(min: number, max = Number.MAX_SAFE_INTEGER): (value: stri
 export function numberArg(min: number): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < min) throw new InvalidArgumentError(`expected a number >= ${min}.`);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min)
+      throw new InvalidArgumentError(`expected a number >= ${min}.`);
     return n;
   };
 }
@@ -38,9 +43,13 @@ export function choiceArg<T extends string>(allowed: readonly T[]): (value: stri
 /** A comma-separated list whose items are all in `allowed`. */
 export function listArg<T extends string>(allowed: readonly T[]): (value: string) => T[] {
   return (value) => {
-    const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const items = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     const bad = items.filter((s) => !allowed.includes(s as T));
-    if (items.length === 0 || bad.length > 0) throw new InvalidArgumentError(`expected a comma-separated list of ${allowed.join(', ')}.`);
+    if (items.length === 0 || bad.length > 0)
+      throw new InvalidArgumentError(`expected a comma-separated list of ${allowed.join(', ')}.`);
     return items as T[];
   };
 }

@@ -67,8 +67,14 @@ export function buildProgram(): Command {
     .option('--max-wait-ms <ms>', `how long a face waits for a batch to fill (default: ${d.maxWaitMs})`)
     .option('--flip-tta', `average each embedding with its mirror image's (default: ${d.analyzer.flipTta})`)
     .option('--no-flip-tta', 'embed each face once, without its mirror image (faster)')
-    .option('--adapter <dir>', 'apply this trained embedding adapter (facepipe train triplet) to every embedding; its own gallery and index')
-    .option('--storage <url>', `where facepipe keeps its data: folder, file:///path or s3://bucket/prefix (default: ${APP_DEFAULTS.storage})`)
+    .option(
+      '--adapter <dir>',
+      'apply this trained embedding adapter (facepipe train triplet) to every embedding; its own gallery and index',
+    )
+    .option(
+      '--storage <url>',
+      `where facepipe keeps its data: folder, file:///path or s3://bucket/prefix (default: ${APP_DEFAULTS.storage})`,
+    )
     .option('--redis-url <url>', `Redis for the queues and the change log (default: ${APP_DEFAULTS.redisUrl})`)
     .option('--queue-prefix <name>', `separates deployments sharing one Redis (default: ${APP_DEFAULTS.queuePrefix})`)
     .option('--index-url <url>', `the index service (default: ${APP_DEFAULTS.indexUrl})`)

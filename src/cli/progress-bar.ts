@@ -52,7 +52,10 @@ export function progressBar(label: string, options: ProgressOptions = {}): Progr
 }
 
 /** One bar per step of a longer run: a step with a new label stops the bar of the step before. */
-export function progressSteps(options: ProgressOptions = {}): { update(label: string, done: number, total: number): void; stop(): void } {
+export function progressSteps(options: ProgressOptions = {}): {
+  update(label: string, done: number, total: number): void;
+  stop(): void;
+} {
   let current: { label: string; bar: Progress } | undefined;
   return {
     update(label, done, total) {

@@ -50,7 +50,9 @@ export const appConfigSchema = z.object({
   queuePrefix: z
     .string()
     .trim()
-    .regex(/^[A-Za-z0-9_-]+$/, { error: 'expected letters, digits, "_" or "-" only ([A-Za-z0-9_-]+; it also names storage paths)' }),
+    .regex(/^[A-Za-z0-9_-]+$/, {
+      error: 'expected letters, digits, "_" or "-" only ([A-Za-z0-9_-]+; it also names storage paths)',
+    }),
   /** Base URL of the index service, without a trailing '/'. */
   indexUrl: urlWith(['http:', 'https:'], 'an http:// or https:// URL, e.g. http://127.0.0.1:7070').transform((value) =>
     value.replace(/\/+$/, ''),

@@ -33,7 +33,8 @@ export function loadSettings<K extends string, S extends z.ZodType>(
     if (defaults) source[key] = 'default';
     const { env: name, flag } = settings[key];
     const envValue = env[name] === '' ? undefined : env[name];
-    if (flags[key] !== undefined) [raw[key], source[key]] = [String(flags[key]), flag]; // e.g. --flip-tta gives a boolean
+    if (flags[key] !== undefined)
+      [raw[key], source[key]] = [String(flags[key]), flag]; // e.g. --flip-tta gives a boolean
     else if (envValue !== undefined) [raw[key], source[key]] = [envValue, name];
   }
 

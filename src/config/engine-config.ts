@@ -14,7 +14,12 @@ const int = (min: number, what: string) =>
     .trim()
     .regex(/^\d+$/, { error: `expected ${what}` })
     .transform(Number)
-    .pipe(z.number().int().min(min, { error: `expected ${what}` }));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { error: `expected ${what}` }),
+    );
 
 /** The one schema: raw strings (env or flags) in, typed engine settings out. */
 export const engineConfigSchema = z.object({
@@ -29,7 +34,11 @@ export const engineConfigSchema = z.object({
     .string()
     .trim()
     .toLowerCase()
-    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'expected true or false (or 1/0, yes/no, on/off)' }))
+    .pipe(
+      z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], {
+        error: 'expected true or false (or 1/0, yes/no, on/off)',
+      }),
+    )
     .transform((v) => ['true', '1', 'yes', 'on'].includes(v))
     .optional(),
   adapter: z.string().trim().min(1, { error: 'expected the folder of a trained adapter' }).optional(),

@@ -35,7 +35,12 @@ function samplePath(n: number): string {
  * strangers; each CCTV-like 1280x720 snapshot shows a few of them again, mirrored, re-lit, smaller
  * and JPEG-compressed (another "photo" of the same face, as far as these assets allow).
  */
-export async function buildDemoData(engine: FaceEngine, dir: string, enrolledCount = 6, strangerCount = 3): Promise<DemoData> {
+export async function buildDemoData(
+  engine: FaceEngine,
+  dir: string,
+  enrolledCount = 6,
+  strangerCount = 3,
+): Promise<DemoData> {
   const faces: DemoFace[] = [];
   for (const n of [1, 2, 3, 4, 5, 6]) {
     const { faces: found } = await engine.detect(samplePath(n));
@@ -44,16 +49,23 @@ export async function buildDemoData(engine: FaceEngine, dir: string, enrolledCou
     }
   }
   // Enrolled people and strangers from different photos: one photo never holds both.
-  const enrolled = faces.slice(0, enrolledCount).map((f, i) => ({ ...f, personId: `guest-${String(i + 1).padStart(2, '0')}` }));
+  const enrolled = faces
+    .slice(0, enrolledCount)
+    .map((f, i) => ({ ...f, personId: `guest-${String(i + 1).padStart(2, '0')}` }));
   const strangers = faces.slice(-strangerCount).map((f) => ({ ...f, personId: 'stranger' }));
   if (enrolled.length < enrolledCount || strangers.some((s) => enrolled.some((e) => e.sample === s.sample))) {
-    throw new Error(`the demo photos gave ${faces.length} large faces; the demo needs ${enrolledCount} + ${strangerCount} in different photos`);
+    throw new Error(
+      `the demo photos gave ${faces.length} large faces; the demo needs ${enrolledCount} + ${strangerCount} in different photos`,
+    );
   }
 
   const gallery = path.join(dir, 'archive');
   for (const person of enrolled) {
     await mkdir(path.join(gallery, person.personId), { recursive: true });
-    await (await crop(person, 0.4)).resize({ width: 300, withoutEnlargement: true }).jpeg({ quality: 90 }).toFile(path.join(gallery, person.personId, 'photo.jpg'));
+    await (await crop(person, 0.4))
+      .resize({ width: 300, withoutEnlargement: true })
+      .jpeg({ quality: 90 })
+      .toFile(path.join(gallery, person.personId, 'photo.jpg'));
   }
 
   // Four snapshots of two or three faces each: every enrolled person once, the strangers mixed in.
@@ -64,19 +76,30 @@ export async function buildDemoData(engine: FaceEngine, dir: string, enrolledCou
     [strangers[1], enrolled[4]],
     [enrolled[5], strangers[2]],
   ];
-  const background = await sharp(samplePath(6)).resize(1280, 720, { fit: 'cover' }).blur(12).modulate({ brightness: 0.5 }).toBuffer();
+  const background = await sharp(samplePath(6))
+    .resize(1280, 720, { fit: 'cover' })
+    .blur(12)
+    .modulate({ brightness: 0.5 })
+    .toBuffer();
   const truth = new Map<string, string[]>();
   for (const [i, scene] of scenes.entries()) {
     const key = `cam-${(i % 2) + 1}/0${i + 1}1500.jpg`;
     const layers = [];
     for (const [j, face] of scene.entries()) {
       const width = 110 + 25 * j; // face crops 110-160 px wide, about 70-110 px of face
-      const image = await (await crop(face, 0.3)).flop().modulate({ brightness: 0.9 + 0.1 * j }).resize({ width }).toBuffer();
+      const image = await (await crop(face, 0.3))
+        .flop()
+        .modulate({ brightness: 0.9 + 0.1 * j })
+        .resize({ width })
+        .toBuffer();
       layers.push({ input: image, left: 120 + j * 400, top: 160 + 60 * (j % 2) });
     }
     await mkdir(path.dirname(path.join(night, key)), { recursive: true });
     await sharp(background).composite(layers).jpeg({ quality: 65 }).toFile(path.join(night, key));
-    truth.set(key, scene.map((f) => f.personId));
+    truth.set(
+      key,
+      scene.map((f) => f.personId),
+    );
   }
   return { gallery, night, enrolled, strangers, truth };
 }

@@ -23,7 +23,11 @@ export async function ensureLocalRedis(url: string): Promise<LocalRedis> {
         'start Redis or point REDIS_URL at one',
     );
   }
-  const child: ChildProcess = spawn('redis-server', ['--port', port || '6379', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', port || '6379', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   const deadline = Date.now() + 10_000;
   while (!(await answers(url))) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on ${url}`);
@@ -39,7 +43,12 @@ export async function ensureLocalRedis(url: string): Promise<LocalRedis> {
 }
 
 async function answers(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+  });
   redis.on('error', () => {});
   try {
     await redis.connect();

@@ -32,11 +32,15 @@ export function adapterId(sha256: string): string {
 }
 
 /** The adapter saved in `dir` (`facepipe train triplet`), its metadata checked and its id set. */
-export async function loadAdapterFiles(tf: TfBackend['tf'], dir: string): Promise<{ model: tfjs.LayersModel; metadata: AdapterMetadata }> {
+export async function loadAdapterFiles(
+  tf: TfBackend['tf'],
+  dir: string,
+): Promise<{ model: tfjs.LayersModel; metadata: AdapterMetadata }> {
   registerL2NormalizeLayer(tf);
   const { model, metadata, sha256 } = await loadLayersModel(tf, dir);
   const meta = metadata.facepipe as AdapterMetadata | undefined;
-  if (meta?.format !== ADAPTER_FORMAT) throw new Error(`${dir}: not a facepipe adapter (model.json has no ${ADAPTER_FORMAT} metadata)`);
+  if (meta?.format !== ADAPTER_FORMAT)
+    throw new Error(`${dir}: not a facepipe adapter (model.json has no ${ADAPTER_FORMAT} metadata)`);
   return { model, metadata: { ...meta, id: adapterId(sha256) } };
 }
 

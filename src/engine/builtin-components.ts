@@ -2,7 +2,12 @@
  * The components that ship with facepipe, registered on import (the engine's workers import this
  * module; a card names them, see face-model.ts).
  */
-import { registerDetector, registerEmbedder, registerLandmarkModel, type ComponentContext } from './component-registry.js';
+import {
+  registerDetector,
+  registerEmbedder,
+  registerLandmarkModel,
+  type ComponentContext,
+} from './component-registry.js';
 import { DlibResnetEmbedder } from './dlib-resnet-embedder.js';
 import { DlibShapePredictor } from './dlib-shape-predictor.js';
 import { FaceApiDetector } from './face-detector.js';
@@ -20,10 +25,13 @@ const FACERES_WEIGHT = 0.25;
 
 const dlibResnet = async ({ backend, options }: ComponentContext) =>
   new DlibResnetEmbedder(backend.tf, await loadFaceApiNets(backend, ['faceRecognitionNet']), options);
-const faceres = async ({ backend }: ComponentContext) => new FaceResEmbedder(backend.tf, await loadGraphModel(backend.tf, FACERES_MODEL));
+const faceres = async ({ backend }: ComponentContext) =>
+  new FaceResEmbedder(backend.tf, await loadGraphModel(backend.tf, FACERES_MODEL));
 
-registerDetector('face-api', async ({ backend, options }) =>
-  new FaceApiDetector(backend.tf, await loadFaceApiNets(backend, ['ssdMobilenetv1', 'tinyFaceDetector']), options),
+registerDetector(
+  'face-api',
+  async ({ backend, options }) =>
+    new FaceApiDetector(backend.tf, await loadFaceApiNets(backend, ['ssdMobilenetv1', 'tinyFaceDetector']), options),
 );
 registerLandmarkModel('face-api-68+dlib-5', async ({ backend }) => {
   const [faceapi, fivePointModel] = await Promise.all([

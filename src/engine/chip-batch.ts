@@ -9,7 +9,8 @@ export function chipBatch(tf: TfBackend['tf'], chips: readonly Uint8Array[], spe
   const scale = (max - min) / 255;
   const values = new Float32Array(chips.length * size * size * 3);
   chips.forEach((chip, i) => {
-    if (chip.length !== size * size * 3) throw new RangeError(`chip ${i}: ${chip.length} bytes, a ${size}x${size} RGB chip has ${size * size * 3}`);
+    if (chip.length !== size * size * 3)
+      throw new RangeError(`chip ${i}: ${chip.length} bytes, a ${size}x${size} RGB chip has ${size * size * 3}`);
     const at = i * chip.length;
     for (let k = 0; k < chip.length; k++) values[at + k] = min + chip[k] * scale;
   });

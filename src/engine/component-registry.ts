@@ -31,7 +31,9 @@ function register<T>(kind: Kind<T>, name: string, factory: ComponentFactory<T>):
 function factory<T>(kind: Kind<T>, name: string): ComponentFactory<T> {
   const found = kind.factories.get(name);
   if (!found) {
-    throw new Error(`no ${kind.label} named "${name}" is registered (known: ${[...kind.factories.keys()].join(', ') || 'none'})`);
+    throw new Error(
+      `no ${kind.label} named "${name}" is registered (known: ${[...kind.factories.keys()].join(', ') || 'none'})`,
+    );
   }
   return found;
 }
@@ -55,13 +57,26 @@ export interface Components {
 }
 
 /** Builds the components a card names; throws when one is unknown or its embeddings are not the card's size. */
-export async function createComponents(card: Pick<ModelCard, 'id' | 'components' | 'embeddingSize'>, context: ComponentContext): Promise<Components> {
+export async function createComponents(
+  card: Pick<ModelCard, 'id' | 'components' | 'embeddingSize'>,
+  context: ComponentContext,
+): Promise<Components> {
   const { components } = card;
   // Every name is checked before any model starts loading.
-  const factories = [factory(detectors, components.detector), factory(landmarkModels, components.landmarks), factory(embedders, components.embedder)] as const;
-  const [detector, landmarks, embedder] = await Promise.all([factories[0](context), factories[1](context), factories[2](context)]);
+  const factories = [
+    factory(detectors, components.detector),
+    factory(landmarkModels, components.landmarks),
+    factory(embedders, components.embedder),
+  ] as const;
+  const [detector, landmarks, embedder] = await Promise.all([
+    factories[0](context),
+    factories[1](context),
+    factories[2](context),
+  ]);
   if (embedder.embeddingSize !== card.embeddingSize) {
-    throw new Error(`model ${card.id}: the embedder "${components.embedder}" computes ${embedder.embeddingSize}-D embeddings, the card says ${card.embeddingSize}`);
+    throw new Error(
+      `model ${card.id}: the embedder "${components.embedder}" computes ${embedder.embeddingSize}-D embeddings, the card says ${card.embeddingSize}`,
+    );
   }
   return { detector, landmarks, embedder };
 }

@@ -20,7 +20,10 @@ const FAIL_ON = 'truncated';
 const startsWith = (b: Buffer, hex: string) => b.subarray(0, hex.length / 2).equals(Buffer.from(hex, 'hex'));
 const UNDECODABLE: [name: string, test: (b: Buffer) => boolean][] = [
   ['netpbm PBM/PGM/PPM/PFM', (b) => /^P[1-7Ff]\s/.test(b.toString('latin1', 0, 3))],
-  ['BMP', (b) => b.length >= 18 && startsWith(b, '424d') && [12, 40, 52, 56, 64, 108, 124].includes(b.readUInt32LE(14))],
+  [
+    'BMP',
+    (b) => b.length >= 18 && startsWith(b, '424d') && [12, 40, 52, 56, 64, 108, 124].includes(b.readUInt32LE(14)),
+  ],
   ['JPEG 2000', (b) => startsWith(b, '0000000c6a5020200d0a870a') || startsWith(b, 'ff4fff51')],
   ['JPEG XL', (b) => startsWith(b, 'ff0a') || startsWith(b, '0000000c4a584c200d0a870a')],
   ['HEIC', (b) => b.toString('latin1', 4, 8) === 'ftyp' && /^he(i[cxms]|v[cxms])$/.test(b.toString('latin1', 8, 12))],
@@ -46,9 +49,13 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions): Pr
     const format = UNDECODABLE.find(([, test]) => test(bytes))?.[0];
     if (format) return fail('UNSUPPORTED_FORMAT', `unsupported image format (${format})`);
     const reason = sharpReason(err);
-    if (/unsupported image format/i.test(reason)) return fail('NOT_AN_IMAGE', 'not an image (unrecognised file content)');
+    if (/unsupported image format/i.test(reason))
+      return fail('NOT_AN_IMAGE', 'not an image (unrecognised file content)');
     if (/exceeds pixel limit/i.test(reason)) return fail('TOO_MANY_PIXELS', `too many pixels (limit ${maxPixels})`);
-    return fail('TRUNCATED_IMAGE', `${stage === 'header' ? 'corrupt or truncated image header' : 'truncated image'} (${reason})`);
+    return fail(
+      'TRUNCATED_IMAGE',
+      `${stage === 'header' ? 'corrupt or truncated image header' : 'truncated image'} (${reason})`,
+    );
   };
 
   // The header alone gives the dimensions, so the pixel limit is checked before any pixel is decoded.
@@ -74,7 +81,11 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions): Pr
   if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
     throw fail('UNSUPPORTED_FORMAT', `unsupported pixel layout (${info.channels} channels, ${data.length} bytes)`);
   }
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+  };
 }
 
 async function readInput(input: ImageInput, fail: Fail): Promise<Buffer> {

@@ -47,7 +47,8 @@ function toHwio(values: Float32Array, [h, w, inputs, outputs]: number[]): Float3
   for (let o = 0; o < outputs; o++)
     for (let i = 0; i < inputs; i++)
       for (let y = 0; y < h; y++)
-        for (let x = 0; x < w; x++) out[((y * w + x) * inputs + i) * outputs + o] = values[((o * inputs + i) * h + y) * w + x];
+        for (let x = 0; x < w; x++)
+          out[((y * w + x) * inputs + i) * outputs + o] = values[((o * inputs + i) * h + y) * w + x];
   return out;
 }
 
@@ -68,7 +69,8 @@ export async function loadDlibResnetWeights(
   let next = 0;
   const take = (kind: LayerKind, name: string) => {
     const layer = layers[next++];
-    if (layer?.kind !== kind) throw new Error(`${file}: layer ${next} is ${layer?.kind ?? 'missing'}, face-api's ${name} needs ${kind}`);
+    if (layer?.kind !== kind)
+      throw new Error(`${file}: layer ${next} is ${layer?.kind ?? 'missing'}, face-api's ${name} needs ${kind}`);
     return layer.values;
   };
   const weights: tfjs.NamedTensorMap = {};

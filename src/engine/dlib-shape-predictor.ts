@@ -89,13 +89,17 @@ export class DlibShapePredictor {
    */
   boxFor(points: readonly Point[]): PredictorBox {
     const mean = shapePoints(this.meanShape);
-    if (points.length !== mean.length) throw new RangeError(`boxFor: ${points.length} points, the model has ${mean.length}`);
-    const centroid = (ps: readonly Point[]) => ps.reduce<Point>((c, p) => [c[0] + p[0] / ps.length, c[1] + p[1] / ps.length], [0, 0]);
+    if (points.length !== mean.length)
+      throw new RangeError(`boxFor: ${points.length} points, the model has ${mean.length}`);
+    const centroid = (ps: readonly Point[]) =>
+      ps.reduce<Point>((c, p) => [c[0] + p[0] / ps.length, c[1] + p[1] / ps.length], [0, 0]);
     const [mx, my] = centroid(mean);
     const [px, py] = centroid(points);
-    let num = 0, den = 0;
+    let num = 0,
+      den = 0;
     for (let i = 0; i < mean.length; i++) {
-      const dx = mean[i][0] - mx, dy = mean[i][1] - my;
+      const dx = mean[i][0] - mx,
+        dy = mean[i][1] - my;
       num += dx * (points[i][0] - px) + dy * (points[i][1] - py);
       den += dx * dx + dy * dy;
     }
@@ -116,7 +120,8 @@ export class DlibShapePredictor {
       const { a, b } = estimateSimilarity(reference, shapePoints(shape));
       const pixels = new Float32Array(level.anchors.length);
       for (let i = 0; i < pixels.length; i++) {
-        const dx = level.deltas[2 * i], dy = level.deltas[2 * i + 1];
+        const dx = level.deltas[2 * i],
+          dy = level.deltas[2 * i + 1];
         const anchor = 2 * level.anchors[i];
         // dlib rounds to the nearest pixel and reads 0 outside the image; grey is the mean of R, G, B.
         const x = Math.floor(box.left + (a * dx - b * dy + shape[anchor]) * span + 0.5);

@@ -43,18 +43,26 @@ export const BASE_MODEL: EmbeddingModel = cardModel(FACE_MODEL_CARD);
  * service can know the model without loading one). Throws naming the folder when it is not an
  * adapter of this card's embeddings.
  */
-export async function resolveEmbeddingModel(adapterDir?: string, card: ModelCard = FACE_MODEL_CARD): Promise<EmbeddingModel> {
+export async function resolveEmbeddingModel(
+  adapterDir?: string,
+  card: ModelCard = FACE_MODEL_CARD,
+): Promise<EmbeddingModel> {
   if (adapterDir === undefined) return card === FACE_MODEL_CARD ? BASE_MODEL : cardModel(card);
   const dir = path.resolve(adapterDir);
   const { metadata, sha256 } = await readModelFiles(dir);
   const meta = metadata.facepipe as AdapterMetadata | undefined;
-  if (meta?.format !== ADAPTER_FORMAT) throw new Error(`adapter ${dir}: not a facepipe adapter (model.json has no ${ADAPTER_FORMAT} metadata)`);
+  if (meta?.format !== ADAPTER_FORMAT)
+    throw new Error(`adapter ${dir}: not a facepipe adapter (model.json has no ${ADAPTER_FORMAT} metadata)`);
   if (meta.baseModel !== card.id || meta.inputSize !== card.embeddingSize) {
-    throw new Error(`adapter ${dir}: trained on ${meta.inputSize}-D embeddings of ${meta.baseModel ?? 'an unknown model'}, this engine computes ${card.embeddingSize}-D ${card.id}`);
+    throw new Error(
+      `adapter ${dir}: trained on ${meta.inputSize}-D embeddings of ${meta.baseModel ?? 'an unknown model'}, this engine computes ${card.embeddingSize}-D ${card.id}`,
+    );
   }
   const threshold = meta.verificationThreshold;
   if (typeof threshold !== 'number' || !(threshold > 0)) {
-    throw new Error(`adapter ${dir}: no verificationThreshold in its metadata (train it with --held-out > 0, which calibrates one)`);
+    throw new Error(
+      `adapter ${dir}: no verificationThreshold in its metadata (train it with --held-out > 0, which calibrates one)`,
+    );
   }
   const id = adapterId(sha256);
   return {

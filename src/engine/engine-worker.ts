@@ -12,7 +12,14 @@ import type { ImageInput } from './types.js';
 import { serveTasks, withTransfer } from './worker-task-server.js';
 
 serveTasks(async (data) => {
-  const { backend: forced, analyzer: options, maxPixels, adapter: adapterDir, card, plugins } = data as EngineWorkerData;
+  const {
+    backend: forced,
+    analyzer: options,
+    maxPixels,
+    adapter: adapterDir,
+    card,
+    plugins,
+  } = data as EngineWorkerData;
   // Plugins register their components as they are imported, before the card's are looked up.
   for (const plugin of plugins) await import(plugin);
   const backend = await selectBackend(forced);

@@ -37,15 +37,57 @@ export function fiveOf68(landmarks: readonly Point[]): Point[] {
  * Fitting all 51 points averages out the noise of single landmarks; a second view of the face.
  */
 const INNER_TEMPLATE: ReadonlyArray<Point> = [
-  [0.0019, 0.0911], [0.0735, 0.0429], [0.17, 0.0234], [0.2585, 0.0283], [0.3387, 0.0561], [0.6452, 0.0568],
-  [0.7223, 0.0309], [0.8069, 0.0191], [0.9078, 0.0358], [0.9782, 0.0842], [0.4917, 0.2304], [0.493, 0.341],
-  [0.4942, 0.4445], [0.4927, 0.5404], [0.391, 0.6007], [0.4374, 0.6182], [0.4946, 0.6287], [0.5533, 0.6118],
-  [0.5995, 0.601], [0.1266, 0.2137], [0.1829, 0.1927], [0.2607, 0.1899], [0.3279, 0.2264], [0.269, 0.2529],
-  [0.1873, 0.2462], [0.6488, 0.2256], [0.7194, 0.1857], [0.801, 0.1873], [0.8527, 0.2186], [0.7966, 0.2484],
-  [0.7157, 0.2423], [0.2678, 0.8054], [0.3462, 0.7632], [0.4441, 0.7359], [0.4962, 0.7453], [0.5464, 0.7311],
-  [0.6485, 0.766], [0.7307, 0.8073], [0.6456, 0.8769], [0.5756, 0.9147], [0.4962, 0.9267], [0.426, 0.9181],
-  [0.3513, 0.8843], [0.2815, 0.8072], [0.424, 0.7889], [0.497, 0.7899], [0.5649, 0.793], [0.71, 0.8043],
-  [0.5678, 0.8419], [0.4987, 0.8486], [0.4303, 0.8442],
+  [0.0019, 0.0911],
+  [0.0735, 0.0429],
+  [0.17, 0.0234],
+  [0.2585, 0.0283],
+  [0.3387, 0.0561],
+  [0.6452, 0.0568],
+  [0.7223, 0.0309],
+  [0.8069, 0.0191],
+  [0.9078, 0.0358],
+  [0.9782, 0.0842],
+  [0.4917, 0.2304],
+  [0.493, 0.341],
+  [0.4942, 0.4445],
+  [0.4927, 0.5404],
+  [0.391, 0.6007],
+  [0.4374, 0.6182],
+  [0.4946, 0.6287],
+  [0.5533, 0.6118],
+  [0.5995, 0.601],
+  [0.1266, 0.2137],
+  [0.1829, 0.1927],
+  [0.2607, 0.1899],
+  [0.3279, 0.2264],
+  [0.269, 0.2529],
+  [0.1873, 0.2462],
+  [0.6488, 0.2256],
+  [0.7194, 0.1857],
+  [0.801, 0.1873],
+  [0.8527, 0.2186],
+  [0.7966, 0.2484],
+  [0.7157, 0.2423],
+  [0.2678, 0.8054],
+  [0.3462, 0.7632],
+  [0.4441, 0.7359],
+  [0.4962, 0.7453],
+  [0.5464, 0.7311],
+  [0.6485, 0.766],
+  [0.7307, 0.8073],
+  [0.6456, 0.8769],
+  [0.5756, 0.9147],
+  [0.4962, 0.9267],
+  [0.426, 0.9181],
+  [0.3513, 0.8843],
+  [0.2815, 0.8072],
+  [0.424, 0.7889],
+  [0.497, 0.7899],
+  [0.5649, 0.793],
+  [0.71, 0.8043],
+  [0.5678, 0.8419],
+  [0.4987, 0.8486],
+  [0.4303, 0.8442],
 ];
 const FIRST_INNER_LANDMARK = 17;
 
@@ -71,15 +113,28 @@ export interface Similarity {
 /** Least-squares similarity from `from` to `to` (Umeyama in 2-D, written with complex numbers). */
 export function estimateSimilarity(from: readonly Point[], to: readonly Point[]): Similarity {
   const n = from.length;
-  let fx = 0, fy = 0, tx = 0, ty = 0;
+  let fx = 0,
+    fy = 0,
+    tx = 0,
+    ty = 0;
   for (let i = 0; i < n; i++) {
-    fx += from[i][0]; fy += from[i][1]; tx += to[i][0]; ty += to[i][1];
+    fx += from[i][0];
+    fy += from[i][1];
+    tx += to[i][0];
+    ty += to[i][1];
   }
-  fx /= n; fy /= n; tx /= n; ty /= n;
-  let num_re = 0, num_im = 0, den = 0;
+  fx /= n;
+  fy /= n;
+  tx /= n;
+  ty /= n;
+  let num_re = 0,
+    num_im = 0,
+    den = 0;
   for (let i = 0; i < n; i++) {
-    const px = from[i][0] - fx, py = from[i][1] - fy;
-    const qx = to[i][0] - tx, qy = to[i][1] - ty;
+    const px = from[i][0] - fx,
+      py = from[i][1] - fy;
+    const qx = to[i][0] - tx,
+      qy = to[i][1] - ty;
     // q * conj(p)
     num_re += qx * px + qy * py;
     num_im += qy * px - qx * py;
@@ -128,7 +183,8 @@ export function warpChip(image: RgbImage, imageToChip: Similarity, size: number)
   // Invert x' = A x + t: x = A^-1 (x' - t), with A^-1 = [a b; -b a] / (a² + b²).
   const { a, b, tx, ty } = imageToChip;
   const det = a * a + b * b;
-  const ia = a / det, ib = b / det;
+  const ia = a / det,
+    ib = b / det;
   const { data, width, height } = image;
   const out = new Uint8Array(size * size * 3);
   for (let v = 0; v < size; v++) {
@@ -137,11 +193,15 @@ export function warpChip(image: RgbImage, imageToChip: Similarity, size: number)
       const cv = v + 0.5 - ty;
       const sx = Math.min(Math.max(ia * cu + ib * cv - 0.5, 0), width - 1);
       const sy = Math.min(Math.max(-ib * cu + ia * cv - 0.5, 0), height - 1);
-      const x0 = Math.floor(sx), y0 = Math.floor(sy);
-      const x1 = Math.min(x0 + 1, width - 1), y1 = Math.min(y0 + 1, height - 1);
-      const wx = sx - x0, wy = sy - y0;
+      const x0 = Math.floor(sx),
+        y0 = Math.floor(sy);
+      const x1 = Math.min(x0 + 1, width - 1),
+        y1 = Math.min(y0 + 1, height - 1);
+      const wx = sx - x0,
+        wy = sy - y0;
       const o = (v * size + u) * 3;
-      const r0 = (y0 * width) * 3, r1 = (y1 * width) * 3;
+      const r0 = y0 * width * 3,
+        r1 = y1 * width * 3;
       for (let c = 0; c < 3; c++) {
         const top = data[r0 + x0 * 3 + c] * (1 - wx) + data[r0 + x1 * 3 + c] * wx;
         const bottom = data[r1 + x0 * 3 + c] * (1 - wx) + data[r1 + x1 * 3 + c] * wx;

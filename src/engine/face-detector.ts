@@ -58,9 +58,15 @@ export class FaceApiDetector implements FaceDetectorModel {
   private async locate(tensor: tfjs.Tensor3D): Promise<Array<InstanceType<FaceApi['FaceDetection']>>> {
     const { faceapi } = this;
     const tiny = (inputSize: number) => (input: tfjs.Tensor3D) =>
-      faceapi.nets.tinyFaceDetector.locateFaces(input as never, new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.3 }));
+      faceapi.nets.tinyFaceDetector.locateFaces(
+        input as never,
+        new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.3 }),
+      );
     const ssd = (input: tfjs.Tensor3D) =>
-      faceapi.nets.ssdMobilenetv1.locateFaces(input as never, new faceapi.SsdMobilenetv1Options({ minConfidence: SSD_MIN_CONFIDENCE, maxResults: 100 }));
+      faceapi.nets.ssdMobilenetv1.locateFaces(
+        input as never,
+        new faceapi.SsdMobilenetv1Options({ minConfidence: SSD_MIN_CONFIDENCE, maxResults: 100 }),
+      );
     const keep = (found: Array<InstanceType<FaceApi['FaceDetection']>>) =>
       found.filter((d) => Math.min(d.box.width, d.box.height) >= this.options.minFaceSize);
 
@@ -83,7 +89,11 @@ export class FaceApiDetector implements FaceDetectorModel {
     // Portraits. Measured on the 3,811 LFW pair images: both detectors miss faces that fill the
     // frame. A 25% margin let the tiny detector find the central face in 3,800 (3,749 without),
     // at the same cost; a 50% margin let SSD find it in all of the rest but one.
-    for (const [margin, detect] of [[0.25, tiny(TINY_INPUT)], [0.5, ssd], [0, tiny(TINY_INPUT / 2)]] as const) {
+    for (const [margin, detect] of [
+      [0.25, tiny(TINY_INPUT)],
+      [0.5, ssd],
+      [0, tiny(TINY_INPUT / 2)],
+    ] as const) {
       const found = keep(await this.withMargin(tensor, margin, detect));
       if (found.length > 0) return found;
     }
@@ -109,7 +119,12 @@ export class FaceApiDetector implements FaceDetectorModel {
         const tile = this.tf.slice(tensor, [top, left, 0], [h, w, 3]) as tfjs.Tensor3D;
         try {
           for (const { score, box } of await detect(tile)) {
-            const rect = new this.faceapi.Rect((box.x + left) / width, (box.y + top) / height, box.width / width, box.height / height);
+            const rect = new this.faceapi.Rect(
+              (box.x + left) / width,
+              (box.y + top) / height,
+              box.width / width,
+              box.height / height,
+            );
             out.push(new this.faceapi.FaceDetection(score, rect, { width, height }));
           }
         } finally {
@@ -129,10 +144,19 @@ export class FaceApiDetector implements FaceDetectorModel {
     if (margin === 0) return detect(tensor);
     const [height, width] = tensor.shape;
     const pad = Math.round(Math.max(width, height) * margin);
-    const padded = this.tf.pad(tensor, [[pad, pad], [pad, pad], [0, 0]]) as tfjs.Tensor3D;
+    const padded = this.tf.pad(tensor, [
+      [pad, pad],
+      [pad, pad],
+      [0, 0],
+    ]) as tfjs.Tensor3D;
     try {
       return (await detect(padded)).map(({ score, box }) => {
-        const relative = new this.faceapi.Rect((box.x - pad) / width, (box.y - pad) / height, box.width / width, box.height / height);
+        const relative = new this.faceapi.Rect(
+          (box.x - pad) / width,
+          (box.y - pad) / height,
+          box.width / width,
+          box.height / height,
+        );
         return new this.faceapi.FaceDetection(score, relative, { width, height });
       });
     } finally {
@@ -153,7 +177,9 @@ function tileStarts(length: number, size: number, overlap: number): number[] {
  * One box per face: the highest-scoring first; a box overlapping a kept one (IoU over 0.4, or mostly
  * inside it, as a face cut by a tile border is) is dropped.
  */
-function suppressDuplicates<T extends { score: number; box: { x: number; y: number; width: number; height: number } }>(found: T[]): T[] {
+function suppressDuplicates<T extends { score: number; box: { x: number; y: number; width: number; height: number } }>(
+  found: T[],
+): T[] {
   const kept: T[] = [];
   for (const d of [...found].sort((a, b) => b.score - a.score)) {
     const duplicate = kept.some(({ box: k }) => {

@@ -8,7 +8,9 @@ import type { ImageInput } from './types.js';
 import { WorkerPool } from './worker-pool.js';
 import { DEFAULT_MAX_PIXELS } from './decode-image.js';
 
-export type EngineOverrides = Partial<Omit<EngineOptions, 'analyzer'>> & { analyzer?: Partial<EngineOptions['analyzer']> };
+export type EngineOverrides = Partial<Omit<EngineOptions, 'analyzer'>> & {
+  analyzer?: Partial<EngineOptions['analyzer']>;
+};
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   threads: os.availableParallelism(),

@@ -11,7 +11,8 @@ import type { ModelCard } from './model-card.js';
 export const FACE_MODEL_CARD: ModelCard = {
   id: 'facepipe-fused-v2',
   components: { detector: 'face-api', landmarks: 'face-api-68+dlib-5', embedder: 'dlib-resnet+human-faceres' },
-  detector: 'auto: face-api tiny detector (320, 25% margin) with SSD-MobileNet v1 fallback; for frames over 640 px SSD on the frame and on overlapping 720 px tiles',
+  detector:
+    'auto: face-api tiny detector (320, 25% margin) with SSD-MobileNet v1 fallback; for frames over 640 px SSD on the frame and on overlapping 720 px tiles',
   embedder:
     'dlib ResNet-34 128-D (float32 weights, in face-api) averaged over chips aligned on dlib five-point landmarks and on 51 face-api landmarks and their mirrors, joined with Human FaceRes 1024-D (weight 0.25); Euclidean distance',
   distance: 'euclidean',

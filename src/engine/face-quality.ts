@@ -71,7 +71,13 @@ function poseOf(landmarks: readonly Point[]): number {
 export function fivePoints(landmarks: readonly Point[]): Point[] {
   if (landmarks.length < 68) return landmarks.slice(0, 5);
   const r = (p: Point): Point => [Math.round(p[0] * 10) / 10, Math.round(p[1] * 10) / 10];
-  return [r(mean(landmarks.slice(36, 42))), r(mean(landmarks.slice(42, 48))), r(landmarks[30]), r(landmarks[48]), r(landmarks[54])];
+  return [
+    r(mean(landmarks.slice(36, 42))),
+    r(mean(landmarks.slice(42, 48))),
+    r(landmarks[30]),
+    r(landmarks[48]),
+    r(landmarks[54]),
+  ];
 }
 
 function mean(points: readonly Point[]): Point {

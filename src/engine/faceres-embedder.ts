@@ -20,7 +20,11 @@ export class FaceResEmbedder implements Embedder {
 
   async embed(faces: readonly FaceChips[]): Promise<Float32Array[]> {
     if (faces.length === 0) return [];
-    const batch = chipBatch(this.tf, faces.map((face) => face[0]), FACERES_CHIP);
+    const batch = chipBatch(
+      this.tf,
+      faces.map((face) => face[0]),
+      FACERES_CHIP,
+    );
     try {
       const output = this.model.execute(batch, FACERES_OUTPUT) as tfjs.Tensor2D;
       const values = (await output.data()) as Float32Array;

@@ -28,7 +28,8 @@ export class MicroBatcher<I, O> {
   private closed = false;
 
   constructor(private readonly options: MicroBatcherOptions<I, O>) {
-    if (!Number.isInteger(options.maxBatch) || options.maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${options.maxBatch}`);
+    if (!Number.isInteger(options.maxBatch) || options.maxBatch < 1)
+      throw new RangeError(`maxBatch must be a positive integer, got ${options.maxBatch}`);
   }
 
   /** Items waiting for their batch to be sent. */
@@ -75,7 +76,9 @@ export class MicroBatcher<I, O> {
       try {
         const outputs = await this.options.process(batch.map((e) => e.item));
         if (!Array.isArray(outputs) || outputs.length !== batch.length) {
-          throw new Error(`MicroBatcher process returned ${Array.isArray(outputs) ? outputs.length : typeof outputs} outputs for ${batch.length} items`);
+          throw new Error(
+            `MicroBatcher process returned ${Array.isArray(outputs) ? outputs.length : typeof outputs} outputs for ${batch.length} items`,
+          );
         }
         batch.forEach((e, i) => {
           if (outputs[i] instanceof Error) e.reject(outputs[i]);

@@ -25,7 +25,9 @@ export interface ModelJson {
  * metadata, and a SHA-256 of model.json and the weights, what identifies this exact model (e.g.
  * which adapter made an embedding). Errors name the file that is missing or unreadable.
  */
-export async function readModelFiles(dir: string): Promise<{ json: ModelJson; weights: ArrayBuffer[]; metadata: Record<string, unknown>; sha256: string }> {
+export async function readModelFiles(
+  dir: string,
+): Promise<{ json: ModelJson; weights: ArrayBuffer[]; metadata: Record<string, unknown>; sha256: string }> {
   const file = path.join(dir, MODEL_JSON);
   const text = await readFile(file, 'utf8').catch((err: Error) => {
     throw new Error(`cannot read the model ${file}: ${err.message}`);

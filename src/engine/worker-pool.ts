@@ -50,7 +50,8 @@ export class WorkerPool {
   private readyReject!: (err: Error) => void;
 
   constructor(private readonly options: WorkerPoolOptions) {
-    if (!Number.isInteger(options.size) || options.size < 1) throw new RangeError(`WorkerPool size must be a positive integer, got ${options.size}`);
+    if (!Number.isInteger(options.size) || options.size < 1)
+      throw new RangeError(`WorkerPool size must be a positive integer, got ${options.size}`);
     this.name = options.name ?? 'worker-pool';
     this.readyPromise = new Promise<void>((resolve, reject) => {
       this.readyResolve = resolve;
@@ -83,7 +84,15 @@ export class WorkerPool {
     if (this.closing) return Promise.reject(new Error(`${this.name} is closed`));
     if (this.startFailure) return Promise.reject(this.startFailure);
     return new Promise<R>((resolve, reject) => {
-      const task: Task = { id: this.nextId++, method, payload, transfer, resolve: resolve as (value: unknown) => void, reject, urgent };
+      const task: Task = {
+        id: this.nextId++,
+        method,
+        payload,
+        transfer,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        urgent,
+      };
       if (urgent) {
         const firstOrdinary = this.queue.findIndex((t) => !t.urgent);
         this.queue.splice(firstOrdinary === -1 ? this.queue.length : firstOrdinary, 0, task);
@@ -176,7 +185,10 @@ export class WorkerPool {
       if (!task) break;
       slot.task = task;
       try {
-        slot.worker.postMessage({ id: task.id, method: task.method, payload: task.payload } satisfies TaskRequest, task.transfer);
+        slot.worker.postMessage(
+          { id: task.id, method: task.method, payload: task.payload } satisfies TaskRequest,
+          task.transfer,
+        );
       } catch (err) {
         // Payload not cloneable: only this task fails, the worker stays idle.
         slot.task = undefined;
@@ -189,7 +201,8 @@ export class WorkerPool {
 
 /** Rebuilds a worker-side error; FaceError keeps its class so callers can use instanceof. */
 function reviveError(e: SerializedError): Error {
-  if (e.name === 'FaceError') return FaceError.fromJSON({ code: (e.code ?? 'ENGINE_FAILURE') as FaceErrorCode, message: e.message });
+  if (e.name === 'FaceError')
+    return FaceError.fromJSON({ code: (e.code ?? 'ENGINE_FAILURE') as FaceErrorCode, message: e.message });
   const err = new Error(e.message);
   if (e.name && e.name !== 'Error') err.name = e.name;
   return err;

@@ -23,7 +23,9 @@ export interface SerializedError {
   message: string;
 }
 
-export type TaskResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: SerializedError };
+export type TaskResponse =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: SerializedError };
 
 export type ReadyMessage = { ready: true } | { ready: false; error: SerializedError };
 

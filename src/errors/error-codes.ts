@@ -25,7 +25,10 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: { where: 'http', description: 'the body is not of an accepted content type' },
   CONFLICT: { where: 'http', description: 'the request conflicts with the current state (e.g. a rebuild running)' },
   MODEL_MISMATCH: { where: 'http', description: "the vectors are another model's than the index holds" },
-  ENGINE_UNAVAILABLE: { where: 'http', description: 'the service runs without a face engine and cannot analyse images' },
+  ENGINE_UNAVAILABLE: {
+    where: 'http',
+    description: 'the service runs without a face engine and cannot analyse images',
+  },
   NOT_READY: { where: 'http', description: 'the service is still loading its index' },
   INTERNAL: { where: 'http', description: 'an unexpected server error' },
   // The index client's own, when the service gave no usable answer.

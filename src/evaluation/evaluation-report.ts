@@ -11,7 +11,14 @@ export const ROC_SVG = 'roc.svg';
 
 /** The headline figures of a verification run. */
 export function verificationSummary(v: EvaluationResult['verification']) {
-  return { accuracy: v.accuracy, std: v.std, threshold: v.threshold, tarAtFar1e2: v.tarAtFar1e2, tarAtFar1e3: v.tarAtFar1e3, eer: v.eer };
+  return {
+    accuracy: v.accuracy,
+    std: v.std,
+    threshold: v.threshold,
+    tarAtFar1e2: v.tarAtFar1e2,
+    tarAtFar1e3: v.tarAtFar1e3,
+    eer: v.eer,
+  };
 }
 
 /** The figures of an open-set run, without the per-probe data. */
@@ -43,11 +50,22 @@ export function noFaceImages(result: EvaluationResult): number {
 /** <dir>/evaluation.json (everything) and roc.svg of a verification run, and open-set.json of an open-set run. */
 export async function writeEvaluationReport(
   dir: string,
-  run: { root: string; pairsFile?: string; backend: string; options: EngineOptions; result?: EvaluationResult; openSet?: OpenSetResult },
+  run: {
+    root: string;
+    pairsFile?: string;
+    backend: string;
+    options: EngineOptions;
+    result?: EvaluationResult;
+    openSet?: OpenSetResult;
+  },
 ): Promise<void> {
   const { root, pairsFile, backend, options, result, openSet } = run;
   await mkdir(dir, { recursive: true });
-  if (openSet) await writeFile(path.join(dir, 'open-set.json'), `${JSON.stringify({ createdAt: new Date().toISOString(), model: FACE_MODEL, backend, root, ...openSet })}\n`);
+  if (openSet)
+    await writeFile(
+      path.join(dir, 'open-set.json'),
+      `${JSON.stringify({ createdAt: new Date().toISOString(), model: FACE_MODEL, backend, root, ...openSet })}\n`,
+    );
   if (!result) return;
   const { roc, ...rest } = result;
   const report = {

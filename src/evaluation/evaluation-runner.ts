@@ -99,8 +99,13 @@ export async function runEvaluation(engine: Analyzer, options: EvaluationOptions
 }
 
 /** The face whose box centre is closest to the image centre: LFW photos are centred on their subject. */
-export function centralFace<F extends { box: Box }>(image: { width: number; height: number; faces: readonly F[] }): F | undefined {
-  const off = ({ box }: F) => Math.hypot(box.x + box.width / 2 - image.width / 2, box.y + box.height / 2 - image.height / 2);
+export function centralFace<F extends { box: Box }>(image: {
+  width: number;
+  height: number;
+  faces: readonly F[];
+}): F | undefined {
+  const off = ({ box }: F) =>
+    Math.hypot(box.x + box.width / 2 - image.width / 2, box.y + box.height / 2 - image.height / 2);
   let best: F | undefined;
   for (const face of image.faces) if (!best || off(face) < off(best)) best = face;
   return best;

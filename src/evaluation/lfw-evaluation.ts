@@ -83,12 +83,19 @@ interface Variant {
  */
 export async function evaluateLfw(options: LfwEvaluationOptions): Promise<LfwEvaluation> {
   const { root, pairsFile, concurrency } = options;
-  if (!(await stat(root).then((s) => s.isDirectory(), () => false))) throw new Error(`${root}: not a folder`);
+  if (
+    !(await stat(root).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    throw new Error(`${root}: not a folder`);
   const allPairs = pairsFile === undefined ? undefined : await readPairsFile(pairsFile);
   const learnt = await options.loadLearnt?.();
   try {
     const pairs = allPairs && learnt ? unseenPairs(allPairs, learnt.seen) : allPairs;
-    if (pairs && pairs.folds.length === 0) throw new Error(`${pairsFile}: every pair names a person the adapter or verifier was trained on`);
+    if (pairs && pairs.folds.length === 0)
+      throw new Error(`${pairsFile}: every pair names a person the adapter or verifier was trained on`);
 
     return await options.withEngine(async (engine) => {
       const variants = evaluationVariants(engine, learnt);
@@ -98,7 +105,13 @@ export async function evaluateLfw(options: LfwEvaluationOptions): Promise<LfwEva
         const progress = (protocol: EvaluationStep['protocol']) => (done: number, total: number) =>
           options.onProgress?.({ protocol, variant: variant.name, variants: variants.length }, done, total);
         if (pairs !== undefined) {
-          run.result = await runEvaluation(variant.analyzer, { root, pairs, score: variant.score, concurrency, onProgress: progress('pairs') });
+          run.result = await runEvaluation(variant.analyzer, {
+            root,
+            pairs,
+            score: variant.score,
+            concurrency,
+            onProgress: progress('pairs'),
+          });
         }
         if (options.openSet && variant.rule) {
           run.openSet = await runOpenSetEvaluation(variant.analyzer, {
@@ -149,6 +162,8 @@ function evaluationVariants(engine: Analyzer, learnt: LearntModels | undefined):
 /** The pairs whose two people are both outside `seen`, in their folds; folds left empty are dropped. */
 function unseenPairs(file: PairsFile, seen: ReadonlySet<string>): PairsFile {
   const person = (key: string) => key.split('/')[0];
-  const folds = file.folds.map((fold) => fold.filter((p) => !seen.has(person(p.a)) && !seen.has(person(p.b)))).filter((fold) => fold.length > 0);
+  const folds = file.folds
+    .map((fold) => fold.filter((p) => !seen.has(person(p.a)) && !seen.has(person(p.b))))
+    .filter((fold) => fold.length > 0);
   return { ...file, folds };
 }

@@ -1,4 +1,8 @@
-import { identificationScore, type IdentificationRule, type PersonMatch } from '../identification/identification-rule.js';
+import {
+  identificationScore,
+  type IdentificationRule,
+  type PersonMatch,
+} from '../identification/identification-rule.js';
 
 /** One probe of an open-set test: its true person, and whether that person is in the gallery. */
 export interface OpenSetProbe {
@@ -32,7 +36,11 @@ export interface OpenSetMetrics {
  * rank-1, and FNIR at each target FPIR with the threshold that reaches it, plus TPIR/FPIR at the
  * rule's own threshold. A probe without a face is a miss (genuine) and not a false alarm (stranger).
  */
-export function openSetMetrics(probes: readonly OpenSetProbe[], rule: IdentificationRule, fpirTargets: readonly number[]): OpenSetMetrics {
+export function openSetMetrics(
+  probes: readonly OpenSetProbe[],
+  rule: IdentificationRule,
+  fpirTargets: readonly number[],
+): OpenSetMetrics {
   const genuine = probes.filter((p) => p.enrolled);
   const impostor = probes.filter((p) => !p.enrolled);
   const score = (p: OpenSetProbe) => identificationScore(p.matches, rule) ?? Infinity;
@@ -40,7 +48,9 @@ export function openSetMetrics(probes: readonly OpenSetProbe[], rule: Identifica
   const genuineScores = genuine.map(score);
   const impostorScores = impostor.map(score).sort((a, b) => a - b);
 
-  const fnirAt = (t: number) => genuine.reduce((miss, _, i) => miss + (correct[i] && genuineScores[i] <= t ? 0 : 1), 0) / Math.max(1, genuine.length);
+  const fnirAt = (t: number) =>
+    genuine.reduce((miss, _, i) => miss + (correct[i] && genuineScores[i] <= t ? 0 : 1), 0) /
+    Math.max(1, genuine.length);
   const fpirAt = (t: number) => impostorScores.filter((s) => s <= t).length / Math.max(1, impostor.length);
 
   const operatingPoints = fpirTargets.map((fpir) => {
@@ -55,6 +65,11 @@ export function openSetMetrics(probes: readonly OpenSetProbe[], rule: Identifica
     impostorProbes: impostor.length,
     rank1: correct.filter(Boolean).length / Math.max(1, genuine.length),
     operatingPoints,
-    atRule: { threshold: rule.threshold, marginWeight: rule.marginWeight, tpir: 1 - fnirAt(rule.threshold), fpir: fpirAt(rule.threshold) },
+    atRule: {
+      threshold: rule.threshold,
+      marginWeight: rule.marginWeight,
+      tpir: 1 - fnirAt(rule.threshold),
+      fpir: fpirAt(rule.threshold),
+    },
   };
 }

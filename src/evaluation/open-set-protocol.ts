@@ -23,10 +23,19 @@ export interface OpenSetSplit {
  * or more images, in name order, every other one is enrolled from its first image and probed with
  * the rest; every image of the other half probes as a stranger. Deterministic.
  */
-export async function openSetSplit(root: string, people: (personId: string) => boolean = () => true): Promise<OpenSetSplit> {
-  const entries = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory() && people(d.name)).map((d) => d.name);
+export async function openSetSplit(
+  root: string,
+  people: (personId: string) => boolean = () => true,
+): Promise<OpenSetSplit> {
+  const entries = (await readdir(root, { withFileTypes: true }))
+    .filter((d) => d.isDirectory() && people(d.name))
+    .map((d) => d.name);
   const images = await Promise.all(
-    entries.map(async (personId) => (await readdir(path.join(root, personId))).filter(hasImageExtension).map((file) => ({ personId, key: `${personId}/${file}` }))),
+    entries.map(async (personId) =>
+      (await readdir(path.join(root, personId)))
+        .filter(hasImageExtension)
+        .map((file) => ({ personId, key: `${personId}/${file}` })),
+    ),
   );
   return splitOpenSet(images.flat());
 }

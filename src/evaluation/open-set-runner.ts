@@ -58,7 +58,11 @@ export async function runOpenSetEvaluation(engine: Analyzer, options: OpenSetOpt
  * The open-set figures of a split whose images are embedded (null: no face): rank the gallery persons
  * for each probe by exact search, rank-1 and FNIR at FPIR 1% and 0.3%, under `rule` and a plain threshold.
  */
-export function scoreOpenSet(split: OpenSetSplit, embeddings: ReadonlyMap<string, Float32Array | null>, rule: IdentificationRule): Omit<OpenSetResult, 'seconds'> {
+export function scoreOpenSet(
+  split: OpenSetSplit,
+  embeddings: ReadonlyMap<string, Float32Array | null>,
+  rule: IdentificationRule,
+): Omit<OpenSetResult, 'seconds'> {
   const gallery = split.gallery.flatMap(({ personId, key }) => {
     const embedding = embeddings.get(key);
     return embedding ? [{ personId, key, embedding }] : [];
@@ -71,8 +75,18 @@ export function scoreOpenSet(split: OpenSetSplit, embeddings: ReadonlyMap<string
           .slice(0, 5)
       : [];
   const probes = [
-    ...split.genuine.map((p) => ({ key: p.key, personId: p.personId, enrolled: true, matches: rank(embeddings.get(p.key)) })),
-    ...split.impostor.map((p) => ({ key: p.key, personId: p.personId, enrolled: false, matches: rank(embeddings.get(p.key)) })),
+    ...split.genuine.map((p) => ({
+      key: p.key,
+      personId: p.personId,
+      enrolled: true,
+      matches: rank(embeddings.get(p.key)),
+    })),
+    ...split.impostor.map((p) => ({
+      key: p.key,
+      personId: p.personId,
+      enrolled: false,
+      matches: rank(embeddings.get(p.key)),
+    })),
   ];
   return {
     gallery: split.gallery.length,

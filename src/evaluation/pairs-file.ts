@@ -81,7 +81,10 @@ function parseMatched(line: string, lineNo: number, where: string): Pair {
 function parseMismatched(line: string, lineNo: number, where: string): Pair {
   const parts = fields(line);
   if (parts.length !== 4) {
-    throw new PairsFileError(lineNo, `expected "name1 i name2 j" (${where}), got ${parts.length} field(s): ${show(line)}`);
+    throw new PairsFileError(
+      lineNo,
+      `expected "name1 i name2 j" (${where}), got ${parts.length} field(s): ${show(line)}`,
+    );
   }
   const [name1, i, name2, j] = parts;
   checkName(name1, lineNo);

@@ -52,7 +52,9 @@ export function rocSvg(curves: readonly RocCurve[], options: RocSvgOptions = {})
     const tar = yMin + i * yStep;
     const py = y(tar);
     out.push(`<line x1="${PLOT.left}" y1="${num(py)}" x2="${PLOT.right}" y2="${num(py)}" stroke="#ccc"/>`);
-    out.push(`<text x="${PLOT.left - 8}" y="${num(py + 4)}" text-anchor="end">${tar.toFixed(yMin === 0.8 ? 2 : 1)}</text>`);
+    out.push(
+      `<text x="${PLOT.left - 8}" y="${num(py + 4)}" text-anchor="end">${tar.toFixed(yMin === 0.8 ? 2 : 1)}</text>`,
+    );
   }
   out.push(
     `<rect x="${PLOT.left}" y="${PLOT.top}" width="${PLOT.right - PLOT.left}" height="${PLOT.bottom - PLOT.top}" fill="none" stroke="#333"/>`,

@@ -63,8 +63,7 @@ export function crossValidate(folds: readonly (readonly ScoredPair[])[]): CrossV
   folds.forEach((fold, k) => {
     if (fold.length === 0) throw new RangeError(`crossValidate: fold ${k + 1} is empty`);
   });
-  const used =
-    folds.length === 1 ? interleavedFolds(folds[0], SINGLE_FOLD_SPLITS).filter((f) => f.length > 0) : folds;
+  const used = folds.length === 1 ? interleavedFolds(folds[0], SINGLE_FOLD_SPLITS).filter((f) => f.length > 0) : folds;
   if (used.length < 2) throw new RangeError('crossValidate: need at least 2 pairs to cross-validate one fold');
 
   const thresholds = used.map((_, k) => bestThreshold(used.filter((_, j) => j !== k).flat()));

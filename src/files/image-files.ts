@@ -23,7 +23,10 @@ export function hasImageExtension(file: string): boolean {
 export async function listImageFiles(args: readonly string[]): Promise<ImageFile[]> {
   const files: ImageFile[] = [];
   for (const arg of args) {
-    const isDir = await stat(arg).then((s) => s.isDirectory(), () => false);
+    const isDir = await stat(arg).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     if (isDir) await walk(arg, '', files);
     else files.push({ path: arg, key: path.basename(arg) });
   }

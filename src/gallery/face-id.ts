@@ -9,7 +9,8 @@ import { shortHash } from '../util/short-hash.js';
  * `faceIndex` (default 0) tells apart several faces enrolled from one image.
  */
 export function faceIdFor(source: string, sourceKey: string, sourceEtag: string, model: string, faceIndex = 0): string {
-  if (!Number.isInteger(faceIndex) || faceIndex < 0) throw new RangeError(`faceIndex must be an integer >= 0, got ${faceIndex}`);
+  if (!Number.isInteger(faceIndex) || faceIndex < 0)
+    throw new RangeError(`faceIndex must be an integer >= 0, got ${faceIndex}`);
   // JSON of an array: no ambiguity between ('a|b', 'c') and ('a', 'b|c').
   const input = JSON.stringify([source, sourceKey, sourceEtag, model, faceIndex]);
   return `f${shortHash(input, 32)}`;

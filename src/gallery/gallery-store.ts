@@ -75,20 +75,24 @@ export class GalleryStore {
     if (failures.length === 0) return undefined;
     const name = options.segmentId !== undefined ? checkedId(options.segmentId, 'segmentId') : uniqueName();
     const key = `${this.prefix}failures/${name}.jsonl`;
-    await this.storage.put(key, failures.map((f) => `${JSON.stringify(f)}\n`).join(''), { contentType: 'application/x-ndjson' });
+    await this.storage.put(key, failures.map((f) => `${JSON.stringify(f)}\n`).join(''), {
+      contentType: 'application/x-ndjson',
+    });
     return key;
   }
 
   /** Every recorded enrollment failure (all of them, also of images enrolled since). */
   async readFailures(): Promise<EnrollFailure[]> {
     const failures: EnrollFailure[] = [];
-    for (const key of await this.listKeys(`${this.prefix}failures/`, '.jsonl')) failures.push(...(await this.readLines<EnrollFailure>(key)));
+    for (const key of await this.listKeys(`${this.prefix}failures/`, '.jsonl'))
+      failures.push(...(await this.readLines<EnrollFailure>(key)));
     return failures;
   }
 
   /** The records of one segment, as written (a change-log entry names a segment by its key). */
   async readSegment(key: string): Promise<GalleryRecord[]> {
-    if (!key.startsWith(`${this.prefix}segments/`)) throw new Error(`${key} is not a segment of the gallery at ${this.prefix}`);
+    if (!key.startsWith(`${this.prefix}segments/`))
+      throw new Error(`${key} is not a segment of the gallery at ${this.prefix}`);
     return this.readLines<GalleryRecord>(key);
   }
 
@@ -124,7 +128,9 @@ export class GalleryStore {
         deletions.set(tombstone.personId, entry);
       }
       if (tombstone.faceIds === undefined) entry.all = Math.max(entry.all, time);
-      else for (const faceId of tombstone.faceIds) entry.faces.set(faceId, Math.max(entry.faces.get(faceId) ?? -Infinity, time));
+      else
+        for (const faceId of tombstone.faceIds)
+          entry.faces.set(faceId, Math.max(entry.faces.get(faceId) ?? -Infinity, time));
     }
 
     const live: GalleryRecord[] = [];
@@ -159,7 +165,9 @@ export class GalleryStore {
 
   /** The JSON lines of one object; a line that does not parse names the object and line. */
   private async readLines<T>(key: string): Promise<T[]> {
-    const lines = Buffer.from(await this.storage.get(key)).toString('utf8').split('\n');
+    const lines = Buffer.from(await this.storage.get(key))
+      .toString('utf8')
+      .split('\n');
     const values: T[] = [];
     for (let i = 0; i < lines.length; i++) {
       if (lines[i].trim() === '') continue;
@@ -181,11 +189,16 @@ export class GalleryStore {
 
   private checkRecord(record: GalleryRecord, i: number): void {
     const where = `gallery record ${i}`;
-    if (typeof record?.faceId !== 'string' || record.faceId === '') throw new Error(`${where}: faceId must be a non-empty string`);
-    if (typeof record.personId !== 'string' || record.personId === '') throw new Error(`${where} (${record.faceId}): personId must be a non-empty string`);
-    if (typeof record.source !== 'string' || record.source === '') throw new Error(`${where} (${record.faceId}): source must be a non-empty string`);
+    if (typeof record?.faceId !== 'string' || record.faceId === '')
+      throw new Error(`${where}: faceId must be a non-empty string`);
+    if (typeof record.personId !== 'string' || record.personId === '')
+      throw new Error(`${where} (${record.faceId}): personId must be a non-empty string`);
+    if (typeof record.source !== 'string' || record.source === '')
+      throw new Error(`${where} (${record.faceId}): source must be a non-empty string`);
     if (record.model !== this.model) {
-      throw new Error(`${where} (${record.faceId}): model ${JSON.stringify(record.model)} does not match the gallery's ${JSON.stringify(this.model)}`);
+      throw new Error(
+        `${where} (${record.faceId}): model ${JSON.stringify(record.model)} does not match the gallery's ${JSON.stringify(this.model)}`,
+      );
     }
     if (!Array.isArray(record.embedding) || record.embedding.length === 0 || !record.embedding.every(Number.isFinite)) {
       throw new Error(`${where} (${record.faceId}): embedding must be a non-empty array of finite numbers`);
@@ -195,9 +208,13 @@ export class GalleryStore {
 }
 
 function checkTombstone(t: Tombstone): void {
-  if (typeof t?.personId !== 'string' || t.personId === '') throw new Error('tombstone: personId must be a non-empty string');
+  if (typeof t?.personId !== 'string' || t.personId === '')
+    throw new Error('tombstone: personId must be a non-empty string');
   if (!isTime(t.deletedAt)) throw new Error('tombstone: deletedAt must be an ISO 8601 time');
-  if (t.faceIds !== undefined && (!Array.isArray(t.faceIds) || !t.faceIds.every((id) => typeof id === 'string' && id !== ''))) {
+  if (
+    t.faceIds !== undefined &&
+    (!Array.isArray(t.faceIds) || !t.faceIds.every((id) => typeof id === 'string' && id !== ''))
+  ) {
     throw new Error('tombstone: faceIds must be an array of non-empty strings');
   }
 }
@@ -210,4 +227,3 @@ function checkedId(id: string, what: string): string {
   if (typeof id !== 'string' || id === '') throw new Error(`${what} must be a non-empty string`);
   return keySegment(id);
 }
-

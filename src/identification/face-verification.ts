@@ -53,7 +53,10 @@ export function verifyFaces(
 }
 
 /** A failed or faceless image, image 1 first; NO_FACE is an error here since there is nothing to compare. */
-export function verificationError(settled: PromiseSettledResult<ImageAnalysis>[], paths: string[]): FaceErrorJson | null {
+export function verificationError(
+  settled: PromiseSettledResult<ImageAnalysis>[],
+  paths: string[],
+): FaceErrorJson | null {
   for (const [i, s] of settled.entries()) {
     if (s.status === 'rejected') return errorJson(s.reason);
     if (s.value.faces.length === 0) return new FaceError('NO_FACE', `${paths[i]}: no face found`).toJSON();

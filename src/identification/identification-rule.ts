@@ -44,7 +44,10 @@ export function bestPerPerson<T extends PersonMatch>(hits: readonly T[], k: numb
 export function identificationScore(matches: readonly PersonMatch[], rule: IdentificationRule): number | undefined {
   const [first, ...runnersUp] = bestPerPerson(matches, 1 + RUNNERS_UP);
   if (first === undefined) return undefined;
-  const margin = runnersUp.length === 0 ? MAX_MARGIN : runnersUp.reduce((sum, m) => sum + m.distance, 0) / runnersUp.length - first.distance;
+  const margin =
+    runnersUp.length === 0
+      ? MAX_MARGIN
+      : runnersUp.reduce((sum, m) => sum + m.distance, 0) / runnersUp.length - first.distance;
   return first.distance - rule.marginWeight * margin;
 }
 

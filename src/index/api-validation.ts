@@ -58,7 +58,13 @@ function isInteger(issue: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidType>): boo
 /** The issue as fastify expects a validation error (the shape fastify-type-provider-zod gives it). */
 function validationError(issue: z.core.$ZodIssue): FastifySchemaValidationError {
   const path = issue.path.map(String).join('/');
-  return { keyword: issue.code, instancePath: `/${path}`, schemaPath: `#/${path}/${issue.code}`, params: {}, message: issue.message };
+  return {
+    keyword: issue.code,
+    instancePath: `/${path}`,
+    schemaPath: `#/${path}/${issue.code}`,
+    params: {},
+    message: issue.message,
+  };
 }
 
 /** `/vectors/0/3` -> `vectors[0][3]`. */

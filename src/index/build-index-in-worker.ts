@@ -3,7 +3,10 @@ import { FaceIndex, FaceIndexError, type FaceIndexOptions, type FaceRecord } fro
 import type { IndexBuildInput, IndexBuildReply } from './index-build-worker.js';
 
 // The worker script next to this module: `.ts` under vitest/tsx, `.js` in dist.
-const WORKER_SCRIPT = new URL(`./index-build-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+const WORKER_SCRIPT = new URL(
+  `./index-build-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+  import.meta.url,
+);
 
 /**
  * Builds a FaceIndex on a worker thread: each addPoint blocks for about a millisecond at 1152-D, so
@@ -38,7 +41,10 @@ export async function buildIndexInWorker(faces: readonly FaceRecord[], options: 
     throw new Error(`index build worker failed: ${reply.error.message}`);
   }
   const { index, maps } = reply.snapshot;
-  return FaceIndex.restore({ index: Buffer.from(index.buffer, index.byteOffset, index.byteLength), maps }, { ef: options.ef });
+  return FaceIndex.restore(
+    { index: Buffer.from(index.buffer, index.byteOffset, index.byteLength), maps },
+    { ef: options.ef },
+  );
 }
 
 /**

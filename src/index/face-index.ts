@@ -163,7 +163,8 @@ export class FaceIndex {
    */
   add(faces: readonly FaceRecord[]): void {
     const points = faces.map((face) => {
-      if (typeof face.faceId !== 'string' || face.faceId === '') throw new FaceIndexError('faceId must be a non-empty string');
+      if (typeof face.faceId !== 'string' || face.faceId === '')
+        throw new FaceIndexError('faceId must be a non-empty string');
       if (typeof face.personId !== 'string' || face.personId === '') {
         throw new FaceIndexError(`face ${face.faceId}: personId must be a non-empty string`);
       }
@@ -254,7 +255,8 @@ export class FaceIndex {
         const hits = this.search([query], Math.min(faces, this.size, MAX_PERSON_SEARCH))[0];
         const best = new Map<string, FaceMatch>();
         for (const hit of hits) if (!best.has(hit.personId)) best.set(hit.personId, hit); // hits ascend
-        if (best.size >= k || hits.length >= Math.min(this.size, MAX_PERSON_SEARCH)) return [...best.values()].slice(0, k);
+        if (best.size >= k || hits.length >= Math.min(this.size, MAX_PERSON_SEARCH))
+          return [...best.values()].slice(0, k);
       }
     });
   }
@@ -342,7 +344,8 @@ export class FaceIndex {
     const point = new Array<number>(this.dim);
     for (let i = 0; i < this.dim; i++) {
       const v = vector[i];
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new FaceIndexError(`${what}: embedding[${i}] is not a finite number`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new FaceIndexError(`${what}: embedding[${i}] is not a finite number`);
       point[i] = v;
     }
     return point;
@@ -426,8 +429,14 @@ export function exactTopK(
         let j = 0;
         for (; j < blocked; j += 16) {
           const b = base + j;
-          let d0 = matrix[b] - q[j], d1 = matrix[b + 1] - q[j + 1], d2 = matrix[b + 2] - q[j + 2], d3 = matrix[b + 3] - q[j + 3];
-          let s0 = d0 * d0, s1 = d1 * d1, s2 = d2 * d2, s3 = d3 * d3;
+          let d0 = matrix[b] - q[j],
+            d1 = matrix[b + 1] - q[j + 1],
+            d2 = matrix[b + 2] - q[j + 2],
+            d3 = matrix[b + 3] - q[j + 3];
+          let s0 = d0 * d0,
+            s1 = d1 * d1,
+            s2 = d2 * d2,
+            s3 = d3 * d3;
           for (let t = 4; t < 16; t += 4) {
             d0 = matrix[b + t] - q[j + t];
             d1 = matrix[b + t + 1] - q[j + t + 1];

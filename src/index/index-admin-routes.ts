@@ -12,7 +12,9 @@ import type { IndexService } from './index-service.js';
  */
 export function registerIndexAdminRoutes(app: FastifyInstance, service: IndexService): void {
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  routes.get('/v1/index', { schema: { response: { 200: indexStatusSchema, ...errorResponses } } }, async () => service.status());
+  routes.get('/v1/index', { schema: { response: { 200: indexStatusSchema, ...errorResponses } } }, async () =>
+    service.status(),
+  );
 
   const rebuildSchema = { body: rebuildBodySchema, response: { 202: indexStatusSchema, ...errorResponses } };
   routes.post('/v1/index/rebuild', { schema: rebuildSchema }, async (request, reply) => {

@@ -59,7 +59,6 @@ export function queryInteger(min: number, max: number) {
     .pipe(z.number().min(min, { error: range }).max(max, { error: range }));
 }
 
-
 const personId = () => z.string().min(1).max(MAX_PERSON_ID_LENGTH);
 const imageName = () => z.string().min(1).max(MAX_IMAGE_NAME_LENGTH);
 const box = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() });

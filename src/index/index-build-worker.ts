@@ -3,7 +3,13 @@
  * back (the index bytes transferred, not copied) and exits.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { DEFAULT_INITIAL_CAPACITY, FaceIndex, type FaceIndexOptions, type FaceIndexSnapshot, type FaceRecord } from './face-index.js';
+import {
+  DEFAULT_INITIAL_CAPACITY,
+  FaceIndex,
+  type FaceIndexOptions,
+  type FaceIndexSnapshot,
+  type FaceRecord,
+} from './face-index.js';
 
 /** The faces, packed: record i's embedding is data[offsets[i] .. offsets[i + 1]). */
 export interface IndexBuildInput {
@@ -39,7 +45,8 @@ if (port) {
   try {
     const { index, maps } = build(workerData as IndexBuildInput);
     // A Buffer may be a view into a shared pool: transfer only a buffer it owns whole.
-    const owned = index.byteOffset === 0 && index.byteLength === index.buffer.byteLength ? index : new Uint8Array(index);
+    const owned =
+      index.byteOffset === 0 && index.byteLength === index.buffer.byteLength ? index : new Uint8Array(index);
     reply = { ok: true, snapshot: { index: owned, maps } };
     transfer = [owned.buffer as ArrayBuffer];
   } catch (err) {

@@ -51,7 +51,11 @@ export class IndexClient {
   }
 
   /** Nearest faces of each vector: one list per vector, ascending by distance. */
-  search(vectors: readonly ArrayLike<number>[], k: number = DEFAULT_K, options: { persons?: boolean; model?: string } = {}): Promise<SearchResponse> {
+  search(
+    vectors: readonly ArrayLike<number>[],
+    k: number = DEFAULT_K,
+    options: { persons?: boolean; model?: string } = {},
+  ): Promise<SearchResponse> {
     return this.request<SearchResponse>('/v1/search', {
       method: 'POST',
       json: { vectors: vectors.map((v) => Array.from(v)), k, persons: options.persons, model: options.model },
@@ -65,7 +69,11 @@ export class IndexClient {
 
   /** Is the person in the image? The closest of the image's faces to the person's faces decides. */
   verify(personId: string, bytes: Uint8Array, options: ImageRequestOptions = {}): Promise<VerifyResponse> {
-    return this.request<VerifyResponse>('/v1/verify', { method: 'POST', query: { personId, name: options.name }, bytes });
+    return this.request<VerifyResponse>('/v1/verify', {
+      method: 'POST',
+      query: { personId, name: options.name },
+      bytes,
+    });
   }
 
   persons(page: { limit?: number; offset?: number } = {}): Promise<PersonsResponse> {
@@ -154,7 +162,11 @@ export class IndexClient {
     }
     if (response.ok) {
       if (parsed === undefined) {
-        throw new IndexServiceError(response.status, 'BAD_RESPONSE', `${method} ${url.pathname}: the index service at ${this.baseUrl} answered ${response.status} without JSON`);
+        throw new IndexServiceError(
+          response.status,
+          'BAD_RESPONSE',
+          `${method} ${url.pathname}: the index service at ${this.baseUrl} answered ${response.status} without JSON`,
+        );
       }
       return parsed as T;
     }
@@ -163,7 +175,11 @@ export class IndexClient {
       throw new IndexServiceError(response.status, error.code, error.message);
     }
     if ((parsed as { status?: unknown } | undefined)?.status === 'not_ready') {
-      throw new IndexServiceError(response.status, 'NOT_READY', `the index service at ${this.baseUrl} is not ready yet`);
+      throw new IndexServiceError(
+        response.status,
+        'NOT_READY',
+        `the index service at ${this.baseUrl} is not ready yet`,
+      );
     }
     throw new IndexServiceError(
       response.status,
@@ -176,7 +192,12 @@ export class IndexClient {
   private noAnswer(err: unknown): IndexServiceError {
     const name = (err as { name?: unknown } | null)?.name;
     if (name === 'TimeoutError' || name === 'AbortError') {
-      return new IndexServiceError(null, 'TIMEOUT', `the index service at ${this.baseUrl} did not answer within ${this.timeoutMs} ms`, { cause: err });
+      return new IndexServiceError(
+        null,
+        'TIMEOUT',
+        `the index service at ${this.baseUrl} did not answer within ${this.timeoutMs} ms`,
+        { cause: err },
+      );
     }
     const cause = (err as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
     const code = typeof cause?.code === 'string' ? cause.code : undefined;
@@ -185,7 +206,8 @@ export class IndexClient {
         ? 'connection refused'
         : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
           ? 'host not found'
-          : code ?? (typeof cause?.message === 'string' ? cause.message : err instanceof Error ? err.message : String(err));
+          : (code ??
+            (typeof cause?.message === 'string' ? cause.message : err instanceof Error ? err.message : String(err)));
     return new IndexServiceError(
       null,
       'UNREACHABLE',

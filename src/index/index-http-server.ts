@@ -152,7 +152,9 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
 
   // Image routes: the body is the encoded image, handed over as a Buffer (limit per route).
   for (const contentType of ['application/octet-stream', /^image\/[^\s;]+/i]) {
-    app.addContentTypeParser(contentType, { parseAs: 'buffer', bodyLimit: maxImageBytes }, (_request, body, done) => done(null, body));
+    app.addContentTypeParser(contentType, { parseAs: 'buffer', bodyLimit: maxImageBytes }, (_request, body, done) =>
+      done(null, body),
+    );
   }
 
   app.setNotFoundHandler((request, reply) => {
@@ -161,10 +163,14 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
 
   app.get('/healthz', { schema: { response: { 200: healthResponseSchema } } }, async () => ({ status: 'ok' as const }));
 
-  app.get('/readyz', { schema: { response: { 200: healthResponseSchema, 503: healthResponseSchema } } }, async (_request, reply) => {
-    if (ready()) return { status: 'ok' as const };
-    return reply.status(503).send({ status: 'not_ready' });
-  });
+  app.get(
+    '/readyz',
+    { schema: { response: { 200: healthResponseSchema, 503: healthResponseSchema } } },
+    async (_request, reply) => {
+      if (ready()) return { status: 'ok' as const };
+      return reply.status(503).send({ status: 'not_ready' });
+    },
+  );
 
   const searchSchema = { body: searchBodySchema, response: { 200: searchResponseSchema, ...errorResponses } };
   app.post('/v1/search', { schema: searchSchema }, async (request) => {
@@ -193,9 +199,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
       throw err;
     }
     const response: SearchResponse = {
-      results: matches.map((list) =>
-        list.map(({ personId, faceId, distance }) => ({ personId, faceId, distance })),
-      ),
+      results: matches.map((list) => list.map(({ personId, faceId, distance }) => ({ personId, faceId, distance }))),
     };
     return response;
   });
@@ -219,7 +223,11 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   /** The engine, or a 503 ENGINE_UNAVAILABLE when the service runs without one. */
   const requireEngine = (): NonNullable<IndexServerOptions['analyze']> => {
     if (!analyze) {
-      throw new ApiError(503, 'ENGINE_UNAVAILABLE', 'this index service runs without a face engine: it cannot analyze images');
+      throw new ApiError(
+        503,
+        'ENGINE_UNAVAILABLE',
+        'this index service runs without a face engine: it cannot analyze images',
+      );
     }
     return analyze;
   };
@@ -234,12 +242,13 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
         'body: expected the image bytes with Content-Type image/* or application/octet-stream',
       );
     }
-    const analysis = await engine({ bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), name: name ?? 'image' }).catch(
-      (err: unknown) => {
-        if (err instanceof FaceError && err.code !== 'ENGINE_FAILURE') throw new ApiError(400, err.code, err.message);
-        throw err;
-      },
-    );
+    const analysis = await engine({
+      bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+      name: name ?? 'image',
+    }).catch((err: unknown) => {
+      if (err instanceof FaceError && err.code !== 'ENGINE_FAILURE') throw new ApiError(400, err.code, err.message);
+      throw err;
+    });
     for (const face of analysis.faces) {
       // A server set up with an index of another model's dimension: a 500, logged with this message.
       if (face.embedding.length !== dim) {
@@ -251,12 +260,21 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
 
   app.post(
     '/v1/identify',
-    { schema: { querystring: identifyQuerySchema, response: { 200: identifyResponseSchema, ...errorResponses } }, bodyLimit: maxImageBytes },
+    {
+      schema: { querystring: identifyQuerySchema, response: { 200: identifyResponseSchema, ...errorResponses } },
+      bodyLimit: maxImageBytes,
+    },
     async (request) => {
       requireEngine();
       const { k = DEFAULT_K } = request.query;
       const { width, height, faces } = await analyzeBody(request.body, request.query.name);
-      const found = faces.length === 0 ? [] : current().searchPersons(faces.map((f) => f.embedding), k);
+      const found =
+        faces.length === 0
+          ? []
+          : current().searchPersons(
+              faces.map((f) => f.embedding),
+              k,
+            );
       const response: IdentifyResponse = {
         width,
         height,
@@ -272,7 +290,10 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
 
   app.post(
     '/v1/verify',
-    { schema: { querystring: verifyQuerySchema, response: { 200: verifyResponseSchema, ...errorResponses } }, bodyLimit: maxImageBytes },
+    {
+      schema: { querystring: verifyQuerySchema, response: { 200: verifyResponseSchema, ...errorResponses } },
+      bodyLimit: maxImageBytes,
+    },
     async (request) => {
       const { personId, name } = request.query;
       requireEngine();
@@ -334,4 +355,3 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
 
   return app;
 }
-

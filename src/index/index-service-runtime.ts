@@ -37,7 +37,10 @@ export interface RunningIndexService {
 }
 
 /** `facepipe serve`: the index service on this deployment's storage and Redis, over HTTP. */
-export async function startIndexService(config: AppConfig, options: IndexServiceRuntimeOptions): Promise<RunningIndexService> {
+export async function startIndexService(
+  config: AppConfig,
+  options: IndexServiceRuntimeOptions,
+): Promise<RunningIndexService> {
   const model = options.model ?? BASE_MODEL;
   const storage = openStorage(config.storage);
   const gallery = new GalleryStore(storage, model.id);
@@ -60,7 +63,10 @@ export async function startIndexService(config: AppConfig, options: IndexService
       ? undefined
       : async (input: ImageInput): Promise<ImageAnalysis> => {
           analyzer ??= (typeof given === 'function' ? given() : Promise.resolve(given)).then((a) => {
-            if (a.model.id !== model.id) throw new Error(`the engine computes ${a.model.id} embeddings, the index holds ${model.id}: start both with the same --adapter`);
+            if (a.model.id !== model.id)
+              throw new Error(
+                `the engine computes ${a.model.id} embeddings, the index holds ${model.id}: start both with the same --adapter`,
+              );
             return a;
           });
           return (await analyzer).analyze(input);

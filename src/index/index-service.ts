@@ -78,7 +78,12 @@ export class IndexService {
       ...options,
     };
     this.deletionLog = changeLog;
-    this.index = new FaceIndex({ dim: options.dim, m: this.opts.m, efConstruction: this.opts.efConstruction, ef: options.ef });
+    this.index = new FaceIndex({
+      dim: options.dim,
+      m: this.opts.m,
+      efConstruction: this.opts.efConstruction,
+      ef: options.ef,
+    });
   }
 
   /** The index to query now (a rebuild replaces it: do not keep the reference across awaits). */
@@ -112,15 +117,26 @@ export class IndexService {
     const snapshot = await this.snapshots.loadNewest({ ef: this.opts.ef });
     const position = snapshot?.meta.changePosition;
     // The log covers everything after the snapshot only if it still holds the snapshot's own entry.
-    const logCovers = position !== undefined && position !== LOG_START && bounds.exists && bounds.first !== undefined && compareStreamIds(bounds.first, position) <= 0;
+    const logCovers =
+      position !== undefined &&
+      position !== LOG_START &&
+      bounds.exists &&
+      bounds.first !== undefined &&
+      compareStreamIds(bounds.first, position) <= 0;
     if (snapshot && logCovers) {
       this.index = snapshot.index;
       this.position = position;
-      this.deletions = new Map(Object.entries(snapshot.meta.deletions).map(([personId, at]) => [personId, Date.parse(at)]));
+      this.deletions = new Map(
+        Object.entries(snapshot.meta.deletions).map(([personId, at]) => [personId, Date.parse(at)]),
+      );
       this.loadedFrom = `snapshot ${snapshot.name}`;
       this.lastSnapshot = snapshot.name;
     } else {
-      if (snapshot) logger.warn({ snapshot: snapshot.name, position, log: bounds }, 'the change log does not reach back to the newest snapshot: building from the gallery');
+      if (snapshot)
+        logger.warn(
+          { snapshot: snapshot.name, position, log: bounds },
+          'the change log does not reach back to the newest snapshot: building from the gallery',
+        );
       const built = await this.buildFromGallery(this.opts.m, this.opts.efConstruction);
       this.index = built.index;
       this.position = built.position;
@@ -166,11 +182,22 @@ export class IndexService {
     this.buildFromGallery(m, efConstruction).then(
       (built) => {
         this.pendingSwap = built;
-        if (this.stopped) this.rebuildStatus = { ...this.rebuildStatus, state: 'failed', error: 'the service stopped', finishedAt: new Date().toISOString() };
+        if (this.stopped)
+          this.rebuildStatus = {
+            ...this.rebuildStatus,
+            state: 'failed',
+            error: 'the service stopped',
+            finishedAt: new Date().toISOString(),
+          };
       },
       (err: unknown) => {
         logger.error({ err }, 'index rebuild failed');
-        this.rebuildStatus = { ...this.rebuildStatus, state: 'failed', error: err instanceof Error ? err.message : String(err), finishedAt: new Date().toISOString() };
+        this.rebuildStatus = {
+          ...this.rebuildStatus,
+          state: 'failed',
+          error: err instanceof Error ? err.message : String(err),
+          finishedAt: new Date().toISOString(),
+        };
       },
     );
     return true;
@@ -181,8 +208,16 @@ export class IndexService {
     const position = (await this.changeLog.bounds()).last ?? LOG_START;
     const [records, tombstones] = await Promise.all([this.gallery.readAll(), this.gallery.readTombstones()]);
     const deletions = new Map<string, number>();
-    for (const t of tombstones) if (t.faceIds === undefined) deletions.set(t.personId, Math.max(deletions.get(t.personId) ?? -Infinity, Date.parse(t.deletedAt)));
-    const index = await buildIndexInWorker(records, { dim: this.opts.dim, m, efConstruction, ef: this.opts.ef ?? this.index.ef, initialCapacity: Math.max(1024, records.length) });
+    for (const t of tombstones)
+      if (t.faceIds === undefined)
+        deletions.set(t.personId, Math.max(deletions.get(t.personId) ?? -Infinity, Date.parse(t.deletedAt)));
+    const index = await buildIndexInWorker(records, {
+      dim: this.opts.dim,
+      m,
+      efConstruction,
+      ef: this.opts.ef ?? this.index.ef,
+      initialCapacity: Math.max(1024, records.length),
+    });
     return { index, position, deletions };
   }
 
@@ -201,12 +236,18 @@ export class IndexService {
           this.ready = true;
           logger.info({ faces: this.index.size, position: this.position }, 'index service ready');
         }
-        if (this.changesSinceSnapshot >= this.opts.snapshotEveryChanges || (this.changesSinceSnapshot > 0 && Date.now() - this.firstUnsavedChangeAt >= this.opts.snapshotEveryMs)) {
+        if (
+          this.changesSinceSnapshot >= this.opts.snapshotEveryChanges ||
+          (this.changesSinceSnapshot > 0 && Date.now() - this.firstUnsavedChangeAt >= this.opts.snapshotEveryMs)
+        ) {
           await this.snapshot();
         }
       } catch (err) {
         // Redis or storage away: keep the position, try again shortly; nothing was skipped.
-        logger.warn({ err: err instanceof Error ? err.message : String(err), position: this.position }, 'change log: will retry');
+        logger.warn(
+          { err: err instanceof Error ? err.message : String(err), position: this.position },
+          'change log: will retry',
+        );
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
@@ -216,11 +257,20 @@ export class IndexService {
     this.pendingSwap = undefined;
     this.index = built.index;
     this.position = built.position; // changes since the build started are applied again, harmlessly
-    for (const [personId, at] of built.deletions) this.deletions.set(personId, Math.max(this.deletions.get(personId) ?? -Infinity, at));
-    this.rebuildStatus = { ...this.rebuildStatus, state: 'done', faces: built.index.size, finishedAt: new Date().toISOString() };
+    for (const [personId, at] of built.deletions)
+      this.deletions.set(personId, Math.max(this.deletions.get(personId) ?? -Infinity, at));
+    this.rebuildStatus = {
+      ...this.rebuildStatus,
+      state: 'done',
+      faces: built.index.size,
+      finishedAt: new Date().toISOString(),
+    };
     this.markUnsaved();
     this.changesSinceSnapshot = this.opts.snapshotEveryChanges; // snapshot the new index soon
-    logger.info({ faces: built.index.size, m: built.index.m, efConstruction: built.index.efConstruction }, 'rebuilt index swapped in');
+    logger.info(
+      { faces: built.index.size, m: built.index.m, efConstruction: built.index.efConstruction },
+      'rebuilt index swapped in',
+    );
   }
 
   private async apply(change: GalleryChange): Promise<void> {
@@ -241,15 +291,24 @@ export class IndexService {
     const foreign = records.filter((r) => r.model !== this.gallery.model);
     if (foreign.length > 0) {
       // Distances between two models' embeddings mean nothing: never mix them in one index.
-      logger.error({ segment: change.key, faces: foreign.length, model: foreign[0].model, indexModel: this.gallery.model }, 'segment holds another model\'s embeddings: refused (rebuild with that model instead)');
+      logger.error(
+        { segment: change.key, faces: foreign.length, model: foreign[0].model, indexModel: this.gallery.model },
+        "segment holds another model's embeddings: refused (rebuild with that model instead)",
+      );
     }
-    const live = records.filter((r) => r.model === this.gallery.model && !(Date.parse(r.enrolledAt) <= (this.deletions.get(r.personId) ?? -Infinity)));
+    const live = records.filter(
+      (r) =>
+        r.model === this.gallery.model && !(Date.parse(r.enrolledAt) <= (this.deletions.get(r.personId) ?? -Infinity)),
+    );
     this.index.add(live);
   }
 
   private applyDelete(change: Extract<GalleryChange, { type: 'delete' }>): number {
     if (change.faceIds !== undefined) return change.faceIds.filter((faceId) => this.index.removeFace(faceId)).length;
-    this.deletions.set(change.personId, Math.max(this.deletions.get(change.personId) ?? -Infinity, Date.parse(change.deletedAt)));
+    this.deletions.set(
+      change.personId,
+      Math.max(this.deletions.get(change.personId) ?? -Infinity, Date.parse(change.deletedAt)),
+    );
     return this.index.removePerson(change.personId);
   }
 
@@ -264,7 +323,9 @@ export class IndexService {
     const name = await this.snapshots.save(index.serialize(), {
       createdAt: new Date().toISOString(),
       changePosition: this.position,
-      deletions: Object.fromEntries([...this.deletions].map(([personId, at]) => [personId, new Date(at).toISOString()])),
+      deletions: Object.fromEntries(
+        [...this.deletions].map(([personId, at]) => [personId, new Date(at).toISOString()]),
+      ),
       faces: index.size,
       persons,
       m: index.m,

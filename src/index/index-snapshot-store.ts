@@ -89,7 +89,9 @@ export class IndexSnapshotStore {
       }
       let raw: { meta: Uint8Array; index: Uint8Array; maps: Uint8Array };
       try {
-        const [meta, index, maps] = await Promise.all([META_FILE, INDEX_FILE, MAPS_FILE].map((f) => this.storage.get(dir + f)));
+        const [meta, index, maps] = await Promise.all(
+          [META_FILE, INDEX_FILE, MAPS_FILE].map((f) => this.storage.get(dir + f)),
+        );
         raw = { meta, index, maps };
       } catch (err) {
         // Deleted under us, e.g. by another replica's prune.
@@ -116,7 +118,9 @@ export class IndexSnapshotStore {
     const snapshots = await this.scan();
     const newestComplete = snapshots.findIndex((s) => s.complete);
     let kept = 0;
-    const doomed = snapshots.filter((s, i) => (s.complete ? ++kept > keep : newestComplete !== -1 && i > newestComplete));
+    const doomed = snapshots.filter((s, i) =>
+      s.complete ? ++kept > keep : newestComplete !== -1 && i > newestComplete,
+    );
     for (const snapshot of doomed) {
       // meta.json first: a half-deleted snapshot is then incomplete, never loaded as damaged.
       const meta = snapshot.keys.find((key) => key.endsWith(`/${META_FILE}`));
@@ -152,13 +156,18 @@ export class IndexSnapshotStore {
 }
 
 /** Checks and restores a snapshot's objects; every failure here means the snapshot is damaged. */
-function decode(raw: { meta: Uint8Array; index: Uint8Array; maps: Uint8Array }, ef: number | undefined): { index: FaceIndex; meta: StoredIndexSnapshotMeta } {
+function decode(
+  raw: { meta: Uint8Array; index: Uint8Array; maps: Uint8Array },
+  ef: number | undefined,
+): { index: FaceIndex; meta: StoredIndexSnapshotMeta } {
   const meta = JSON.parse(text(raw.meta)) as StoredIndexSnapshotMeta;
-  const metaIssue = metaProblem(meta) ?? (/^[0-9a-f]{64}$/.test(String(meta.indexSha256)) ? undefined : 'indexSha256 is not a sha256');
+  const metaIssue =
+    metaProblem(meta) ?? (/^[0-9a-f]{64}$/.test(String(meta.indexSha256)) ? undefined : 'indexSha256 is not a sha256');
   if (metaIssue) throw new Error(`meta.json: ${metaIssue}`);
   const indexBytes = Buffer.from(raw.index.buffer, raw.index.byteOffset, raw.index.byteLength);
   const actual = sha256(indexBytes);
-  if (actual !== meta.indexSha256) throw new Error(`index.bin has sha256 ${actual}, meta.json says ${meta.indexSha256}`);
+  if (actual !== meta.indexSha256)
+    throw new Error(`index.bin has sha256 ${actual}, meta.json says ${meta.indexSha256}`);
   const maps = JSON.parse(text(raw.maps)) as FaceIndexMaps;
   const mapsIssue = mismatch(meta, maps);
   if (mapsIssue) throw new Error(`maps.json does not match meta.json: ${mapsIssue}`);
@@ -169,8 +178,10 @@ function decode(raw: { meta: Uint8Array; index: Uint8Array; maps: Uint8Array }, 
 function metaProblem(meta: IndexSnapshotMeta): string | undefined {
   if (typeof meta !== 'object' || meta === null) return 'must be an object';
   if (!isTime(meta.createdAt)) return 'createdAt must be an ISO 8601 time';
-  if (typeof meta.changePosition !== 'string' || !/^\d+-\d+$/.test(meta.changePosition)) return 'changePosition must be a stream id like 1700000000000-0';
-  if (typeof meta.deletions !== 'object' || meta.deletions === null || Array.isArray(meta.deletions)) return 'deletions must be an object';
+  if (typeof meta.changePosition !== 'string' || !/^\d+-\d+$/.test(meta.changePosition))
+    return 'changePosition must be a stream id like 1700000000000-0';
+  if (typeof meta.deletions !== 'object' || meta.deletions === null || Array.isArray(meta.deletions))
+    return 'deletions must be an object';
   for (const [personId, deletedAt] of Object.entries(meta.deletions)) {
     if (!isTime(deletedAt)) return `deletions[${JSON.stringify(personId)}] must be an ISO 8601 time`;
   }
@@ -205,4 +216,3 @@ function text(bytes: Uint8Array): string {
 function isTime(value: unknown): value is string {
   return typeof value === 'string' && Number.isFinite(Date.parse(value));
 }
-

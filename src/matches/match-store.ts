@@ -119,7 +119,8 @@ export class MatchStore {
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_MATCHES_LIMIT) {
       throw new RangeError(`query: limit must be an integer from 1 to ${MAX_MATCHES_LIMIT}, got ${limit}`);
     }
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`query: offset must be an integer >= 0, got ${offset}`);
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw new RangeError(`query: offset must be an integer >= 0, got ${offset}`);
     const min = options.since === undefined ? '-inf' : String(timeOf(options.since, 'since'));
     const max = options.until === undefined ? '+inf' : `(${timeOf(options.until, 'until')}`;
 

@@ -30,14 +30,18 @@ export async function listEnrollItems(source: Storage, options: ListEnrollItemsO
 }
 
 async function fromFolders(source: Storage, prefix: string): Promise<EnrollListing> {
-  if (prefix !== '' && !prefix.endsWith('/')) throw new Error(`source prefix must be '' or end with '/', got ${JSON.stringify(prefix)}`);
+  if (prefix !== '' && !prefix.endsWith('/'))
+    throw new Error(`source prefix must be '' or end with '/', got ${JSON.stringify(prefix)}`);
   const items: EnrollItem[] = [];
   const skipped: SkippedKey[] = [];
   for await (const object of listAll(source, prefix)) {
     const parts = object.key.slice(prefix.length).split('/');
-    if (!hasImageExtension(object.key)) skipped.push({ key: object.key, reason: `not an image (${path.extname(object.key) || 'no extension'})` });
-    else if (parts.length === 1) skipped.push({ key: object.key, reason: 'not in a person folder (expected <personId>/<image>)' });
-    else if (parts.length > 2) skipped.push({ key: object.key, reason: 'nested deeper than one folder (expected <personId>/<image>)' });
+    if (!hasImageExtension(object.key))
+      skipped.push({ key: object.key, reason: `not an image (${path.extname(object.key) || 'no extension'})` });
+    else if (parts.length === 1)
+      skipped.push({ key: object.key, reason: 'not in a person folder (expected <personId>/<image>)' });
+    else if (parts.length > 2)
+      skipped.push({ key: object.key, reason: 'nested deeper than one folder (expected <personId>/<image>)' });
     else items.push({ key: object.key, personId: parts[0], etag: object.etag, size: object.size });
   }
   return { items, skipped, missing: [] };
@@ -49,7 +53,10 @@ async function fromManifest(source: Storage, manifest: ManifestEntry[], concurre
   const skipped: SkippedKey[] = [];
   await forEachConcurrent(manifest, concurrency, async (entry) => {
     if (!hasImageExtension(entry.key)) {
-      skipped.push({ key: entry.key, reason: `not an image (${path.extname(entry.key) || 'no extension'}), manifest line ${entry.line}` });
+      skipped.push({
+        key: entry.key,
+        reason: `not an image (${path.extname(entry.key) || 'no extension'}), manifest line ${entry.line}`,
+      });
       return;
     }
     const object = await source.head(entry.key);

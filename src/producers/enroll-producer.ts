@@ -45,9 +45,12 @@ export class EnrollProducer {
     private readonly gallery: GalleryStore,
     private readonly options: EnrollProducerOptions,
   ) {
-    if (!Number.isInteger(options.chunkSize) || options.chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${options.chunkSize}`);
+    if (!Number.isInteger(options.chunkSize) || options.chunkSize < 1)
+      throw new RangeError(`chunkSize must be a positive integer, got ${options.chunkSize}`);
     if (gallery.model !== options.model) {
-      throw new Error(`the gallery is of model ${JSON.stringify(gallery.model)}, the producer enrolls with ${JSON.stringify(options.model)}`);
+      throw new Error(
+        `the gallery is of model ${JSON.stringify(gallery.model)}, the producer enrolls with ${JSON.stringify(options.model)}`,
+      );
     }
     this.storageUrl = canonicalStorageUrl(options.storageUrl);
     this.sourceUrl = canonicalStorageUrl(options.sourceUrl);
@@ -58,14 +61,24 @@ export class EnrollProducer {
     const [records, failures] = await Promise.all([this.gallery.readAll(), this.gallery.readFailures()]);
     const enrolled = new Set<string>();
     for (const record of records) {
-      if (record.source === this.sourceUrl) enrolled.add(versionKey(record.sourceKey, record.sourceEtag, record.personId));
+      if (record.source === this.sourceUrl)
+        enrolled.add(versionKey(record.sourceKey, record.sourceEtag, record.personId));
     }
     const failed = new Set<string>();
     for (const failure of failures) {
-      if (failure.source === this.sourceUrl) failed.add(versionKey(failure.sourceKey, failure.sourceEtag, failure.personId));
+      if (failure.source === this.sourceUrl)
+        failed.add(versionKey(failure.sourceKey, failure.sourceEtag, failure.personId));
     }
 
-    const summary: EnqueueSummary = { images: items.length, alreadyEnrolled: 0, alreadyFailed: 0, alreadyQueued: 0, enqueued: 0, jobs: 0, jobIds: [] };
+    const summary: EnqueueSummary = {
+      images: items.length,
+      alreadyEnrolled: 0,
+      alreadyFailed: 0,
+      alreadyQueued: 0,
+      enqueued: 0,
+      jobs: 0,
+      jobIds: [],
+    };
     const todo: EnrollItem[] = [];
     for (const item of items) {
       const version = versionKey(item.key, item.etag, item.personId);
@@ -76,7 +89,8 @@ export class EnrollProducer {
     todo.sort((a, b) => compareKeys(a.key, b.key) || compareKeys(a.etag, b.etag));
 
     const chunks: EnrollItem[][] = [];
-    for (let start = 0; start < todo.length; start += this.options.chunkSize) chunks.push(todo.slice(start, start + this.options.chunkSize));
+    for (let start = 0; start < todo.length; start += this.options.chunkSize)
+      chunks.push(todo.slice(start, start + this.options.chunkSize));
     const planned = chunks.map((chunk) => ({ chunk, jobId: this.jobIdFor(chunk), state: 'unknown' }));
     await forEachConcurrent(planned, 32, async (plan) => {
       plan.state = await this.queue.getJobState(plan.jobId);
@@ -105,7 +119,9 @@ export class EnrollProducer {
 
   /** 'enroll-<12 hex storage tag>-<32 hex>': deterministic, no ':', never an integer string. */
   jobIdFor(chunk: readonly EnrollItem[]): string {
-    const versions = chunk.map((item) => [item.key, item.etag, item.personId]).sort((a, b) => compareKeys(a[0], b[0]) || compareKeys(a[1], b[1]));
+    const versions = chunk
+      .map((item) => [item.key, item.etag, item.personId])
+      .sort((a, b) => compareKeys(a[0], b[0]) || compareKeys(a[1], b[1]));
     const input = JSON.stringify([this.storageUrl, this.sourceUrl, this.options.model, versions]);
     return `enroll-${this.tag}-${shortHash(input, 32)}`;
   }

@@ -53,7 +53,10 @@ export interface EnrollRunSummary {
  * does not hold yet, and with `wait` follow the jobs and report from the gallery itself, so the
  * summary is the same whichever run did the work.
  */
-export async function runEnroll(config: AppConfig, options: EnrollRunOptions): Promise<EnrollEnqueueReport | EnrollRunSummary> {
+export async function runEnroll(
+  config: AppConfig,
+  options: EnrollRunOptions,
+): Promise<EnrollEnqueueReport | EnrollRunSummary> {
   const started = performance.now();
   const source = openStorage(options.source);
   const model = options.model ?? BASE_MODEL;
@@ -83,11 +86,21 @@ export async function runEnroll(config: AppConfig, options: EnrollRunOptions): P
           failedImages += result.failed;
           faces += result.facesDetected;
         }
-        options.onProgress?.({ done: done + failed.size * (options.chunkSize ?? DEFAULT_CHUNK_SIZE), total, failed: failedImages, faces });
+        options.onProgress?.({
+          done: done + failed.size * (options.chunkSize ?? DEFAULT_CHUNK_SIZE),
+          total,
+          failed: failedImages,
+          faces,
+        });
       },
     });
     const summary = await summarize(gallery, source, listing.items, listing.missing.length);
-    return { ...summary, seconds: (performance.now() - started) / 1000, enqueued: enqueued.enqueued + enqueued.alreadyQueued, alreadyEnrolled: enqueued.alreadyEnrolled };
+    return {
+      ...summary,
+      seconds: (performance.now() - started) / 1000,
+      enqueued: enqueued.enqueued + enqueued.alreadyQueued,
+      alreadyEnrolled: enqueued.alreadyEnrolled,
+    };
   } finally {
     await queue.close();
   }
@@ -101,7 +114,8 @@ async function summarize(gallery: GalleryStore, source: Storage, items: EnrollIt
   const enrolled = new Set<string>();
   for (const r of records) if (r.source === sourceUrl) enrolled.add(version(r.sourceKey, r.sourceEtag, r.personId));
   const failedCode = new Map<string, string>();
-  for (const f of failures) if (f.source === sourceUrl) failedCode.set(version(f.sourceKey, f.sourceEtag, f.personId), f.code);
+  for (const f of failures)
+    if (f.source === sourceUrl) failedCode.set(version(f.sourceKey, f.sourceEtag, f.personId), f.code);
 
   const errors: Record<string, number> = {};
   const count = (code: string, n = 1) => (errors[code] = (errors[code] ?? 0) + n);

@@ -29,7 +29,8 @@ export class IdentifyProducer {
     private readonly queue: Queue<IdentifyJobData>,
     private readonly options: IdentifyProducerOptions,
   ) {
-    if (!Number.isInteger(options.chunkSize) || options.chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${options.chunkSize}`);
+    if (!Number.isInteger(options.chunkSize) || options.chunkSize < 1)
+      throw new RangeError(`chunkSize must be a positive integer, got ${options.chunkSize}`);
     this.storageUrl = canonicalStorageUrl(options.storageUrl);
     this.tag = storageTag(options.storageUrl);
   }
@@ -40,15 +41,31 @@ export class IdentifyProducer {
     const jobs: IdentifyRunRecord['jobs'] = [];
     for (let start = 0; start < sorted.length; start += this.options.chunkSize) {
       const chunk = sorted.slice(start, start + this.options.chunkSize);
-      const input = JSON.stringify([this.storageUrl, canonicalStorageUrl(sourceUrl), run, this.options.model, chunk.map((i) => [i.key, i.etag])]);
+      const input = JSON.stringify([
+        this.storageUrl,
+        canonicalStorageUrl(sourceUrl),
+        run,
+        this.options.model,
+        chunk.map((i) => [i.key, i.etag]),
+      ]);
       jobs.push({ jobId: `identify-${this.tag}-${shortHash(input, 32)}`, items: chunk });
     }
     return jobs;
   }
 
   /** Enqueues the run's planned jobs that still have work; `done` holds the input keys with results. */
-  async enqueue(record: IdentifyRunRecord, done: ReadonlySet<string>): Promise<IdentifyEnqueueSummary & { jobIds: string[] }> {
-    const summary = { snapshots: record.snapshots, alreadyDone: 0, alreadyQueued: 0, enqueued: 0, jobs: 0, jobIds: [] as string[] };
+  async enqueue(
+    record: IdentifyRunRecord,
+    done: ReadonlySet<string>,
+  ): Promise<IdentifyEnqueueSummary & { jobIds: string[] }> {
+    const summary = {
+      snapshots: record.snapshots,
+      alreadyDone: 0,
+      alreadyQueued: 0,
+      enqueued: 0,
+      jobs: 0,
+      jobIds: [] as string[],
+    };
     const todo: IdentifyRunRecord['jobs'] = [];
     for (const job of record.jobs) {
       const missing = job.items.filter((item) => !done.has(item.key)).length;
@@ -72,7 +89,13 @@ export class IdentifyProducer {
       if (state !== 'unknown') await this.queue.remove(job.jobId);
       add.push({
         name: 'identify',
-        data: { storageUrl: this.storageUrl, sourceUrl: record.source, run: record.run, model: this.options.model, items: job.items },
+        data: {
+          storageUrl: this.storageUrl,
+          sourceUrl: record.source,
+          run: record.run,
+          model: this.options.model,
+          items: job.items,
+        },
         opts: { ...DEFAULT_JOB_OPTIONS, ...this.options.jobOptions, jobId: job.jobId },
       });
       summary.enqueued += missing;

@@ -54,14 +54,26 @@ export interface IdentifyRunSummary {
  * them and summarise from the result files. Without `wait` it only enqueues: the report is what a
  * schedule job returns.
  */
-export function runIdentify(config: AppConfig, options: IdentifyRunOptions & { wait?: false }): Promise<IdentifyEnqueueReport>;
-export function runIdentify(config: AppConfig, options: IdentifyRunOptions): Promise<IdentifyEnqueueReport | IdentifyRunSummary>;
-export async function runIdentify(config: AppConfig, options: IdentifyRunOptions): Promise<IdentifyEnqueueReport | IdentifyRunSummary> {
+export function runIdentify(
+  config: AppConfig,
+  options: IdentifyRunOptions & { wait?: false },
+): Promise<IdentifyEnqueueReport>;
+export function runIdentify(
+  config: AppConfig,
+  options: IdentifyRunOptions,
+): Promise<IdentifyEnqueueReport | IdentifyRunSummary>;
+export async function runIdentify(
+  config: AppConfig,
+  options: IdentifyRunOptions,
+): Promise<IdentifyEnqueueReport | IdentifyRunSummary> {
   const started = performance.now();
   if (options.run !== undefined && !RUN_ID_PATTERN.test(options.run)) {
-    throw new Error(`run id ${JSON.stringify(options.run)}: use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit)`);
+    throw new Error(
+      `run id ${JSON.stringify(options.run)}: use letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit)`,
+    );
   }
-  if (options.since !== undefined && !Number.isFinite(Date.parse(options.since))) throw new Error(`--since ${JSON.stringify(options.since)} is not an ISO 8601 time`);
+  if (options.since !== undefined && !Number.isFinite(Date.parse(options.since)))
+    throw new Error(`--since ${JSON.stringify(options.since)} is not an ISO 8601 time`);
 
   const storage = openStorage(config.storage);
   const source = openStorage(options.source);
@@ -70,7 +82,11 @@ export async function runIdentify(config: AppConfig, options: IdentifyRunOptions
   const results = new ResultStore(storage);
   const queue = new Queue<IdentifyJobData>(QUEUE_NAMES.identify, queueConnectionOptions(config));
   try {
-    const producer = new IdentifyProducer(queue, { chunkSize: options.chunkSize ?? DEFAULT_IDENTIFY_CHUNK_SIZE, model: (options.model ?? BASE_MODEL).id, storageUrl: config.storage });
+    const producer = new IdentifyProducer(queue, {
+      chunkSize: options.chunkSize ?? DEFAULT_IDENTIFY_CHUNK_SIZE,
+      model: (options.model ?? BASE_MODEL).id,
+      storageUrl: config.storage,
+    });
     let record = options.run !== undefined ? await runs.get(options.run) : undefined;
     if (record !== undefined && record.source !== sourceUrl) {
       throw new Error(`run ${record.run} identifies ${record.source}, not ${sourceUrl}: choose another run id`);
@@ -83,7 +99,10 @@ export async function runIdentify(config: AppConfig, options: IdentifyRunOptions
         run,
         source: sourceUrl,
         since,
-        watermark: items.reduce<string | null>((max, i) => (max === null || i.modified > max ? i.modified : max), since),
+        watermark: items.reduce<string | null>(
+          (max, i) => (max === null || i.modified > max ? i.modified : max),
+          since,
+        ),
         snapshots: items.length,
         createdAt: new Date().toISOString(),
         jobs: producer.plan(run, sourceUrl, items),
@@ -110,7 +129,8 @@ export async function runIdentify(config: AppConfig, options: IdentifyRunOptions
       },
     });
     const summary = await summarize(results, record);
-    if (summary.complete && record.completedAt === undefined) await runs.save({ ...record, completedAt: new Date().toISOString() });
+    if (summary.complete && record.completedAt === undefined)
+      await runs.save({ ...record, completedAt: new Date().toISOString() });
     return { run: record.run, ...summary.counts, seconds: (performance.now() - started) / 1000, resultsPrefix };
   } finally {
     await queue.close();
@@ -138,7 +158,10 @@ async function lastWatermark(runs: RunStore, results: ResultStore, source: strin
     if (record.completedAt === undefined) {
       const done = await results.inputKeys(record.run);
       if (!record.jobs.every((job) => job.items.every((item) => done.has(item.key)))) {
-        logger.warn({ run: record.run }, 'an earlier run of this source is not complete: its snapshots are offered again');
+        logger.warn(
+          { run: record.run },
+          'an earlier run of this source is not complete: its snapshots are offered again',
+        );
         continue;
       }
       await runs.save({ ...record, completedAt: new Date().toISOString() });
@@ -150,7 +173,10 @@ async function lastWatermark(runs: RunStore, results: ResultStore, source: strin
 
 /** '20261129T021500Z-<6 hex of the source>': sortable, and distinct for sources run at the same second. */
 function newRunId(source: string): string {
-  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${shortHash(source, 6)}`;
+  return `${new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${shortHash(source, 6)}`;
 }
 
 async function summarize(results: ResultStore, record: IdentifyRunRecord) {

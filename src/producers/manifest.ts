@@ -39,7 +39,10 @@ export function parseManifest(text: string, format: ManifestFormat): ManifestEnt
   for (const entry of entries) {
     const previous = seen.get(entry.key);
     if (previous !== undefined) {
-      throw new ManifestError(`line ${entry.line}: key ${JSON.stringify(entry.key)} is already listed on line ${previous}`, entry.line);
+      throw new ManifestError(
+        `line ${entry.line}: key ${JSON.stringify(entry.key)} is already listed on line ${previous}`,
+        entry.line,
+      );
     }
     seen.set(entry.key, entry.line);
   }
@@ -54,7 +57,10 @@ function parseCsv(lines: string[]): ManifestEntry[] {
   const personColumn = header.indexOf('personId');
   const nameColumn = header.indexOf('name');
   if (keyColumn < 0 || personColumn < 0) {
-    throw new ManifestError(`line ${headerLine + 1}: the CSV header must name the columns key and personId (and optionally name), got ${JSON.stringify(lines[headerLine])}`, headerLine + 1);
+    throw new ManifestError(
+      `line ${headerLine + 1}: the CSV header must name the columns key and personId (and optionally name), got ${JSON.stringify(lines[headerLine])}`,
+      headerLine + 1,
+    );
   }
   const entries: ManifestEntry[] = [];
   for (let i = headerLine + 1; i < lines.length; i++) {
@@ -62,10 +68,15 @@ function parseCsv(lines: string[]): ManifestEntry[] {
     const line = i + 1;
     const fields = splitCsvLine(lines[i], line);
     if (fields.length !== header.length) {
-      throw new ManifestError(`line ${line}: expected ${header.length} fields (${header.join(',')}), got ${fields.length}`, line);
+      throw new ManifestError(
+        `line ${line}: expected ${header.length} fields (${header.join(',')}), got ${fields.length}`,
+        line,
+      );
     }
     const name = nameColumn >= 0 ? fields[nameColumn].trim() : '';
-    entries.push(checkedEntry(fields[keyColumn].trim(), fields[personColumn].trim(), name === '' ? undefined : name, line));
+    entries.push(
+      checkedEntry(fields[keyColumn].trim(), fields[personColumn].trim(), name === '' ? undefined : name, line),
+    );
   }
   return entries;
 }
@@ -79,7 +90,8 @@ function splitCsvLine(text: string, line: number): string[] {
       let value = '';
       i++;
       for (;;) {
-        if (i >= text.length) throw new ManifestError(`line ${line}: unterminated quoted field (a field cannot span lines)`, line);
+        if (i >= text.length)
+          throw new ManifestError(`line ${line}: unterminated quoted field (a field cannot span lines)`, line);
         if (text[i] === '"') {
           if (text[i + 1] === '"') {
             value += '"';
@@ -91,12 +103,17 @@ function splitCsvLine(text: string, line: number): string[] {
         }
         value += text[i++];
       }
-      if (i < text.length && text[i] !== ',') throw new ManifestError(`line ${line}: unexpected character after a quoted field at column ${i + 1}`, line);
+      if (i < text.length && text[i] !== ',')
+        throw new ManifestError(`line ${line}: unexpected character after a quoted field at column ${i + 1}`, line);
       fields.push(value);
     } else {
       const end = text.indexOf(',', i);
       const value = text.slice(i, end < 0 ? text.length : end);
-      if (value.includes('"')) throw new ManifestError(`line ${line}: a quote inside an unquoted field at column ${i + 1 + value.indexOf('"')}`, line);
+      if (value.includes('"'))
+        throw new ManifestError(
+          `line ${line}: a quote inside an unquoted field at column ${i + 1 + value.indexOf('"')}`,
+          line,
+        );
       fields.push(value);
       i = end < 0 ? text.length : end;
     }
@@ -122,8 +139,16 @@ function parseJsonl(lines: string[]): ManifestEntry[] {
     const { key, personId, name } = value as Record<string, unknown>;
     if (typeof key !== 'string') throw new ManifestError(`line ${line}: "key" must be a string`, line);
     if (typeof personId !== 'string') throw new ManifestError(`line ${line}: "personId" must be a string`, line);
-    if (name !== undefined && name !== null && typeof name !== 'string') throw new ManifestError(`line ${line}: "name" must be a string`, line);
-    entries.push(checkedEntry(key.trim(), personId.trim(), typeof name === 'string' && name.trim() !== '' ? name.trim() : undefined, line));
+    if (name !== undefined && name !== null && typeof name !== 'string')
+      throw new ManifestError(`line ${line}: "name" must be a string`, line);
+    entries.push(
+      checkedEntry(
+        key.trim(),
+        personId.trim(),
+        typeof name === 'string' && name.trim() !== '' ? name.trim() : undefined,
+        line,
+      ),
+    );
   }
   return entries;
 }

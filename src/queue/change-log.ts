@@ -40,7 +40,15 @@ export class ChangeLog {
   ) {}
 
   async publish(change: GalleryChange): Promise<string> {
-    const id = await this.redis.xadd(this.key, 'MAXLEN', '~', String(this.maxLength), '*', 'change', JSON.stringify(change));
+    const id = await this.redis.xadd(
+      this.key,
+      'MAXLEN',
+      '~',
+      String(this.maxLength),
+      '*',
+      'change',
+      JSON.stringify(change),
+    );
     return id!;
   }
 
@@ -60,7 +68,8 @@ export class ChangeLog {
       this.redis.xrange(this.key, '-', '+', 'COUNT', 1),
       this.redis.xrevrange(this.key, '+', '-', 'COUNT', 1),
     ]);
-    if (first.length === 0) return { exists: (await this.redis.exists(this.key)) === 1, first: undefined, last: undefined };
+    if (first.length === 0)
+      return { exists: (await this.redis.exists(this.key)) === 1, first: undefined, last: undefined };
     return { exists: true, first: first[0][0], last: last[0][0] };
   }
 }

@@ -56,7 +56,9 @@ export function validateTimeZone(tz: string): string {
     if (trimmed === '') throw new RangeError('empty');
     return new Intl.DateTimeFormat('en-US', { timeZone: trimmed }).resolvedOptions().timeZone;
   } catch {
-    throw new ScheduleError(`unknown time zone ${JSON.stringify(tz)}: expected an IANA zone such as UTC, Europe/Paris or America/New_York`);
+    throw new ScheduleError(
+      `unknown time zone ${JSON.stringify(tz)}: expected an IANA zone such as UTC, Europe/Paris or America/New_York`,
+    );
   }
 }
 
@@ -66,10 +68,15 @@ export function validateTimeZone(tz: string): string {
  * six (seconds first) or a predefined '@daily'-style alias; an expression that never fires is
  * refused too.
  */
-export function validateCron(expression: string, tz: string = DEFAULT_SCHEDULE_TZ, now: Date = new Date()): { cron: string; next: Date } {
+export function validateCron(
+  expression: string,
+  tz: string = DEFAULT_SCHEDULE_TZ,
+  now: Date = new Date(),
+): { cron: string; next: Date } {
   const cron = expression.trim();
   const fields = cron.split(/\s+/).filter((f) => f !== '');
-  const usage = 'expected 5 fields (minute hour day-of-month month day-of-week, e.g. "0 2 * * *" for 02:00 every night), 6 with seconds first, or @daily/@hourly/...';
+  const usage =
+    'expected 5 fields (minute hour day-of-month month day-of-week, e.g. "0 2 * * *" for 02:00 every night), 6 with seconds first, or @daily/@hourly/...';
   if (cron.startsWith('@') ? fields.length !== 1 : fields.length !== 5 && fields.length !== 6) {
     throw new ScheduleError(`invalid cron expression ${JSON.stringify(expression)}: ${usage}`);
   }
@@ -77,17 +84,24 @@ export function validateCron(expression: string, tz: string = DEFAULT_SCHEDULE_T
   try {
     next = CronExpressionParser.parse(cron, { tz, currentDate: now }).next().toDate();
   } catch (err) {
-    throw new ScheduleError(`invalid cron expression ${JSON.stringify(expression)}: ${err instanceof Error ? err.message : String(err)} (${usage})`);
+    throw new ScheduleError(
+      `invalid cron expression ${JSON.stringify(expression)}: ${err instanceof Error ? err.message : String(err)} (${usage})`,
+    );
   }
-  if (Number.isNaN(next.getTime())) throw new ScheduleError(`invalid cron expression ${JSON.stringify(expression)} in time zone ${tz}`);
+  if (Number.isNaN(next.getTime()))
+    throw new ScheduleError(`invalid cron expression ${JSON.stringify(expression)} in time zone ${tz}`);
   return { cron, next };
 }
 
 /** A source the identify producer can list: a folder, file:///path or s3://bucket/prefix; canonical. */
 export function validateSource(source: string): string {
   const scheme = storageUrlScheme(source);
-  const ok = source.trim() !== '' && (scheme === undefined || scheme === 'file' || (scheme === 's3' && canParseS3(source)));
-  if (!ok) throw new ScheduleError(`invalid source ${JSON.stringify(source)}: expected a folder path, file:///path or s3://bucket/prefix`);
+  const ok =
+    source.trim() !== '' && (scheme === undefined || scheme === 'file' || (scheme === 's3' && canParseS3(source)));
+  if (!ok)
+    throw new ScheduleError(
+      `invalid source ${JSON.stringify(source)}: expected a folder path, file:///path or s3://bucket/prefix`,
+    );
   return canonicalStorageUrl(source);
 }
 
@@ -136,11 +150,16 @@ export class IdentifySchedules {
     const tz = validateTimeZone(options.tz ?? DEFAULT_SCHEDULE_TZ);
     const { cron } = validateCron(options.cron, tz);
     const id = options.id ?? identifyScheduleId(source);
-    if (!ID_PATTERN.test(id)) throw new ScheduleError(`invalid schedule id ${JSON.stringify(id)}: expected 1 to 100 letters, digits, '_' or '-', starting with a letter or digit`);
+    if (!ID_PATTERN.test(id))
+      throw new ScheduleError(
+        `invalid schedule id ${JSON.stringify(id)}: expected 1 to 100 letters, digits, '_' or '-', starting with a letter or digit`,
+      );
 
     const other = (await this.list()).find((s) => s.source === source && s.id !== id);
     if (other) {
-      throw new ScheduleError(`${source} is scheduled already as ${other.id}: update that one (--id ${other.id}) or remove it first (facepipe schedule remove ${other.id})`);
+      throw new ScheduleError(
+        `${source} is scheduled already as ${other.id}: update that one (--id ${other.id}) or remove it first (facepipe schedule remove ${other.id})`,
+      );
     }
     await this.queue.upsertJobScheduler(
       id,
@@ -173,7 +192,14 @@ export class IdentifySchedules {
   }
 }
 
-function toSchedule(s: { key: string; name: string; pattern?: string; tz?: string; next?: number | null; template?: { data?: Partial<ScheduleJobData> } }): IdentifySchedule {
+function toSchedule(s: {
+  key: string;
+  name: string;
+  pattern?: string;
+  tz?: string;
+  next?: number | null;
+  template?: { data?: Partial<ScheduleJobData> };
+}): IdentifySchedule {
   const next = typeof s.next === 'number' && Number.isFinite(s.next) ? new Date(s.next).toISOString() : null;
   return {
     id: s.key,

@@ -16,4 +16,10 @@ export const DEFAULT_JOB_OPTIONS: Required<ProducerJobOptions> = {
 };
 
 /** Job states in which a job will still run (or is running): an equal job id is not added again. */
-export const PENDING_STATES: ReadonlySet<string> = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+export const PENDING_STATES: ReadonlySet<string> = new Set([
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+]);

@@ -25,7 +25,11 @@ export interface JobTrackerOptions<R> {
  * miss a job that finished before the tracker started, or while Redis was briefly unreachable.
  * A job id that Redis no longer knows (removed) counts as failed with that reason.
  */
-export async function waitForJobs<R>(queue: Queue, jobIds: readonly string[], options: JobTrackerOptions<R> = {}): Promise<TrackedJobs<R>> {
+export async function waitForJobs<R>(
+  queue: Queue,
+  jobIds: readonly string[],
+  options: JobTrackerOptions<R> = {},
+): Promise<TrackedJobs<R>> {
   const result: TrackedJobs<R> = { completed: new Map(), failed: new Map() };
   let pending = [...new Set(jobIds)];
   const pollMs = options.pollMs ?? 500;

@@ -61,7 +61,10 @@ export const resultSchema = z
   .strictObject({
     schema: z.literal(RESULT_SCHEMA_ID),
     input: z.strictObject({
-      key: z.string().min(1).register(resultSchemaMetadata, { description: "the image's key relative to the source that was identified" }),
+      key: z
+        .string()
+        .min(1)
+        .register(resultSchemaMetadata, { description: "the image's key relative to the source that was identified" }),
       etag: z.string(),
       width: z.int().min(0),
       height: z.int().min(0),
@@ -69,7 +72,9 @@ export const resultSchema = z
        * The snapshot object's last-modified time, for CCTV uploads about when it was taken; "when
        * was the person seen" comes from it. An addition to DESIGN.md's format (older results lack it).
        */
-      modified: dateTime().optional().register(resultSchemaMetadata, { description: "the image object's last-modified time" }),
+      modified: dateTime()
+        .optional()
+        .register(resultSchemaMetadata, { description: "the image object's last-modified time" }),
     }),
     model: z.strictObject({
       id: z.string().min(1),
@@ -99,7 +104,9 @@ export class ResultFormatError extends TypeError {
 export function parseResult(value: unknown): z.output<typeof resultSchema> {
   const parsed = resultSchema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+  const problems = parsed.error.issues.map(
+    (issue) => `${issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''}${issue.message}`,
+  );
   throw new ResultFormatError(`not a ${RESULT_SCHEMA_ID} result: ${problems.join('; ')}`);
 }
 

@@ -41,7 +41,8 @@ export class ResultStore {
   async inputKeys(run: string): Promise<Set<string>> {
     const prefix = this.prefix(run);
     const keys = new Set<string>();
-    for await (const { key } of listAll(this.storage, prefix)) if (key.endsWith('.json')) keys.add(key.slice(prefix.length, -'.json'.length));
+    for await (const { key } of listAll(this.storage, prefix))
+      if (key.endsWith('.json')) keys.add(key.slice(prefix.length, -'.json'.length));
     return keys;
   }
 

@@ -187,7 +187,8 @@ function etagOf(stats: BigIntStats): string {
 
 function checkLimit(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_LIST_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`list limit must be a positive integer, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`list limit must be a positive integer, got ${limit}`);
   return limit;
 }
 

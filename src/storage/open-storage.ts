@@ -17,5 +17,7 @@ export function openStorage(url: string = DEFAULT_STORAGE_URL, options: S3Storag
   if (scheme === undefined) return new FolderStorage(url);
   if (scheme === 's3') return new S3Storage(url, options);
   if (scheme === 'file') return new FolderStorage(fileURLToPath(url));
-  throw new Error(`unsupported storage URL ${JSON.stringify(url)}: use s3://bucket/prefix, file:///path or a folder path`);
+  throw new Error(
+    `unsupported storage URL ${JSON.stringify(url)}: use s3://bucket/prefix, file:///path or a folder path`,
+  );
 }

@@ -48,7 +48,8 @@ export class S3Storage implements Storage {
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
     const limit = options.limit ?? DEFAULT_LIST_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`list limit must be a positive integer, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`list limit must be a positive integer, got ${limit}`);
     const out = await this.client.send(
       new ListObjectsV2Command({
         Bucket: this.bucket,

@@ -25,10 +25,13 @@ export function createAdapterModel(tf: Tf, config: AdapterConfig): LayersModel {
   const L2Normalize = registerL2NormalizeLayer(tf);
   const seed = config.seed ?? 1;
   if (config.residual) {
-    if (config.outputSize !== config.inputSize) throw new RangeError(`a residual adapter keeps the input size (${config.inputSize}), not ${config.outputSize}`);
+    if (config.outputSize !== config.inputSize)
+      throw new RangeError(`a residual adapter keeps the input size (${config.inputSize}), not ${config.outputSize}`);
     if (config.hiddenSize < 1) throw new RangeError('a residual adapter needs a hidden layer');
     const input = tf.input({ shape: [config.inputSize] });
-    const hidden = tf.layers.dense({ units: config.hiddenSize, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) }).apply(input);
+    const hidden = tf.layers
+      .dense({ units: config.hiddenSize, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) })
+      .apply(input);
     const correction = tf.layers.dense({ units: config.inputSize, kernelInitializer: 'zeros' }).apply(hidden);
     const sum = tf.layers.add().apply([input, correction as never]);
     const output = new L2Normalize({ name: 'l2_normalize' }).apply(sum);
@@ -36,7 +39,14 @@ export function createAdapterModel(tf: Tf, config: AdapterConfig): LayersModel {
   }
   const model = tf.sequential();
   if (config.hiddenSize > 0) {
-    model.add(tf.layers.dense({ inputShape: [config.inputSize], units: config.hiddenSize, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed }) }));
+    model.add(
+      tf.layers.dense({
+        inputShape: [config.inputSize],
+        units: config.hiddenSize,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed }),
+      }),
+    );
   }
   model.add(
     tf.layers.dense({
@@ -56,7 +66,12 @@ export function createAdapterModel(tf: Tf, config: AdapterConfig): LayersModel {
 export class EmbeddingAdapter extends AdapterModel implements EmbeddingNet {
   static create(tf: Tf, config: AdapterConfig, metadata: Partial<AdapterMetadata> = {}): EmbeddingAdapter {
     const model = createAdapterModel(tf, config);
-    return new EmbeddingAdapter(tf, model, { ...metadata, format: ADAPTER_FORMAT, inputSize: config.inputSize, outputSize: config.outputSize });
+    return new EmbeddingAdapter(tf, model, {
+      ...metadata,
+      format: ADAPTER_FORMAT,
+      inputSize: config.inputSize,
+      outputSize: config.outputSize,
+    });
   }
 
   static override async load(tf: Tf, dir: string): Promise<EmbeddingAdapter> {

@@ -11,7 +11,11 @@ import type { Rng } from './rng.js';
  * Splits items by person: about `fraction` of the people (at least 2 when fraction > 0, and only
  * people with 2+ items, who make same-person pairs) are held out for measuring, the rest train.
  */
-export function splitByPerson(labels: readonly string[], fraction: number, rng: Rng): { train: number[]; heldOut: number[] } {
+export function splitByPerson(
+  labels: readonly string[],
+  fraction: number,
+  rng: Rng,
+): { train: number[]; heldOut: number[] } {
   if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`held-out fraction must be in [0, 1), got ${fraction}`);
   const counts = new Map<string, number>();
   for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
@@ -27,7 +31,10 @@ export function splitByPerson(labels: readonly string[], fraction: number, rng: 
 }
 
 /** Splits items by person: the named people are held out, everyone else trains. */
-export function splitByNamedPeople(labels: readonly string[], heldOut: ReadonlySet<string>): { train: number[]; heldOut: number[] } {
+export function splitByNamedPeople(
+  labels: readonly string[],
+  heldOut: ReadonlySet<string>,
+): { train: number[]; heldOut: number[] } {
   const train: number[] = [];
   const held: number[] = [];
   labels.forEach((l, i) => {
@@ -43,7 +50,8 @@ export async function readTrainedPeople(dir: string): Promise<Set<string>> {
     throw new Error(`cannot read ${file} (which people it was trained on): ${err.message}`);
   });
   const people = (JSON.parse(text) as { trainedPeople?: unknown }).trainedPeople;
-  if (!Array.isArray(people) || !people.every((p) => typeof p === 'string')) throw new Error(`${file}: no trainedPeople list (trained by an older facepipe: retrain)`);
+  if (!Array.isArray(people) || !people.every((p) => typeof p === 'string'))
+    throw new Error(`${file}: no trainedPeople list (trained by an older facepipe: retrain)`);
   return new Set(people);
 }
 
@@ -72,11 +80,22 @@ const MIN_CALIBRATION_STRANGERS = 100;
  * one image, the other half strangers) on the calibration people, with this margin weight,
  * at FPIR 1%. Undefined when too few strangers: the model then scales the shipped threshold.
  */
-export function calibrateIdentification(images: readonly { personId: string; key: string }[], vectors: readonly Float32Array[], marginWeight: number) {
+export function calibrateIdentification(
+  images: readonly { personId: string; key: string }[],
+  vectors: readonly Float32Array[],
+  marginWeight: number,
+) {
   const split = splitOpenSet(images);
   const embeddings = new Map(images.map((image, r) => [image.key, vectors[r]] as const));
   const { rule } = scoreOpenSet(split, embeddings, { threshold: 0, marginWeight });
   const [point] = rule.operatingPoints; // FPIR_TARGETS[0], 1%
   if (rule.impostorProbes < MIN_CALIBRATION_STRANGERS || !Number.isFinite(point.threshold)) return undefined;
-  return { threshold: point.threshold, fpir: point.fpir, tpir: 1 - point.fnir, strangers: rule.impostorProbes, enrolledProbes: rule.genuineProbes, gallery: split.gallery.length };
+  return {
+    threshold: point.threshold,
+    fpir: point.fpir,
+    tpir: 1 - point.fnir,
+    strangers: rule.impostorProbes,
+    enrolledProbes: rule.genuineProbes,
+    gallery: split.gallery.length,
+  };
 }

@@ -58,7 +58,12 @@ export async function labelledEmbeddings(
   engine: LargestFaceAnalyzer,
   root: string,
   cacheDir: string,
-  options: { model: string; analyzer: AnalyzerOptions; concurrency: number; onProgress?: (done: number, total: number) => void },
+  options: {
+    model: string;
+    analyzer: AnalyzerOptions;
+    concurrency: number;
+    onProgress?: (done: number, total: number) => void;
+  },
 ): Promise<LabelledEmbeddings> {
   const files = (await listImageFiles([root])).filter((f) => f.key.includes('/'));
   if (files.length === 0) throw new Error(`${root}: no images in <person>/<image> sub-folders`);
@@ -102,7 +107,12 @@ export async function labelledEmbeddings(
     flat.set(vectors.get(k)!, row * dim);
     entries.get(k)!.row = row;
   });
-  const json: CacheJson = { format: EMBEDDING_CACHE_FORMAT, embedder, dim, entries: files.map((f) => entries.get(f.key)!) };
+  const json: CacheJson = {
+    format: EMBEDDING_CACHE_FORMAT,
+    embedder,
+    dim,
+    entries: files.map((f) => entries.get(f.key)!),
+  };
   await writeFileAtomic(path.join(cacheDir, CACHE_F32), new Uint8Array(flat.buffer));
   await writeFileAtomic(path.join(cacheDir, CACHE_JSON), `${JSON.stringify(json)}\n`);
 
@@ -123,7 +133,8 @@ async function readCache(
 ): Promise<{ dim: number; entries: Map<string, { entry: CacheEntry; vector?: Float32Array }> } | undefined> {
   try {
     const json = JSON.parse(await readFile(path.join(dir, CACHE_JSON), 'utf8')) as CacheJson;
-    if (json.format !== EMBEDDING_CACHE_FORMAT || JSON.stringify(json.embedder) !== JSON.stringify(embedder)) return undefined;
+    if (json.format !== EMBEDDING_CACHE_FORMAT || JSON.stringify(json.embedder) !== JSON.stringify(embedder))
+      return undefined;
     const bytes = await readFile(path.join(dir, CACHE_F32));
     const flat = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     const entries = new Map<string, { entry: CacheEntry; vector?: Float32Array }>();

@@ -9,7 +9,11 @@ import { PairClassifier } from './pair-classifier.js';
  * The trained adapter and pair classifier an evaluation compares with the plain embedder, on tfjs
  * of this thread, and the people they saw; undefined when neither is given.
  */
-export async function loadLearntModels(backend: BackendName | undefined, adapterDir: string | undefined, verifierDir: string | undefined): Promise<LearntModels | undefined> {
+export async function loadLearntModels(
+  backend: BackendName | undefined,
+  adapterDir: string | undefined,
+  verifierDir: string | undefined,
+): Promise<LearntModels | undefined> {
   if (adapterDir === undefined && verifierDir === undefined) return undefined;
   const { tf } = await selectBackend(backend);
   const seen = new Set<string>();
@@ -26,15 +30,24 @@ export async function loadLearntModels(backend: BackendName | undefined, adapter
     const on = classifier.metadata.baseModel;
     if (on !== BASE_MODEL.id && on !== adapterModel?.id) {
       classifier.dispose();
-      throw new Error(`${verifierDir}: a pair classifier of ${on ?? 'unknown'} embeddings; this run has ${BASE_MODEL.id}${adapterModel ? ` and ${adapterModel.id}` : ''}`);
+      throw new Error(
+        `${verifierDir}: a pair classifier of ${on ?? 'unknown'} embeddings; this run has ${BASE_MODEL.id}${adapterModel ? ` and ${adapterModel.id}` : ''}`,
+      );
     }
     verifier = classifier;
     for (const p of await readTrainedPeople(verifierDir)) seen.add(p);
   }
   return {
-    adapter: adapter && adapterModel ? { id: adapterModel.id, rule: adapterModel.identification, adapt: (vectors) => adapter.adapt(vectors) } : undefined,
+    adapter:
+      adapter && adapterModel
+        ? { id: adapterModel.id, rule: adapterModel.identification, adapt: (vectors) => adapter.adapt(vectors) }
+        : undefined,
     verifier: verifier
-      ? { id: verifier.metadata.id ?? 'verifier', onAdapted: verifier.metadata.baseModel !== BASE_MODEL.id, probability: (a, b) => verifier.probability(a, b) }
+      ? {
+          id: verifier.metadata.id ?? 'verifier',
+          onAdapted: verifier.metadata.baseModel !== BASE_MODEL.id,
+          probability: (a, b) => verifier.probability(a, b),
+        }
       : undefined,
     seen,
     dispose() {

@@ -18,7 +18,12 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   await rename(tmp, file);
 }
 
-export async function saveLayersModel(tf: Tf, model: LayersModel, dir: string, metadata?: Record<string, unknown>): Promise<void> {
+export async function saveLayersModel(
+  tf: Tf,
+  model: LayersModel,
+  dir: string,
+  metadata?: Record<string, unknown>,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   if (metadata) model.setUserDefinedMetadata(metadata);
   await model.save(
@@ -50,8 +55,13 @@ export async function saveTensors(tf: Tf, tensors: { name: string; tensor: Tenso
 
 /** The tensors saveTensors wrote, in their saved order. The caller disposes them. */
 export async function loadTensors(tf: Tf, base: string): Promise<{ name: string; tensor: Tensor }[]> {
-  const specs = JSON.parse(await readFile(`${base}.json`, 'utf8')) as import('@tensorflow/tfjs').io.WeightsManifestEntry[];
+  const specs = JSON.parse(
+    await readFile(`${base}.json`, 'utf8'),
+  ) as import('@tensorflow/tfjs').io.WeightsManifestEntry[];
   const bytes = await readFile(`${base}.bin`);
-  const map = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, specs);
+  const map = tf.io.decodeWeights(
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    specs,
+  );
   return specs.map((s) => ({ name: s.name, tensor: map[s.name] }));
 }

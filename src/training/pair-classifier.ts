@@ -21,7 +21,12 @@ export interface PairClassifierMetadata extends Record<string, unknown> {
 }
 
 /** A pair's features: |f1 - f2| then f1 * f2, elementwise (symmetric in the two faces). */
-export function pairFeatures(a: ArrayLike<number>, b: ArrayLike<number>, out = new Float32Array(2 * a.length), offset = 0): Float32Array {
+export function pairFeatures(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  out = new Float32Array(2 * a.length),
+  offset = 0,
+): Float32Array {
   if (a.length !== b.length) throw new Error(`embedding sizes differ: ${a.length} vs ${b.length}`);
   const d = a.length;
   for (let i = 0; i < d; i++) {
@@ -43,11 +48,13 @@ export interface LabelledPair {
  */
 export function balancedPairs(labels: readonly string[], rng: Rng, maxPerClass = 20_000): LabelledPair[] {
   const genuine: LabelledPair[] = [];
-  for (let i = 0; i < labels.length; i++) for (let j = i + 1; j < labels.length; j++) if (labels[i] === labels[j]) genuine.push({ i, j, same: true });
+  for (let i = 0; i < labels.length; i++)
+    for (let j = i + 1; j < labels.length; j++) if (labels[i] === labels[j]) genuine.push({ i, j, same: true });
   const kept = rng.sample(genuine, maxPerClass);
   const people = new Set(labels).size;
-  if (kept.length === 0 || people < 2) throw new RangeError('balancedPairs: need 2+ people and one person with 2+ images');
-  const impostorCount = labels.length * (labels.length - 1) / 2 - genuine.length;
+  if (kept.length === 0 || people < 2)
+    throw new RangeError('balancedPairs: need 2+ people and one person with 2+ images');
+  const impostorCount = (labels.length * (labels.length - 1)) / 2 - genuine.length;
   const wanted = Math.min(kept.length, impostorCount);
   const seen = new Set<number>();
   const impostors: LabelledPair[] = [];
@@ -104,9 +111,11 @@ export class PairClassifier {
     const mean = new Array<number>(f).fill(0);
     const std = new Array<number>(f).fill(0);
     for (let r = 0; r < pairs.length; r++) for (let c = 0; c < f; c++) mean[c] += features[r * f + c] / pairs.length;
-    for (let r = 0; r < pairs.length; r++) for (let c = 0; c < f; c++) std[c] += (features[r * f + c] - mean[c]) ** 2 / pairs.length;
+    for (let r = 0; r < pairs.length; r++)
+      for (let c = 0; c < f; c++) std[c] += (features[r * f + c] - mean[c]) ** 2 / pairs.length;
     for (let c = 0; c < f; c++) std[c] = Math.sqrt(std[c]) || 1;
-    for (let r = 0; r < pairs.length; r++) for (let c = 0; c < f; c++) features[r * f + c] = (features[r * f + c] - mean[c]) / std[c];
+    for (let r = 0; r < pairs.length; r++)
+      for (let c = 0; c < f; c++) features[r * f + c] = (features[r * f + c] - mean[c]) / std[c];
 
     const model = tf.sequential();
     model.add(
@@ -118,9 +127,16 @@ export class PairClassifier {
         kernelRegularizer: options.l2 > 0 ? tf.regularizers.l2({ l2: options.l2 }) : undefined,
       }),
     );
-    model.compile({ optimizer: tf.train.adam(options.learningRate), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+    model.compile({
+      optimizer: tf.train.adam(options.learningRate),
+      loss: 'binaryCrossentropy',
+      metrics: ['accuracy'],
+    });
     const x = tf.tensor2d(features, [pairs.length, f]);
-    const y = tf.tensor2d(pairs.map((p) => (p.same ? 1 : 0)), [pairs.length, 1]);
+    const y = tf.tensor2d(
+      pairs.map((p) => (p.same ? 1 : 0)),
+      [pairs.length, 1],
+    );
     try {
       await model.fit(x, y, {
         epochs: options.epochs,
@@ -128,24 +144,34 @@ export class PairClassifier {
         shuffle: true,
         verbose: 0,
         callbacks: {
-          onEpochEnd: async (epoch, logs) => options.onEpoch?.(epoch + 1, { loss: Number(logs?.loss), accuracy: Number(logs?.acc ?? logs?.accuracy) }),
+          onEpochEnd: async (epoch, logs) =>
+            options.onEpoch?.(epoch + 1, { loss: Number(logs?.loss), accuracy: Number(logs?.acc ?? logs?.accuracy) }),
         },
       });
     } finally {
       x.dispose();
       y.dispose();
     }
-    return new PairClassifier(tf, model, { ...metadata, format: PAIR_CLASSIFIER_FORMAT, embeddingSize: d, featureMean: mean, featureStd: std });
+    return new PairClassifier(tf, model, {
+      ...metadata,
+      format: PAIR_CLASSIFIER_FORMAT,
+      embeddingSize: d,
+      featureMean: mean,
+      featureStd: std,
+    });
   }
 
   /** With `embeddingModel`, refuses a classifier trained on another model's (or adapter's) embeddings. */
   static async load(tf: Tf, dir: string, embeddingModel?: string): Promise<PairClassifier> {
     const { model, metadata, sha256 } = await loadLayersModel(tf, dir);
     const meta = metadata.facepipe as PairClassifierMetadata | undefined;
-    if (meta?.format !== PAIR_CLASSIFIER_FORMAT) throw new Error(`${dir}: not a facepipe pair classifier (model.json has no ${PAIR_CLASSIFIER_FORMAT} metadata)`);
+    if (meta?.format !== PAIR_CLASSIFIER_FORMAT)
+      throw new Error(`${dir}: not a facepipe pair classifier (model.json has no ${PAIR_CLASSIFIER_FORMAT} metadata)`);
     if (embeddingModel !== undefined && meta.baseModel !== embeddingModel) {
       model.dispose();
-      throw new Error(`${dir}: a pair classifier of ${meta.baseModel ?? 'unknown'} embeddings, these are ${embeddingModel} (train it with the same --adapter)`);
+      throw new Error(
+        `${dir}: a pair classifier of ${meta.baseModel ?? 'unknown'} embeddings, these are ${embeddingModel} (train it with the same --adapter)`,
+      );
     }
     return new PairClassifier(tf, model, { ...meta, id: `verifier-${sha256.slice(0, 16)}` });
   }
@@ -162,12 +188,17 @@ export class PairClassifier {
     const f = 2 * d;
     const features = new Float32Array(pairs.length * f);
     pairs.forEach(([a, b], r) => {
-      if (a.length !== d || b.length !== d) throw new Error(`pair classifier expects ${d}-D embeddings, got ${a.length} and ${b.length}`);
+      if (a.length !== d || b.length !== d)
+        throw new Error(`pair classifier expects ${d}-D embeddings, got ${a.length} and ${b.length}`);
       pairFeatures(a, b, features, r * f);
       for (let c = 0; c < f; c++) features[r * f + c] = (features[r * f + c] - mean[c]) / std[c];
     });
     if (pairs.length === 0) return [];
-    return Array.from(tf.tidy(() => (this.model.predict(tf.tensor2d(features, [pairs.length, f])) as import('@tensorflow/tfjs').Tensor).dataSync()));
+    return Array.from(
+      tf.tidy(() =>
+        (this.model.predict(tf.tensor2d(features, [pairs.length, f])) as import('@tensorflow/tfjs').Tensor).dataSync(),
+      ),
+    );
   }
 
   probability(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -20,8 +20,10 @@ export class PKSampler {
     labels: readonly string[],
     readonly options: PKOptions,
   ) {
-    if (!Number.isInteger(options.p) || options.p < 2) throw new RangeError(`P must be an integer >= 2, got ${options.p}`);
-    if (!Number.isInteger(options.k) || options.k < 2) throw new RangeError(`K must be an integer >= 2, got ${options.k}`);
+    if (!Number.isInteger(options.p) || options.p < 2)
+      throw new RangeError(`P must be an integer >= 2, got ${options.p}`);
+    if (!Number.isInteger(options.k) || options.k < 2)
+      throw new RangeError(`K must be an integer >= 2, got ${options.k}`);
     const byLabel = new Map<string, number[]>();
     labels.forEach((label, i) => {
       const list = byLabel.get(label) ?? [];
@@ -29,7 +31,8 @@ export class PKSampler {
       byLabel.set(label, list);
     });
     this.people = [...byLabel.values()].filter((items) => items.length >= 2);
-    if (this.people.length < 2) throw new RangeError(`need at least 2 people with 2+ images, got ${this.people.length}`);
+    if (this.people.length < 2)
+      throw new RangeError(`need at least 2 people with 2+ images, got ${this.people.length}`);
   }
 
   /** Batches in one epoch: every eligible person appears in one batch, leftovers short of P are dropped. */

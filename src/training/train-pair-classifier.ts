@@ -3,7 +3,12 @@ import { faceDistance } from '../engine/face-distance.js';
 import { pairVerification } from './held-out.js';
 import { PairClassifier, type PairTrainingOptions } from './pair-classifier.js';
 import { Rng } from './rng.js';
-import { prepareTraining, writeTrainingReport, type EmbedLabelledFolder, type TrainingDataOptions } from './training-data.js';
+import {
+  prepareTraining,
+  writeTrainingReport,
+  type EmbedLabelledFolder,
+  type TrainingDataOptions,
+} from './training-data.js';
 
 export interface PairClassifierRunOptions extends TrainingDataOptions {
   /** Passes over the balanced pairs. */
@@ -39,31 +44,70 @@ export interface PairClassifierReport {
  * Trains a logistic pair classifier on the labelled folder's embeddings, measures it on the
  * held-out people, and saves it with training.json in `out`.
  */
-export async function trainPairClassifier(options: PairClassifierRunOptions, hooks: PairClassifierHooks): Promise<PairClassifierReport> {
+export async function trainPairClassifier(
+  options: PairClassifierRunOptions,
+  hooks: PairClassifierHooks,
+): Promise<PairClassifierReport> {
   const { data, tf, rng, split } = await prepareTraining(options, hooks.embed);
   const started = performance.now();
   const classifier = await PairClassifier.train(
     tf,
     split.train.map((i) => data.vectors[i]),
     split.train.map((i) => data.labels[i]),
-    { epochs: options.epochs, learningRate: options.learningRate, batchSize: options.batchSize, l2: options.l2, rng, onEpoch: hooks.onEpoch },
+    {
+      epochs: options.epochs,
+      learningRate: options.learningRate,
+      batchSize: options.batchSize,
+      l2: options.l2,
+      rng,
+      onEpoch: hooks.onEpoch,
+    },
     { baseModel: data.model },
   );
   const seconds = (performance.now() - started) / 1000;
-  const training = { data: path.resolve(options.data), epochs: options.epochs, learningRate: options.learningRate, l2: options.l2, seed: options.seed, images: split.train.length };
+  const training = {
+    data: path.resolve(options.data),
+    epochs: options.epochs,
+    learningRate: options.learningRate,
+    l2: options.l2,
+    seed: options.seed,
+    images: split.train.length,
+  };
   await classifier.save(options.out, { training });
 
   let heldOut: PairClassifierReport['heldOut'];
   if (split.heldOut.length > 0) {
     const vectors = split.heldOut.map((i) => data.vectors[i]);
     const labels = split.heldOut.map((i) => data.labels[i]);
-    const plain = pairVerification(labels, new Rng(options.seed + 1), (pairs) => pairs.map((p) => faceDistance(vectors[p.i], vectors[p.j])));
-    const learnt = pairVerification(labels, new Rng(options.seed + 1), (pairs) => classifier.probabilities(pairs.map((p) => [vectors[p.i], vectors[p.j]] as const)).map((x) => 1 - x));
+    const plain = pairVerification(labels, new Rng(options.seed + 1), (pairs) =>
+      pairs.map((p) => faceDistance(vectors[p.i], vectors[p.j])),
+    );
+    const learnt = pairVerification(labels, new Rng(options.seed + 1), (pairs) =>
+      classifier.probabilities(pairs.map((p) => [vectors[p.i], vectors[p.j]] as const)).map((x) => 1 - x),
+    );
     // The classifier's own decision, P(same) > 0.5, on the same pairs.
     const atHalf = learnt.pairs.filter((p, k) => learnt.scores[k] < 0.5 === p.same).length / learnt.pairs.length;
-    heldOut = { plain: plain.cv.accuracy, classifier: learnt.cv.accuracy, classifierAtHalf: atHalf, pairs: plain.pairs.length };
+    heldOut = {
+      plain: plain.cv.accuracy,
+      classifier: learnt.cv.accuracy,
+      classifierAtHalf: atHalf,
+      pairs: plain.pairs.length,
+    };
   }
-  await writeTrainingReport(options.out, { training, trainedPeople: split.train.map((i) => data.labels[i]), heldOut, seconds });
+  await writeTrainingReport(options.out, {
+    training,
+    trainedPeople: split.train.map((i) => data.labels[i]),
+    heldOut,
+    seconds,
+  });
   classifier.dispose();
-  return { out: options.out, images: data.vectors.length, people: new Set(data.labels).size, skipped: data.skipped.length, cached: data.cached, heldOut, seconds };
+  return {
+    out: options.out,
+    images: data.vectors.length,
+    people: new Set(data.labels).size,
+    skipped: data.skipped.length,
+    cached: data.cached,
+    heldOut,
+    seconds,
+  };
 }

@@ -4,7 +4,12 @@ import { FACE_MODEL } from '../engine/face-model.js';
 import { EmbeddingAdapter } from './embedding-adapter.js';
 import { calibrateIdentification, pairVerification } from './held-out.js';
 import { Rng } from './rng.js';
-import { prepareTraining, writeTrainingReport, type EmbedLabelledFolder, type TrainingDataOptions } from './training-data.js';
+import {
+  prepareTraining,
+  writeTrainingReport,
+  type EmbedLabelledFolder,
+  type TrainingDataOptions,
+} from './training-data.js';
 import type { TripletDistance } from './triplet-loss.js';
 import type { MiningStrategy } from './triplet-mining.js';
 import { trainTriplet, type EpochStats } from './triplet-trainer.js';
@@ -56,7 +61,10 @@ export interface TripletAdapterReport {
  * Trains an embedding adapter with the triplet loss on the labelled folder's embeddings, calibrates
  * its verification and 1:N thresholds on the held-out people, and saves it with training.json in `out`.
  */
-export async function trainTripletAdapter(options: TripletAdapterOptions, hooks: TripletAdapterHooks): Promise<TripletAdapterReport> {
+export async function trainTripletAdapter(
+  options: TripletAdapterOptions,
+  hooks: TripletAdapterHooks,
+): Promise<TripletAdapterReport> {
   const { data, tf, split } = await prepareTraining(options, hooks.embed);
   const trainLabels = split.train.map((i) => data.labels[i]);
   const trainVectors = split.train.map((i) => data.vectors[i]);
@@ -65,7 +73,13 @@ export async function trainTripletAdapter(options: TripletAdapterOptions, hooks:
   const adapter = EmbeddingAdapter.create(
     tf,
     // Residual unless asked to project: on LFW it lost less on unseen people (docs/training.md).
-    { inputSize: data.dim, hiddenSize: options.hidden, outputSize: options.outputSize ?? data.dim, residual: options.outputSize === undefined, seed },
+    {
+      inputSize: data.dim,
+      hiddenSize: options.hidden,
+      outputSize: options.outputSize ?? data.dim,
+      residual: options.outputSize === undefined,
+      seed,
+    },
     { baseModel: data.model },
   );
   // What the trainer takes and training.json records, in this order.
@@ -114,15 +128,38 @@ export async function trainTripletAdapter(options: TripletAdapterOptions, hooks:
   const labels = calibration.map((i) => data.labels[i]);
   const adapted = adapter.adapt(vectors);
   // The same pairs (same seed) scored both ways.
-  const plain = pairVerification(labels, new Rng(seed + 1), (pairs) => pairs.map((p) => faceDistance(vectors[p.i], vectors[p.j])));
-  const after = pairVerification(labels, new Rng(seed + 1), (pairs) => pairs.map((p) => faceDistance(adapted[p.i], adapted[p.j])));
-  const heldOut = split.heldOut.length > 0 ? { plain: plain.cv.accuracy, adapted: after.cv.accuracy, pairs: plain.pairs.length } : undefined;
+  const plain = pairVerification(labels, new Rng(seed + 1), (pairs) =>
+    pairs.map((p) => faceDistance(vectors[p.i], vectors[p.j])),
+  );
+  const after = pairVerification(labels, new Rng(seed + 1), (pairs) =>
+    pairs.map((p) => faceDistance(adapted[p.i], adapted[p.j])),
+  );
+  const heldOut =
+    split.heldOut.length > 0
+      ? { plain: plain.cv.accuracy, adapted: after.cv.accuracy, pairs: plain.pairs.length }
+      : undefined;
   const verificationThreshold = after.cv.threshold;
-  const identification = calibrateIdentification(calibration.map((i) => ({ personId: data.labels[i], key: data.keys[i] })), adapted, FACE_MODEL.identification.marginWeight);
-  await adapter.save(options.out, { training, verificationThreshold, ...(identification ? { identificationThreshold: identification.threshold } : {}) });
+  const identification = calibrateIdentification(
+    calibration.map((i) => ({ personId: data.labels[i], key: data.keys[i] })),
+    adapted,
+    FACE_MODEL.identification.marginWeight,
+  );
+  await adapter.save(options.out, {
+    training,
+    verificationThreshold,
+    ...(identification ? { identificationThreshold: identification.threshold } : {}),
+  });
 
   const last = result.history[result.history.length - 1];
-  await writeTrainingReport(options.out, { training, trainedPeople: trainLabels, history: result.history, heldOut, verificationThreshold, identification, seconds });
+  await writeTrainingReport(options.out, {
+    training,
+    trainedPeople: trainLabels,
+    history: result.history,
+    heldOut,
+    verificationThreshold,
+    identification,
+    seconds,
+  });
   adapter.dispose();
 
   return {

@@ -36,7 +36,9 @@ export async function prepareTraining(options: TrainingDataOptions, embed: Embed
   const data = await embedData(options, embed);
   const { tf } = await selectBackend(options.backend);
   const rng = new Rng(options.seed);
-  const split = heldOutPeople ? splitByNamedPeople(data.labels, heldOutPeople) : splitByPerson(data.labels, options.heldOut, rng);
+  const split = heldOutPeople
+    ? splitByNamedPeople(data.labels, heldOutPeople)
+    : splitByPerson(data.labels, options.heldOut, rng);
   if (split.train.length === 0) throw new Error(`${options.data}: every person is held out, nothing left to train on`);
   return { data, tf, rng, split };
 }
@@ -46,20 +48,32 @@ export async function readPeopleFile(file: string): Promise<Set<string>> {
   const text = await readFile(file, 'utf8').catch((err: Error) => {
     throw new Error(`cannot read the people file ${file}: ${err.message}`);
   });
-  const people = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const people = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   if (people.length === 0) throw new Error(`${file}: lists no person`);
   return new Set(people);
 }
 
 /** training.json next to the model: how it was trained, and the people it saw (evaluate skips them). */
-export async function writeTrainingReport(dir: string, report: { trainedPeople: string[] } & Record<string, unknown>): Promise<void> {
+export async function writeTrainingReport(
+  dir: string,
+  report: { trainedPeople: string[] } & Record<string, unknown>,
+): Promise<void> {
   const trainedPeople = [...new Set(report.trainedPeople)].sort();
   await writeFile(path.join(dir, 'training.json'), `${JSON.stringify({ ...report, trainedPeople }, null, 2)}\n`);
 }
 
 /** The labelled folder's embeddings, from the cache in `out` where it has them, from the engine otherwise. */
 async function embedData(options: TrainingDataOptions, embed: EmbedLabelledFolder): Promise<TrainingEmbeddings> {
-  if (!(await stat(options.data).then((s) => s.isDirectory(), () => false))) throw new Error(`${options.data}: not a folder`);
+  if (
+    !(await stat(options.data).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    throw new Error(`${options.data}: not a folder`);
   await mkdir(options.out, { recursive: true });
   const data = await embed(options.data, options.out);
   if (data.vectors.length === 0) throw new Error(`${options.data}: no face found in any image`);

@@ -44,7 +44,11 @@ export interface MiningOptions {
  * - batch-all: every valid triplet;
  * - random: per anchor-positive pair one negative drawn uniformly.
  */
-export function mineTriplets(distances: Distances, labels: readonly (string | number)[], options: MiningOptions): Triplet[] {
+export function mineTriplets(
+  distances: Distances,
+  labels: readonly (string | number)[],
+  options: MiningOptions,
+): Triplet[] {
   const n = labels.length;
   const d = reader(distances, n);
   const { strategy, margin } = options;
@@ -93,7 +97,11 @@ export function tripletLossValue(distances: Distances, n: number, [a, p, m]: Tri
 }
 
 /** Valid triplets in the batch, and how many of them violate the margin (non-zero loss). */
-export function activeTriplets(distances: Distances, labels: readonly (string | number)[], margin: number): { valid: number; active: number } {
+export function activeTriplets(
+  distances: Distances,
+  labels: readonly (string | number)[],
+  margin: number,
+): { valid: number; active: number } {
   const n = labels.length;
   const d = reader(distances, n);
   let valid = 0;

@@ -67,7 +67,10 @@ interface CheckpointState {
   epoch: number;
   rngState: number;
   history: EpochStats[];
-  options: Omit<TripletTrainingOptions, 'onEpoch' | 'onBatch' | 'onResume' | 'checkpointDir' | 'resume' | 'learningRateFactor'>;
+  options: Omit<
+    TripletTrainingOptions,
+    'onEpoch' | 'onBatch' | 'onResume' | 'checkpointDir' | 'resume' | 'learningRateFactor'
+  >;
 }
 
 /**
@@ -76,7 +79,12 @@ interface CheckpointState {
  * the number of mined triplets with a non-zero loss (so that the step size does not shrink as the
  * margin gets satisfied; with 'semi-hard' every mined triplet is active by definition).
  */
-export async function trainTriplet(tf: Tf, net: EmbeddingNet, data: TripletData, options: TripletTrainingOptions): Promise<TripletTrainingResult> {
+export async function trainTriplet(
+  tf: Tf,
+  net: EmbeddingNet,
+  data: TripletData,
+  options: TripletTrainingOptions,
+): Promise<TripletTrainingResult> {
   const { margin, mining, distance, epochs } = options;
   const sampler = new PKSampler(data.labels, { p: options.p, k: options.k });
   const optimizer = tf.train.adam(options.learningRate);
@@ -99,7 +107,8 @@ export async function trainTriplet(tf: Tf, net: EmbeddingNet, data: TripletData,
     for (let epoch = start + 1; epoch <= epochs; epoch++) {
       const started = performance.now();
       // Adam reads its (protected) learningRate at every step.
-      (optimizer as unknown as { learningRate: number }).learningRate = options.learningRate * (options.learningRateFactor?.(epoch, epochs) ?? 1);
+      (optimizer as unknown as { learningRate: number }).learningRate =
+        options.learningRate * (options.learningRateFactor?.(epoch, epochs) ?? 1);
       const batches = sampler.epoch(rng);
       let lossSum = 0;
       let mined = 0;
@@ -150,8 +159,21 @@ export async function trainTriplet(tf: Tf, net: EmbeddingNet, data: TripletData,
       options.onEpoch?.(stats);
       const every = options.checkpointEvery ?? 1;
       if (options.checkpointDir && (epoch % every === 0 || epoch === epochs)) {
-        const { onEpoch: _e, onBatch: _b, onResume: _o, checkpointDir: _c, resume: _r, learningRateFactor: _l, ...rest } = options;
-        await saveCheckpoint(tf, net, optimizer, options.checkpointDir, { epoch, rngState: rng.state, history, options: rest });
+        const {
+          onEpoch: _e,
+          onBatch: _b,
+          onResume: _o,
+          checkpointDir: _c,
+          resume: _r,
+          learningRateFactor: _l,
+          ...rest
+        } = options;
+        await saveCheckpoint(tf, net, optimizer, options.checkpointDir, {
+          epoch,
+          rngState: rng.state,
+          history,
+          options: rest,
+        });
       }
     }
   } finally {
@@ -163,7 +185,10 @@ export async function trainTriplet(tf: Tf, net: EmbeddingNet, data: TripletData,
 type Optimizer = ReturnType<Tf['train']['adam']>;
 
 async function exists(p: string): Promise<boolean> {
-  return access(p).then(() => true, () => false);
+  return access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -171,13 +196,23 @@ async function exists(p: string): Promise<boolean> {
  * optimizer's state. Written to a new folder that then replaces the old one, so a crash mid-save
  * leaves the previous checkpoint.
  */
-export async function saveCheckpoint(tf: Tf, net: EmbeddingNet, optimizer: Optimizer, dir: string, state: CheckpointState): Promise<void> {
+export async function saveCheckpoint(
+  tf: Tf,
+  net: EmbeddingNet,
+  optimizer: Optimizer,
+  dir: string,
+  state: CheckpointState,
+): Promise<void> {
   const final = path.join(dir, CHECKPOINT);
   const tmp = `${final}.tmp`;
   const old = `${final}.old`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  await saveTensors(tf, net.variables.map((v, i) => ({ name: `v${i}`, tensor: v })), path.join(tmp, 'variables'));
+  await saveTensors(
+    tf,
+    net.variables.map((v, i) => ({ name: `v${i}`, tensor: v })),
+    path.join(tmp, 'variables'),
+  );
   await saveTensors(tf, await optimizer.getWeights(), path.join(tmp, 'optimizer'));
   await writeFileAtomic(path.join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
   await rm(old, { recursive: true, force: true });
@@ -187,7 +222,12 @@ export async function saveCheckpoint(tf: Tf, net: EmbeddingNet, optimizer: Optim
 }
 
 /** Restores the net and the optimizer from `<dir>/checkpoint/`; undefined when there is none. */
-export async function loadCheckpoint(tf: Tf, net: EmbeddingNet, optimizer: Optimizer, dir: string): Promise<CheckpointState | undefined> {
+export async function loadCheckpoint(
+  tf: Tf,
+  net: EmbeddingNet,
+  optimizer: Optimizer,
+  dir: string,
+): Promise<CheckpointState | undefined> {
   let folder = path.join(dir, CHECKPOINT);
   if (!(await exists(path.join(folder, 'state.json')))) {
     folder = `${folder}.old`; // a crash between the two renames
@@ -196,7 +236,8 @@ export async function loadCheckpoint(tf: Tf, net: EmbeddingNet, optimizer: Optim
   const state = JSON.parse(await readFile(path.join(folder, 'state.json'), 'utf8')) as CheckpointState;
   const variables = await loadTensors(tf, path.join(folder, 'variables'));
   const targets = net.variables;
-  if (variables.length !== targets.length) throw new Error(`checkpoint has ${variables.length} variables, the network ${targets.length}`);
+  if (variables.length !== targets.length)
+    throw new Error(`checkpoint has ${variables.length} variables, the network ${targets.length}`);
   variables.forEach(({ tensor }, i) => {
     if (tensor.shape.join('x') !== targets[i].shape.join('x')) {
       throw new Error(`checkpoint variable ${i} has shape [${tensor.shape}], the network's is [${targets[i].shape}]`);

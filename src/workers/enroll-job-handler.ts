@@ -42,7 +42,12 @@ export class EnrollJobHandler {
   private readonly now: () => Date;
 
   constructor(private readonly deps: EnrollJobHandlerDeps) {
-    this.sources = new JobSources({ storageUrl: deps.storageUrl, model: deps.gallery.model, verb: 'enrolls', openSource: deps.openSource });
+    this.sources = new JobSources({
+      storageUrl: deps.storageUrl,
+      model: deps.gallery.model,
+      verb: 'enrolls',
+      openSource: deps.openSource,
+    });
     this.now = deps.now ?? (() => new Date());
   }
 
@@ -76,7 +81,15 @@ export class EnrollJobHandler {
 
   private async enrollOne(source: Storage, data: EnrollJobData, item: EnrollItem): Promise<ItemOutcome> {
     const fail = (code: string, message: string): ItemOutcome => ({
-      failure: { source: data.sourceUrl, sourceKey: item.key, sourceEtag: item.etag, personId: item.personId, code, message, failedAt: this.now().toISOString() },
+      failure: {
+        source: data.sourceUrl,
+        sourceKey: item.key,
+        sourceEtag: item.etag,
+        personId: item.personId,
+        code,
+        message,
+        failedAt: this.now().toISOString(),
+      },
     });
 
     let bytes: Uint8Array;
@@ -113,7 +126,8 @@ export class EnrollJobHandler {
       enrolledAt: this.now().toISOString(),
     };
     if (item.name !== undefined) record.name = item.name;
-    if (analysis.facesDetected > 1) record.warnings = [`${analysis.facesDetected} faces in the image; enrolled the largest`];
+    if (analysis.facesDetected > 1)
+      record.warnings = [`${analysis.facesDetected} faces in the image; enrolled the largest`];
     return { record, facesDetected: analysis.facesDetected };
   }
 }

@@ -3,7 +3,12 @@ import { FaceError } from '../errors/face-error.js';
 import type { EmbeddingModel } from '../engine/embedding-model.js';
 import type { FaceAnalyzer } from '../engine/face-analyzer.js';
 import { fivePoints } from '../engine/face-quality.js';
-import { bestPerPerson, decideIdentity, type IdentificationRule, type PersonMatch } from '../identification/identification-rule.js';
+import {
+  bestPerPerson,
+  decideIdentity,
+  type IdentificationRule,
+  type PersonMatch,
+} from '../identification/identification-rule.js';
 import { IndexClient } from '../index/index-client.js';
 import { MatchStore } from '../matches/match-store.js';
 import type { IdentifyJobData, IdentifyJobResult, SnapshotItem } from '../queue/jobs.js';
@@ -34,7 +39,9 @@ export interface IdentifyJobHandlerDeps {
   now?: () => Date;
 }
 
-type Analyzed = { item: SnapshotItem; width: number; height: number; faces: AnalyzedFace[] } | { item: SnapshotItem; error: ResultError };
+type Analyzed =
+  | { item: SnapshotItem; width: number; height: number; faces: AnalyzedFace[] }
+  | { item: SnapshotItem; error: ResultError };
 
 /**
  * One identify job: every face of every snapshot, embedded through the engine, searched against the
@@ -50,7 +57,12 @@ export class IdentifyJobHandler {
   private readonly now: () => Date;
 
   constructor(private readonly deps: IdentifyJobHandlerDeps) {
-    this.sources = new JobSources({ storageUrl: deps.storageUrl, model: deps.model.id, verb: 'identifies', openSource: deps.openSource });
+    this.sources = new JobSources({
+      storageUrl: deps.storageUrl,
+      model: deps.model.id,
+      verb: 'identifies',
+      openSource: deps.openSource,
+    });
     this.rule = deps.rule ?? deps.model.identification;
     this.now = deps.now ?? (() => new Date());
   }
@@ -64,11 +76,17 @@ export class IdentifyJobHandler {
     let searchError: ResultError | undefined;
     if (faces.length > 0) {
       try {
-        const hits = await this.deps.search(faces.map((f) => f.embedding), RESULT_MATCHES);
+        const hits = await this.deps.search(
+          faces.map((f) => f.embedding),
+          RESULT_MATCHES,
+        );
         matches = hits.map((list) => bestPerPerson(list, RESULT_MATCHES));
       } catch (err) {
         if (!lastAttempt) throw err;
-        searchError = { code: 'INDEX_UNAVAILABLE', message: `index service: ${err instanceof Error ? err.message : String(err)}` };
+        searchError = {
+          code: 'INDEX_UNAVAILABLE',
+          message: `index service: ${err instanceof Error ? err.message : String(err)}`,
+        };
       }
     }
 
@@ -102,19 +120,39 @@ export class IdentifyJobHandler {
   private resultFor(a: Analyzed, searchError: ResultError | undefined, nextMatches: () => PersonMatch[]): ResultJson {
     const base = {
       schema: RESULT_SCHEMA_ID,
-      model: { id: this.deps.model.id, detector: this.deps.model.detector, embedder: this.deps.model.embedder, threshold: this.rule.threshold },
+      model: {
+        id: this.deps.model.id,
+        detector: this.deps.model.detector,
+        embedder: this.deps.model.embedder,
+        threshold: this.rule.threshold,
+      },
       processedAt: this.now().toISOString(),
     } as const;
-    const input = { key: a.item.key, etag: a.item.etag, width: 'width' in a ? a.width : 0, height: 'height' in a ? a.height : 0, modified: a.item.modified };
+    const input = {
+      key: a.item.key,
+      etag: a.item.etag,
+      width: 'width' in a ? a.width : 0,
+      height: 'height' in a ? a.height : 0,
+      modified: a.item.modified,
+    };
     if ('error' in a) return { ...base, input, faces: [], error: a.error };
     const faceMatches = a.faces.map(() => nextMatches());
     if (searchError !== undefined && a.faces.length > 0) return { ...base, input, faces: [], error: searchError };
     const faces: ResultFace[] = a.faces.map((face, i) => ({
-      box: { x: round1(face.box.x), y: round1(face.box.y), width: round1(face.box.width), height: round1(face.box.height) },
+      box: {
+        x: round1(face.box.x),
+        y: round1(face.box.y),
+        width: round1(face.box.width),
+        height: round1(face.box.height),
+      },
       score: Math.round(face.score * 1e4) / 1e4,
       landmarks: fivePoints(face.landmarks),
       quality: face.quality,
-      matches: faceMatches[i].map((m) => ({ personId: m.personId, faceId: m.faceId, distance: Math.round(m.distance * 1e4) / 1e4 })),
+      matches: faceMatches[i].map((m) => ({
+        personId: m.personId,
+        faceId: m.faceId,
+        distance: Math.round(m.distance * 1e4) / 1e4,
+      })),
       personId: decideIdentity(faceMatches[i], this.rule),
     }));
     return { ...base, input, faces, error: null };

@@ -11,7 +11,10 @@ import type { Storage } from '../storage/storage.js';
  * The identify producer as a schedule job runs it (without waiting). The entry point passes
  * src/producers' runIdentify: workers never import producers.
  */
-export type RunIdentify = (config: AppConfig, options: { source: string; model?: EmbeddingModel; run?: string }) => Promise<ScheduleJobResult>;
+export type RunIdentify = (
+  config: AppConfig,
+  options: { source: string; model?: EmbeddingModel; run?: string },
+) => Promise<ScheduleJobResult>;
 
 /** What a job kind's handler is built from: one of each per worker process, shared by its queues. */
 export interface WorkerContext {

@@ -33,10 +33,14 @@ export class JobSources {
   /** The job's source storage, once the job is known to be this deployment's and model's. */
   open(jobId: string, data: SourceJobData): Storage {
     if (data.storageUrl !== this.storageUrl) {
-      throw new UnrecoverableError(`job ${jobId} belongs to the deployment at ${data.storageUrl}, this worker serves ${this.storageUrl}`);
+      throw new UnrecoverableError(
+        `job ${jobId} belongs to the deployment at ${data.storageUrl}, this worker serves ${this.storageUrl}`,
+      );
     }
     if (data.model !== this.options.model) {
-      throw new UnrecoverableError(`job ${jobId} ${this.options.verb} with model ${data.model}, this worker runs ${this.options.model}`);
+      throw new UnrecoverableError(
+        `job ${jobId} ${this.options.verb} with model ${data.model}, this worker runs ${this.options.model}`,
+      );
     }
     const known = this.opened.get(data.sourceUrl);
     if (known !== undefined) return known;

@@ -32,13 +32,19 @@ export class ScheduleJobHandler {
 
   async handle(jobId: string, data: ScheduleJobData): Promise<ScheduleJobResult> {
     if (data?.kind !== 'identify') {
-      throw new UnrecoverableError(`schedule job ${jobId} has kind ${JSON.stringify(data?.kind)}; this build runs only "identify"`);
+      throw new UnrecoverableError(
+        `schedule job ${jobId} has kind ${JSON.stringify(data?.kind)}; this build runs only "identify"`,
+      );
     }
     if (typeof data.source !== 'string' || data.source === '') {
       throw new UnrecoverableError(`schedule job ${jobId} names no source`);
     }
     const run = scheduledRunId(jobId);
-    const report = await this.deps.runIdentify(this.deps.config, { source: data.source, model: this.deps.model, ...(run === undefined ? {} : { run }) });
+    const report = await this.deps.runIdentify(this.deps.config, {
+      source: data.source,
+      model: this.deps.model,
+      ...(run === undefined ? {} : { run }),
+    });
     logger.info({ jobId, source: data.source, report }, 'scheduled identify run enqueued');
     return report;
   }
@@ -49,7 +55,8 @@ export class ScheduleJobHandler {
  * needs no engine, but it needs the identify producer from the entry point.
  */
 export function createScheduleProcessor({ config, analyzer, runIdentify }: WorkerContext): JobProcessor<'schedule'> {
-  if (runIdentify === undefined) throw new Error('the schedule queue runs the identify producer: startWorkers needs { runIdentify }');
+  if (runIdentify === undefined)
+    throw new Error('the schedule queue runs the identify producer: startWorkers needs { runIdentify }');
   const handler = new ScheduleJobHandler({ config, model: analyzer.model, runIdentify });
   return (job) => handler.handle(job.id!, job.data);
 }
@@ -63,5 +70,8 @@ export function scheduledRunId(jobId: string): string | undefined {
   if (!match) return undefined;
   const time = new Date(Number(match[2]));
   if (Number.isNaN(time.getTime())) return undefined;
-  return `${match[1]}-${time.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  return `${match[1]}-${time
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}`;
 }

@@ -37,10 +37,18 @@ export async function startWorkers(
   const registry = wiring.registry ?? JOB_REGISTRY;
   const unknown = queues.filter((queue) => registry[queue] === undefined);
   if (unknown.length > 0) {
-    throw new Error(`no handler for queue ${unknown.join(', ')} in this build (available: ${Object.keys(registry).join(', ')})`);
+    throw new Error(
+      `no handler for queue ${unknown.join(', ')} in this build (available: ${Object.keys(registry).join(', ')})`,
+    );
   }
   const redis = new Redis(config.redisUrl, { lazyConnect: false });
-  const context: WorkerContext = { config, analyzer, storage: openStorage(config.storage), redis, runIdentify: wiring.runIdentify };
+  const context: WorkerContext = {
+    config,
+    analyzer,
+    storage: openStorage(config.storage),
+    redis,
+    runIdentify: wiring.runIdentify,
+  };
   const connection = queueConnectionOptions(config);
 
   // Every handler is built before any worker takes a job: a handler that cannot start stops them all.
@@ -51,9 +59,13 @@ export async function startWorkers(
     redis.disconnect();
     throw err;
   }
-  const workers: Worker[] = processors.map(({ queue, processor }) => createQueueWorker(queue, processor, connection, options));
+  const workers: Worker[] = processors.map(({ queue, processor }) =>
+    createQueueWorker(queue, processor, connection, options),
+  );
   for (const worker of workers) {
-    worker.on('failed', (job, err) => logger.warn({ queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
+    worker.on('failed', (job, err) =>
+      logger.warn({ queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'),
+    );
     worker.on('error', (err) => logger.error({ queue: worker.name, err: err.message }, 'worker error'));
     await worker.waitUntilReady();
   }
@@ -67,7 +79,11 @@ export async function startWorkers(
   };
 }
 
-function createProcessor<Q extends QueueName>(registry: JobRegistry, queue: Q, context: WorkerContext): JobProcessor<Q> {
+function createProcessor<Q extends QueueName>(
+  registry: JobRegistry,
+  queue: Q,
+  context: WorkerContext,
+): JobProcessor<Q> {
   const kind = registry[queue];
   if (kind === undefined) throw new Error(`no handler for queue ${queue}`);
   return kind.createProcessor(context);

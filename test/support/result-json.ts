@@ -26,7 +26,9 @@ export function resultJson(
     processedAt: options.processedAt ?? '2026-11-29T02:15:07.120Z',
     faces: faces.map((spec, i): ResultFace => {
       const matches = [
-        ...(spec.personId === null ? [] : [{ personId: spec.personId, faceId: `${spec.personId}-f0`, distance: spec.distance ?? 0.3 }]),
+        ...(spec.personId === null
+          ? []
+          : [{ personId: spec.personId, faceId: `${spec.personId}-f0`, distance: spec.distance ?? 0.3 }]),
         { personId: 'someone-else', faceId: 'someone-else-f0', distance: 0.9 },
       ];
       return {

@@ -11,5 +11,6 @@ const validate = ajv.compile(schema);
 
 /** Throws with every schema violation when `result` is not a valid facepipe.result/v1 document. */
 export function assertValidResult(result: unknown, where = 'result'): void {
-  if (!validate(result)) throw new Error(`${where} is not a valid facepipe.result/v1: ${ajv.errorsText(validate.errors)}`);
+  if (!validate(result))
+    throw new Error(`${where} is not a valid facepipe.result/v1: ${ajv.errorsText(validate.errors)}`);
 }

@@ -32,4 +32,3 @@ export async function faceImage(person: Person, margin: number, variant = false)
   });
   return variant ? image.flop().modulate({ brightness: 1.1 }) : image;
 }
-

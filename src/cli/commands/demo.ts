@@ -25,8 +25,10 @@ import { fixed, printLine } from '../output.js';
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('the whole system in under a minute on images that ship with npm: enroll people, identify CCTV-like snapshots, ask where one was seen')
-    .option('--keep', 'keep the demo\'s storage folder (archive, snapshots, results) instead of deleting it')
+    .description(
+      'the whole system in under a minute on images that ship with npm: enroll people, identify CCTV-like snapshots, ask where one was seen',
+    )
+    .option('--keep', "keep the demo's storage folder (archive, snapshots, results) instead of deleting it")
     .action(async (flags: { keep?: boolean }, command: Command) => {
       const started = performance.now();
       // The demo's own lines are the output; the services' info logs would drown them.
@@ -34,41 +36,82 @@ export function registerDemo(program: Command): void {
       const globals = command.optsWithGlobals();
       const dir = await mkdtemp(path.join(tmpdir(), 'facepipe-demo-'));
       // Its own storage and queue prefix: the demo never touches a real deployment's data.
-      let config: AppConfig = loadAppConfig({ ...globals, storage: path.join(dir, 'data'), queuePrefix: `demo-${randomBytes(3).toString('hex')}` });
+      let config: AppConfig = loadAppConfig({
+        ...globals,
+        storage: path.join(dir, 'data'),
+        queuePrefix: `demo-${randomBytes(3).toString('hex')}`,
+      });
       const redis = await ensureLocalRedis(config.redisUrl);
-      printLine(`Redis at ${config.redisUrl} (${redis.how === 'started' ? 'started for the demo' : 'already running'}); demo data in ${dir}`);
+      printLine(
+        `Redis at ${config.redisUrl} (${redis.how === 'started' ? 'started for the demo' : 'already running'}); demo data in ${dir}`,
+      );
       try {
         await withEngine(loadEngineConfig(globals), async (engine) => {
           const data = await buildDemoData(engine, dir);
-          printLine(`archive: ${data.enrolled.length} people, one photo each (faces from face-api's demo photos); night: ${data.truth.size} snapshots with them and ${data.strangers.length} strangers`);
+          printLine(
+            `archive: ${data.enrolled.length} people, one photo each (faces from face-api's demo photos); night: ${data.truth.size} snapshots with them and ${data.strangers.length} strangers`,
+          );
 
-          const index = await startIndexService(config, { model: engine.model, port: 0, host: '127.0.0.1', analyzer: engine, service: { readBlockMs: 200 } });
+          const index = await startIndexService(config, {
+            model: engine.model,
+            port: 0,
+            host: '127.0.0.1',
+            analyzer: engine,
+            service: { readBlockMs: 200 },
+          });
           config = { ...config, indexUrl: index.url };
-          const workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], { ...DEFAULT_QUEUE_WORKER_OPTIONS, concurrency: 2 });
+          const workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], {
+            ...DEFAULT_QUEUE_WORKER_OPTIONS,
+            concurrency: 2,
+          });
           try {
-            const enrolled = (await runEnroll(config, { model: engine.model, source: data.gallery, wait: true })) as EnrollRunSummary;
-            printLine(`\n$ facepipe enroll ${data.gallery} --wait\n  ${enrolled.enrolled} of ${enrolled.images} photos enrolled, ${enrolled.persons} persons, ${fixed(enrolled.seconds, 1)} s`);
-            while (index.service.current.size < enrolled.enrolled) await new Promise((resolve) => setTimeout(resolve, 50));
+            const enrolled = (await runEnroll(config, {
+              model: engine.model,
+              source: data.gallery,
+              wait: true,
+            })) as EnrollRunSummary;
+            printLine(
+              `\n$ facepipe enroll ${data.gallery} --wait\n  ${enrolled.enrolled} of ${enrolled.images} photos enrolled, ${enrolled.persons} persons, ${fixed(enrolled.seconds, 1)} s`,
+            );
+            while (index.service.current.size < enrolled.enrolled)
+              await new Promise((resolve) => setTimeout(resolve, 50));
 
-            const run = (await runIdentify(config, { model: engine.model, source: data.night, run: 'demo-night', wait: true })) as IdentifyRunSummary;
-            printLine(`\n$ facepipe identify ${data.night} --wait\n  ${run.snapshots} snapshots, ${run.faces} faces: ${run.identified} identified, ${run.unknown} unknown, ${fixed(run.seconds, 1)} s`);
+            const run = (await runIdentify(config, {
+              model: engine.model,
+              source: data.night,
+              run: 'demo-night',
+              wait: true,
+            })) as IdentifyRunSummary;
+            printLine(
+              `\n$ facepipe identify ${data.night} --wait\n  ${run.snapshots} snapshots, ${run.faces} faces: ${run.identified} identified, ${run.unknown} unknown, ${fixed(run.seconds, 1)} s`,
+            );
             const results = new ResultStore(openStorage(config.storage));
             let right = 0;
             let strangersKept = 0;
             for await (const { resultKey, result } of results.read(run.run)) {
               const expected = data.truth.get(result.input.key) ?? [];
               const named = result.faces.map((f) => f.personId ?? 'unknown');
-              printLine(`  ${result.input.key}: ${result.faces.map((f) => (f.personId ? `${f.personId} (${fixed(f.matches[0].distance, 2)})` : `unknown (closest ${f.matches[0]?.personId ?? '-'} at ${fixed(f.matches[0]?.distance ?? NaN, 2)})`)).join(', ') || 'no face'}`);
+              printLine(
+                `  ${result.input.key}: ${result.faces.map((f) => (f.personId ? `${f.personId} (${fixed(f.matches[0].distance, 2)})` : `unknown (closest ${f.matches[0]?.personId ?? '-'} at ${fixed(f.matches[0]?.distance ?? NaN, 2)})`)).join(', ') || 'no face'}`,
+              );
               printLine(`    in it: ${expected.join(', ')}  -> ${resultKey}`);
               right += expected.filter((p) => p !== 'stranger' && named.includes(p)).length;
-              strangersKept += Math.min(expected.filter((p) => p === 'stranger').length, named.filter((p) => p === 'unknown').length);
+              strangersKept += Math.min(
+                expected.filter((p) => p === 'stranger').length,
+                named.filter((p) => p === 'unknown').length,
+              );
             }
-            printLine(`  named correctly: ${right} of ${data.enrolled.length} enrolled appearances; strangers left unknown: ${strangersKept} of ${data.strangers.length}`);
+            printLine(
+              `  named correctly: ${right} of ${data.enrolled.length} enrolled appearances; strangers left unknown: ${strangersKept} of ${data.strangers.length}`,
+            );
 
             const person = data.enrolled[0].personId;
             const seen = await new IndexClient(index.url).matches(person);
             printLine(`\n$ facepipe matches ${person}\n  ${seen.total} sighting(s):`);
-            for (const m of seen.items) printLine(`  ${m.seenAt}  ${m.key}  distance ${m.distance === null ? '-' : fixed(m.distance, 2)}  box ${Math.round(m.box.x)},${Math.round(m.box.y)} ${Math.round(m.box.width)}x${Math.round(m.box.height)}`);
+            for (const m of seen.items)
+              printLine(
+                `  ${m.seenAt}  ${m.key}  distance ${m.distance === null ? '-' : fixed(m.distance, 2)}  box ${Math.round(m.box.x)},${Math.round(m.box.y)} ${Math.round(m.box.width)}x${Math.round(m.box.height)}`,
+              );
           } finally {
             await workers.close();
             await index.close();

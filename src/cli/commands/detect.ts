@@ -22,7 +22,10 @@ export function registerDetect(program: Command): void {
     .command('detect')
     .description('find the faces in images: box, score and 68 landmarks per face')
     .argument('<image...>', 'image files')
-    .option('--json', 'print one JSON object (the last line): {backend, model, images: [{key, width, height, faces, error}]}')
+    .option(
+      '--json',
+      'print one JSON object (the last line): {backend, model, images: [{key, width, height, faces, error}]}',
+    )
     .action(async (paths: string[], opts: { json?: boolean }, command: Command) => {
       const options = loadEngineConfig(command.optsWithGlobals());
       const { backend, images } = await withEngine(options, async (engine) => {
@@ -61,6 +64,8 @@ function printHuman({ key, faces, error }: ImageDetection): void {
   }
   faces.forEach(({ box, score, landmarks }, i) => {
     const b = [box.x, box.y, box.width, box.height].map((v) => Math.round(v));
-    printLine(`${key}\tface ${i + 1}/${faces.length}\tbox x=${b[0]} y=${b[1]} w=${b[2]} h=${b[3]}\tscore ${fixed(score, 2)}\t${landmarks.length} landmarks`);
+    printLine(
+      `${key}\tface ${i + 1}/${faces.length}\tbox x=${b[0]} y=${b[1]} w=${b[2]} h=${b[3]}\tscore ${fixed(score, 2)}\t${landmarks.length} landmarks`,
+    );
   });
 }

@@ -19,8 +19,14 @@ export function registerEmbed(program: Command): void {
   program
     .command('embed')
     .description('write the faces and embeddings of images to a JSONL file, one line per image')
-    .argument('<file-or-folder...>', `image files, or folders walked recursively for ${IMAGE_EXTENSIONS.join(' ')} files`)
-    .requiredOption('--out <file.jsonl>', 'output: lines {key, faces: [{box, score, embedding}], error}, in finishing order')
+    .argument(
+      '<file-or-folder...>',
+      `image files, or folders walked recursively for ${IMAGE_EXTENSIONS.join(' ')} files`,
+    )
+    .requiredOption(
+      '--out <file.jsonl>',
+      'output: lines {key, faces: [{box, score, embedding}], error}, in finishing order',
+    )
     .action(async (args: string[], opts: { out: string }, command: Command) => {
       const options = loadEngineConfig(command.optsWithGlobals());
       const files = await listImageFiles(args);
@@ -55,7 +61,9 @@ export function registerEmbed(program: Command): void {
       await finished(out);
 
       const rate = seconds > 0 ? (counts.images / seconds).toFixed(2) : '0';
-      printLine(`${counts.images} images, ${counts.faces} faces, ${counts.failed} failed, ${rate} images/s -> ${opts.out}`);
+      printLine(
+        `${counts.images} images, ${counts.faces} faces, ${counts.failed} failed, ${rate} images/s -> ${opts.out}`,
+      );
       process.exitCode = counts.failed > 0 ? EXIT.failed : EXIT.ok;
     });
 }

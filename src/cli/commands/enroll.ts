@@ -18,7 +18,9 @@ interface EnrollFlags {
 export function registerEnroll(program: Command): void {
   program
     .command('enroll')
-    .description('enroll a photo archive: <source>/<personId>/<image>, or the images a manifest names; workers do the work')
+    .description(
+      'enroll a photo archive: <source>/<personId>/<image>, or the images a manifest names; workers do the work',
+    )
     .argument('<source>', 'folder or s3://bucket/prefix holding the images')
     .option('--manifest <file>', 'CSV or JSONL with key, personId[, name] (keys relative to <source>)')
     .option('--chunk-size <n>', 'images per job', intArg(1, 1000), DEFAULT_CHUNK_SIZE)
@@ -31,23 +33,34 @@ export function registerEnroll(program: Command): void {
       const manifest = flags.manifest !== undefined ? await readManifestFile(flags.manifest) : undefined;
       const bar = progressBar('enroll', { unit: 'images', extra: 'faces' });
       try {
-        const report = await withInterrupt((abort) => runEnroll(config, {
-          source: sourceArg,
-          model,
-          manifest,
-          chunkSize: flags.chunkSize,
-          wait: flags.wait,
-          abort,
-          onProgress: ({ done, total, failed, faces }) => bar.update(done, total, { failed, extra: faces }),
-        }));
+        const report = await withInterrupt((abort) =>
+          runEnroll(config, {
+            source: sourceArg,
+            model,
+            manifest,
+            chunkSize: flags.chunkSize,
+            wait: flags.wait,
+            abort,
+            onProgress: ({ done, total, failed, faces }) => bar.update(done, total, { failed, extra: faces }),
+          }),
+        );
         bar.stop();
         if (flags.json) printJson(report);
         else if ('enrolled' in report) {
-          const errors = Object.entries(report.errors).map(([code, n]) => `${code} ${n}`).join(', ');
-          printLine(`${report.images} images: ${report.enrolled} enrolled (${report.persons} persons), ${report.failed} failed${errors ? ` (${errors})` : ''}, ${report.seconds.toFixed(1)} s`);
+          const errors = Object.entries(report.errors)
+            .map(([code, n]) => `${code} ${n}`)
+            .join(', ');
+          printLine(
+            `${report.images} images: ${report.enrolled} enrolled (${report.persons} persons), ${report.failed} failed${errors ? ` (${errors})` : ''}, ${report.seconds.toFixed(1)} s`,
+          );
         } else {
-          printLine(`${report.images} images: ${report.enqueued} enqueued in ${report.jobs} jobs, ${report.alreadyQueued} already queued, ${report.alreadyEnrolled} already enrolled, ${report.alreadyFailed} failed before`);
-          if (report.skipped + report.missing > 0) printLine(`${report.skipped} keys skipped (not <personId>/<image>), ${report.missing} manifest keys missing`);
+          printLine(
+            `${report.images} images: ${report.enqueued} enqueued in ${report.jobs} jobs, ${report.alreadyQueued} already queued, ${report.alreadyEnrolled} already enrolled, ${report.alreadyFailed} failed before`,
+          );
+          if (report.skipped + report.missing > 0)
+            printLine(
+              `${report.skipped} keys skipped (not <personId>/<image>), ${report.missing} manifest keys missing`,
+            );
           printLine('workers (`facepipe worker` or `facepipe up`) enroll them; add --wait to follow');
         }
         process.exitCode = 'enrolled' in report && report.failed > 0 ? EXIT.failed : EXIT.ok;

@@ -2,7 +2,14 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadEngineConfig } from '../../config/engine-config.js';
 import { FACE_MODEL } from '../../engine/face-model.js';
-import { EVALUATION_JSON, noFaceImages, openSetSummary, ROC_SVG, verificationSummary, writeEvaluationReport } from '../../evaluation/evaluation-report.js';
+import {
+  EVALUATION_JSON,
+  noFaceImages,
+  openSetSummary,
+  ROC_SVG,
+  verificationSummary,
+  writeEvaluationReport,
+} from '../../evaluation/evaluation-report.js';
 import type { EvaluationResult } from '../../evaluation/evaluation-runner.js';
 import { evaluateLfw, type EvaluationStep } from '../../evaluation/lfw-evaluation.js';
 import type { OpenSetResult } from '../../evaluation/open-set-runner.js';
@@ -22,14 +29,22 @@ interface EvaluateOptions {
 export function registerEvaluate(program: Command): void {
   program
     .command('evaluate')
-    .description('LFW benchmarks: View-2 verification (--pairs) and open-set identification (--open-set); with --adapter / --verifier, compared with the plain embedder on the people they never saw')
+    .description(
+      'LFW benchmarks: View-2 verification (--pairs) and open-set identification (--open-set); with --adapter / --verifier, compared with the plain embedder on the people they never saw',
+    )
     .argument('<folder>', 'LFW root holding <Name>/<Name>_0001.jpg ...')
-    .option('--pairs <pairs.txt>', 'LFW pairs file: header "<folds> <n>", then per fold n matched and n mismatched pairs')
+    .option(
+      '--pairs <pairs.txt>',
+      'LFW pairs file: header "<folds> <n>", then per fold n matched and n mismatched pairs',
+    )
     .option(
       '--open-set',
       'open-set 1:N: half of the identities with 2+ images enrolled from their first image, probed with their others and every image of the other half; rank-1, FNIR at FPIR 1% and 0.3%',
     )
-    .option('--verifier <dir>', 'also decide verification with this pair classifier (facepipe train pair-classifier): 1 - P(same) as the score')
+    .option(
+      '--verifier <dir>',
+      'also decide verification with this pair classifier (facepipe train pair-classifier): 1 - P(same) as the score',
+    )
     .option('--report <dir>', 'also write <dir>/evaluation.json (everything) and <dir>/roc.svg')
     .option(
       '--json',
@@ -37,7 +52,8 @@ export function registerEvaluate(program: Command): void {
     )
     .action(async (root: string, opts: EvaluateOptions, command: Command) => {
       const options = loadEngineConfig(command.optsWithGlobals());
-      if (opts.pairs === undefined && !opts.openSet) command.error('error: give --pairs <pairs.txt>, --open-set, or both');
+      if (opts.pairs === undefined && !opts.openSet)
+        command.error('error: give --pairs <pairs.txt>, --open-set, or both');
       // The engine runs without the adapter: the evaluation applies it, so that the plain and the
       // adapted embeddings of each image come from one detection and one forward pass.
       const { adapter: adapterDir, ...baseOptions } = options;
@@ -54,7 +70,8 @@ export function registerEvaluate(program: Command): void {
       bars.stop();
 
       const { result, openSet } = runs[0];
-      if (opts.report) await writeEvaluationReport(opts.report, { root, pairsFile: opts.pairs, backend, options, result, openSet });
+      if (opts.report)
+        await writeEvaluationReport(opts.report, { root, pairsFile: opts.pairs, backend, options, result, openSet });
       if (opts.json) {
         printJson({
           verification: result ? verificationSummary(result.verification) : undefined,
@@ -77,7 +94,10 @@ export function registerEvaluate(program: Command): void {
             : {}),
         });
       } else {
-        if (unseen) printLine(`restricted to people never seen in training: ${unseen.pairs ?? 0} pairs in ${unseen.folds ?? 0} fold(s)${opts.openSet ? ', open-set over the unseen identities' : ''}`);
+        if (unseen)
+          printLine(
+            `restricted to people never seen in training: ${unseen.pairs ?? 0} pairs in ${unseen.folds ?? 0} fold(s)${opts.openSet ? ', open-set over the unseen identities' : ''}`,
+          );
         for (const run of runs) {
           if (runs.length > 1) printLine(`--- ${run.name}: ${run.id}`);
           if (run.result) printHuman(run.result, backend, run === runs[0] ? opts.report : undefined);
@@ -96,20 +116,33 @@ function stepLabel(step: EvaluationStep): string {
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 function printOpenSet(r: OpenSetResult): void {
-  printLine(`LFW open-set identification: gallery ${r.gallery} persons (one photo each), ${r.rule.genuineProbes} enrolled probes, ${r.rule.impostorProbes} stranger probes`);
-  for (const [label, m] of [['shipped rule', r.rule], ['plain threshold', r.plainThreshold]] as const) {
-    const points = m.operatingPoints.map((p) => `FNIR ${pct(p.fnir)} at FPIR ${pct(p.fpir)} (score <= ${fixed(p.threshold)})`).join(', ');
-    printLine(`${label.padEnd(16)} rank-1 ${pct(m.rank1)}; ${points}; at threshold ${fixed(m.atRule.threshold)}: TPIR ${pct(m.atRule.tpir)}, FPIR ${pct(m.atRule.fpir)}`);
+  printLine(
+    `LFW open-set identification: gallery ${r.gallery} persons (one photo each), ${r.rule.genuineProbes} enrolled probes, ${r.rule.impostorProbes} stranger probes`,
+  );
+  for (const [label, m] of [
+    ['shipped rule', r.rule],
+    ['plain threshold', r.plainThreshold],
+  ] as const) {
+    const points = m.operatingPoints
+      .map((p) => `FNIR ${pct(p.fnir)} at FPIR ${pct(p.fpir)} (score <= ${fixed(p.threshold)})`)
+      .join(', ');
+    printLine(
+      `${label.padEnd(16)} rank-1 ${pct(m.rank1)}; ${points}; at threshold ${fixed(m.atRule.threshold)}: TPIR ${pct(m.atRule.tpir)}, FPIR ${pct(m.atRule.fpir)}`,
+    );
   }
 }
 
 function printHuman(r: EvaluationResult, backend: string, report?: string): void {
   const v = r.verification;
   const noFace = noFaceImages(r);
-  printLine(`LFW verification: ${r.pairs.length} pairs in ${r.folds} fold(s), ${r.images} images (model ${FACE_MODEL.id}, backend ${backend})`);
+  printLine(
+    `LFW verification: ${r.pairs.length} pairs in ${r.folds} fold(s), ${r.images} images (model ${FACE_MODEL.id}, backend ${backend})`,
+  );
   printLine(`accuracy      ${pct(v.accuracy)} ± ${pct(v.std)} (mean ± std over ${v.foldAccuracies.length} folds)`);
   printLine(`threshold     ${fixed(v.threshold)} (best on all pairs)`);
-  printLine(`no face       ${noFace} of ${r.images} images (${pct(noFace / Math.max(1, r.images))}), ${r.failedImages.length} of them unreadable`);
+  printLine(
+    `no face       ${noFace} of ${r.images} images (${pct(noFace / Math.max(1, r.images))}), ${r.failedImages.length} of them unreadable`,
+  );
   printLine(`TAR@FAR=1e-2  ${pct(v.tarAtFar1e2)}`);
   printLine(`TAR@FAR=1e-3  ${pct(v.tarAtFar1e3)}`);
   printLine(`EER           ${pct(v.eer)}`);

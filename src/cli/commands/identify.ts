@@ -18,10 +18,15 @@ interface IdentifyFlags {
 export function registerIdentify(program: Command): void {
   program
     .command('identify')
-    .description('identify every face in the snapshots under <source> against the gallery; workers write facepipe/results/<run>/<key>.json')
+    .description(
+      'identify every face in the snapshots under <source> against the gallery; workers write facepipe/results/<run>/<key>.json',
+    )
     .argument('<source>', 'folder or s3://bucket/prefix holding the snapshots (any depth)')
     .option('--run <id>', 'run id (default: a new one); an existing run is re-run: only what it lost is enqueued again')
-    .option('--since <ISO time>', 'only snapshots modified after this (default: where the last completed run of this source ended)')
+    .option(
+      '--since <ISO time>',
+      'only snapshots modified after this (default: where the last completed run of this source ended)',
+    )
     .option('--chunk-size <n>', 'snapshots per job', intArg(1, 1000), DEFAULT_IDENTIFY_CHUNK_SIZE)
     .option('--wait', 'wait until the workers are done, with a progress bar on a terminal')
     .option('--json', 'print one JSON summary as the last line')
@@ -31,24 +36,32 @@ export function registerIdentify(program: Command): void {
       const model = await deploymentModel(globals);
       const bar = progressBar('identify', { unit: 'snapshots', extra: 'faces' });
       try {
-        const report = await withInterrupt((abort) => runIdentify(config, {
-          source: sourceArg,
-          model,
-          run: flags.run,
-          since: flags.since,
-          chunkSize: flags.chunkSize,
-          wait: flags.wait,
-          abort,
-          onProgress: ({ done, total, failed, faces }) => bar.update(done, total, { failed, extra: faces }),
-        }));
+        const report = await withInterrupt((abort) =>
+          runIdentify(config, {
+            source: sourceArg,
+            model,
+            run: flags.run,
+            since: flags.since,
+            chunkSize: flags.chunkSize,
+            wait: flags.wait,
+            abort,
+            onProgress: ({ done, total, failed, faces }) => bar.update(done, total, { failed, extra: faces }),
+          }),
+        );
         bar.stop();
         if (flags.json) printJson(report);
         else if ('identified' in report) {
-          printLine(`run ${report.run}: ${report.snapshots} snapshots, ${report.faces} faces: ${report.identified} identified, ${report.unknown} unknown; ${report.failed} snapshots failed; ${report.seconds.toFixed(1)} s`);
+          printLine(
+            `run ${report.run}: ${report.snapshots} snapshots, ${report.faces} faces: ${report.identified} identified, ${report.unknown} unknown; ${report.failed} snapshots failed; ${report.seconds.toFixed(1)} s`,
+          );
           printLine(`results: ${report.resultsPrefix}`);
         } else {
-          printLine(`run ${report.run}: ${report.snapshots} snapshots${report.since ? ` modified after ${report.since}` : ''}; ${report.enqueued} enqueued in ${report.jobs} jobs, ${report.alreadyQueued} already queued, ${report.alreadyDone} done before`);
-          printLine(`workers (\`facepipe worker\` or \`facepipe up\`) write ${report.resultsPrefix}; add --wait to follow`);
+          printLine(
+            `run ${report.run}: ${report.snapshots} snapshots${report.since ? ` modified after ${report.since}` : ''}; ${report.enqueued} enqueued in ${report.jobs} jobs, ${report.alreadyQueued} already queued, ${report.alreadyDone} done before`,
+          );
+          printLine(
+            `workers (\`facepipe worker\` or \`facepipe up\`) write ${report.resultsPrefix}; add --wait to follow`,
+          );
         }
         process.exitCode = 'identified' in report && report.failed > 0 ? EXIT.failed : EXIT.ok;
       } finally {

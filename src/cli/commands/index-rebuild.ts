@@ -11,12 +11,12 @@ interface RebuildFlags {
 }
 
 export function registerIndex(program: Command): void {
-  const index = program.command('index').description('the index service\'s HNSW index');
+  const index = program.command('index').description("the index service's HNSW index");
   index
     .command('rebuild')
     .description('build a new index from the gallery alone, in the service, while it keeps answering; then swap to it')
-    .option('--m <n>', 'HNSW links per node (default: the current index\'s)', intArg(2, 128))
-    .option('--ef-construction <n>', 'HNSW build-time ef (default: the current index\'s)', intArg(10, 2000))
+    .option('--m <n>', "HNSW links per node (default: the current index's)", intArg(2, 128))
+    .option('--ef-construction <n>', "HNSW build-time ef (default: the current index's)", intArg(10, 2000))
     .option('--json', 'print the final index status as one JSON object')
     .action(async (flags: RebuildFlags, command: Command) => {
       const config = loadAppConfig(command.optsWithGlobals());
@@ -31,10 +31,14 @@ export function registerIndex(program: Command): void {
       const seconds = (performance.now() - started) / 1000;
       if (flags.json) printJson({ ...status, seconds });
       else if (status.rebuild.state === 'done') {
-        printLine(`rebuilt: ${status.faces} faces of ${status.persons} persons, m ${status.m}, efConstruction ${status.efConstruction}, ${seconds.toFixed(1)} s`);
+        printLine(
+          `rebuilt: ${status.faces} faces of ${status.persons} persons, m ${status.m}, efConstruction ${status.efConstruction}, ${seconds.toFixed(1)} s`,
+        );
       }
       if (status.rebuild.state !== 'done') {
-        process.stderr.write(`facepipe index rebuild: ${status.rebuild.state}${status.rebuild.error ? `: ${status.rebuild.error}` : ''}\n`);
+        process.stderr.write(
+          `facepipe index rebuild: ${status.rebuild.state}${status.rebuild.error ? `: ${status.rebuild.error}` : ''}\n`,
+        );
         process.exitCode = EXIT.failed;
       }
     });

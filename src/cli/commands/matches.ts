@@ -35,7 +35,10 @@ Examples:
 /** A commander parser for an ISO 8601 date or date-time with a zone. */
 function isoArg(value: string): Date {
   const date = parseIsoTime(value);
-  if (!date) throw new InvalidArgumentError('expected an ISO 8601 date or date-time with a zone, e.g. 2026-11-28 or 2026-11-28T02:15:00Z.');
+  if (!date)
+    throw new InvalidArgumentError(
+      'expected an ISO 8601 date or date-time with a zone, e.g. 2026-11-28 or 2026-11-28T02:15:00Z.',
+    );
   return date;
 }
 
@@ -50,22 +53,38 @@ export function registerMatches(program: Command): void {
     .argument('<personId>', 'the person (not "rebuild": that name runs `matches rebuild`)')
     .option('--since <ISO>', 'sightings at or after this time (date, or date-time with Z or an offset)', isoArg)
     .option('--until <ISO>', 'sightings before this time (exclusive)', isoArg)
-    .option('--limit <n>', `at most this many sightings, 1 to ${MAX_MATCHES_LIMIT} (default: ${DEFAULT_MATCHES_LIMIT})`, intArg(1, MAX_MATCHES_LIMIT))
+    .option(
+      '--limit <n>',
+      `at most this many sightings, 1 to ${MAX_MATCHES_LIMIT} (default: ${DEFAULT_MATCHES_LIMIT})`,
+      intArg(1, MAX_MATCHES_LIMIT),
+    )
     .option('--offset <n>', 'skip this many (newest) sightings first (default: 0)', intArg(0))
-    .option('--json', 'print one JSON object (the last line): {personId, total, items: [{personId, run, key, resultKey, faceIndex, box, distance, seenAt}]}')
+    .option(
+      '--json',
+      'print one JSON object (the last line): {personId, total, items: [{personId, run, key, resultKey, faceIndex, box, distance, seenAt}]}',
+    )
     // Else `matches help` would be commander's help command, not a person.
     .helpCommand(false)
     .addHelpText('after', HELP)
     .action(async (personId: string, flags: MatchesFlags, command: Command) => {
       if (flags.since && flags.until && flags.since.getTime() > flags.until.getTime()) {
-        command.error('error: --since must not be after --until', { exitCode: EXIT.usage, code: 'facepipe.invalidRange' });
+        command.error('error: --since must not be after --until', {
+          exitCode: EXIT.usage,
+          code: 'facepipe.invalidRange',
+        });
       }
       const client = new IndexClient(loadAppConfig(command.optsWithGlobals()).indexUrl);
-      const page = await client.matches(personId, { since: flags.since, until: flags.until, limit: flags.limit, offset: flags.offset });
+      const page = await client.matches(personId, {
+        since: flags.since,
+        until: flags.until,
+        limit: flags.limit,
+        offset: flags.offset,
+      });
       if (flags.json) printJson(page);
       else {
         const offset = flags.offset ?? 0;
-        const shown = page.items.length === 0 ? 'none shown' : `showing ${offset + 1}-${offset + page.items.length}, newest first`;
+        const shown =
+          page.items.length === 0 ? 'none shown' : `showing ${offset + 1}-${offset + page.items.length}, newest first`;
         printLine(`${page.total} sighting(s) of ${page.personId} (${shown})`);
         for (const item of page.items) printLine(sightingLine(item));
       }
@@ -74,7 +93,9 @@ export function registerMatches(program: Command): void {
 
   matches
     .command('rebuild')
-    .description('recreate the sightings from the result files alone (locally: needs storage and Redis, not the service)')
+    .description(
+      'recreate the sightings from the result files alone (locally: needs storage and Redis, not the service)',
+    )
     .option('--json', 'print one JSON object (the last line): {results, faces, skipped, seconds}')
     .action(async (_flags: unknown, command: Command) => {
       // `matches` parses the options before its subcommand: --json may land on either.
@@ -89,17 +110,19 @@ export function registerMatches(program: Command): void {
       const config = loadAppConfig(flags);
       const storage = openStorage(config.storage);
       // Fail rather than wait forever when Redis is not there.
-      const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, retryStrategy: (times) => (times > 5 ? null : 200 * times) });
+      const redis = new Redis(config.redisUrl, {
+        maxRetriesPerRequest: 2,
+        retryStrategy: (times) => (times > 5 ? null : 200 * times),
+      });
       let redisError: Error | undefined;
       redis.on('error', (err: Error) => (redisError = err));
       try {
         const started = performance.now();
-        const summary = await new MatchStore(redis, matchKeyPrefix(config))
-          .rebuild(storage)
-          .catch((err: unknown) => {
-            if (redisError && redis.status !== 'ready') throw new Error(`cannot reach Redis at ${config.redisUrl}: ${redisError.message}`, { cause: err });
-            throw err;
-          });
+        const summary = await new MatchStore(redis, matchKeyPrefix(config)).rebuild(storage).catch((err: unknown) => {
+          if (redisError && redis.status !== 'ready')
+            throw new Error(`cannot reach Redis at ${config.redisUrl}: ${redisError.message}`, { cause: err });
+          throw err;
+        });
         const seconds = (performance.now() - started) / 1000;
         if (flags.json) printJson({ ...summary, seconds });
         else {

@@ -18,7 +18,11 @@ export function registerPersons(program: Command): void {
   persons
     .command('list')
     .description('the persons in the index, sorted by id, with their number of faces')
-    .option('--limit <n>', `at most this many persons, 1 to ${MAX_PERSONS_LIMIT} (default: ${DEFAULT_PERSONS_LIMIT})`, intArg(1, MAX_PERSONS_LIMIT))
+    .option(
+      '--limit <n>',
+      `at most this many persons, 1 to ${MAX_PERSONS_LIMIT} (default: ${DEFAULT_PERSONS_LIMIT})`,
+      intArg(1, MAX_PERSONS_LIMIT),
+    )
     .option('--offset <n>', 'skip this many persons first (default: 0)', intArg(0))
     .option('--json', 'print one JSON object (the last line): {persons, faces, items: [{personId, faces}]}')
     .action(async (opts: { limit?: number; offset?: number; json?: boolean }, command: Command) => {
@@ -74,7 +78,9 @@ async function knownPerson<T>(call: () => Promise<T>, personId: string): Promise
     return await call();
   } catch (err) {
     if (err instanceof IndexServiceError && err.status === 404 && err.code === 'NOT_FOUND') {
-      process.stderr.write(`facepipe: no person ${JSON.stringify(personId)} in the index (see \`facepipe persons list\`)\n`);
+      process.stderr.write(
+        `facepipe: no person ${JSON.stringify(personId)} in the index (see \`facepipe persons list\`)\n`,
+      );
       process.exitCode = EXIT.failed;
       return undefined;
     }

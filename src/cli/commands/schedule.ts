@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import { loadAppConfig } from '../../config/app-config.js';
 import { ConfigError } from '../../config/config-source.js';
-import { DEFAULT_SCHEDULE_TZ, IdentifySchedules, ScheduleError, type IdentifySchedule } from '../../queue/identify-schedule.js';
+import {
+  DEFAULT_SCHEDULE_TZ,
+  IdentifySchedules,
+  ScheduleError,
+  type IdentifySchedule,
+} from '../../queue/identify-schedule.js';
 import { EXIT, printJson, printLine } from '../output.js';
 
 interface IdentifyFlags {
@@ -35,18 +40,24 @@ export function registerSchedule(program: Command): void {
 
   schedule
     .command('identify')
-    .description('identify the new snapshots of <source> at every cron time (one schedule per source; running it again updates it)')
+    .description(
+      'identify the new snapshots of <source> at every cron time (one schedule per source; running it again updates it)',
+    )
     .argument('<source>', 'folder or s3://bucket/prefix holding the snapshots')
     .requiredOption('--cron <expr>', 'when: "minute hour day month weekday", e.g. "0 2 * * *" for 02:00 every night')
     .option('--tz <zone>', `IANA time zone the cron expression is read in (default: ${DEFAULT_SCHEDULE_TZ})`)
     .option('--id <id>', 'schedule id (default: identify-<hash of the source URL>)')
     .option('--json', 'print the schedule as JSON')
     .action(async (source: string, flags: IdentifyFlags, command: Command) => {
-      const saved = await withSchedules(command, (s) => s.upsert({ source, cron: flags.cron, tz: flags.tz, id: flags.id }));
+      const saved = await withSchedules(command, (s) =>
+        s.upsert({ source, cron: flags.cron, tz: flags.tz, id: flags.id }),
+      );
       if (flags.json) printJson(saved);
       else {
         printLine(describe(saved));
-        printLine('workers on the schedule queue (`facepipe worker --queues schedule`, or `facepipe up`) start the runs');
+        printLine(
+          'workers on the schedule queue (`facepipe worker --queues schedule`, or `facepipe up`) start the runs',
+        );
       }
       process.exitCode = EXIT.ok;
     });
@@ -60,9 +71,18 @@ export function registerSchedule(program: Command): void {
       if (flags.json) printJson(list);
       else if (list.length === 0) printLine('no schedules');
       else {
-        const rows = [['id', 'kind', 'source', 'cron', 'tz', 'next'], ...list.map((s) => [s.id, s.kind, s.source, s.cron, s.tz, s.next ?? '-'])];
+        const rows = [
+          ['id', 'kind', 'source', 'cron', 'tz', 'next'],
+          ...list.map((s) => [s.id, s.kind, s.source, s.cron, s.tz, s.next ?? '-']),
+        ];
         const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-        for (const row of rows) printLine(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+        for (const row of rows)
+          printLine(
+            row
+              .map((cell, i) => cell.padEnd(widths[i]))
+              .join('  ')
+              .trimEnd(),
+          );
       }
       process.exitCode = EXIT.ok;
     });

@@ -38,7 +38,10 @@ export function registerSearch(program: Command): void {
         // The service's engine embeds the image: make sure it is the adapter asked for.
         const wanted = (await resolveEmbeddingModel(adapter)).id;
         const served = (await client.status()).model;
-        if (served !== wanted) throw new Error(`the index service at ${client.baseUrl} serves ${served}, not ${wanted}: start it with the same --adapter`);
+        if (served !== wanted)
+          throw new Error(
+            `the index service at ${client.baseUrl} serves ${served}, not ${wanted}: start it with the same --adapter`,
+          );
       }
       const bytes = await readFile(image).catch((err: NodeJS.ErrnoException) => {
         throw new Error(`${image}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
@@ -80,7 +83,9 @@ function printHuman(image: string, { faces, threshold }: IdentifyResponse): void
   }
   faces.forEach((face, i) => {
     const b = [face.box.x, face.box.y, face.box.width, face.box.height].map((v) => Math.round(v));
-    printLine(`${image}\tface ${i + 1}/${faces.length}\tbox x=${b[0]} y=${b[1]} w=${b[2]} h=${b[3]}\tscore ${fixed(face.score, 2)}\t${decision(face, threshold)}`);
+    printLine(
+      `${image}\tface ${i + 1}/${faces.length}\tbox x=${b[0]} y=${b[1]} w=${b[2]} h=${b[3]}\tscore ${fixed(face.score, 2)}\t${decision(face, threshold)}`,
+    );
     face.matches.forEach((m, rank) => {
       printLine(`  ${rank + 1}. ${m.personId}\tdistance ${fixed(m.distance)}\t(face ${m.faceId})`);
     });

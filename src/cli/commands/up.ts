@@ -14,20 +14,37 @@ export function registerUp(program: Command): void {
     addServeOptions(
       program
         .command('up')
-        .description('the single-machine system in one process: index service and workers on one engine, until SIGTERM'),
+        .description(
+          'the single-machine system in one process: index service and workers on one engine, until SIGTERM',
+        ),
     ),
   ).action(async (flags: ServeFlags & WorkerFlags, command: Command) => {
     const globals = command.optsWithGlobals();
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
     await withEngine(engineOptions, async (engine) => {
-      const index = await startIndexService(config, { model: engine.model, port: servePort(flags, config), host: flags.host, ef: flags.ef, service: snapshotCadence(flags), analyzer: engine });
-      const workers = await startWorkers(config, engine, flags.queues, {
-        concurrency: flags.concurrency ?? 2 * engineOptions.threads,
-        lockDurationMs: flags.lockDuration,
-        stalledIntervalMs: flags.stalledInterval,
-      }, { runIdentify });
-      process.stderr.write(`facepipe up: index service at ${index.url}, workers on ${flags.queues.join(', ')}, storage ${config.storage}\n`);
+      const index = await startIndexService(config, {
+        model: engine.model,
+        port: servePort(flags, config),
+        host: flags.host,
+        ef: flags.ef,
+        service: snapshotCadence(flags),
+        analyzer: engine,
+      });
+      const workers = await startWorkers(
+        config,
+        engine,
+        flags.queues,
+        {
+          concurrency: flags.concurrency ?? 2 * engineOptions.threads,
+          lockDurationMs: flags.lockDuration,
+          stalledIntervalMs: flags.stalledInterval,
+        },
+        { runIdentify },
+      );
+      process.stderr.write(
+        `facepipe up: index service at ${index.url}, workers on ${flags.queues.join(', ')}, storage ${config.storage}\n`,
+      );
       await runUntilSignal('up', async () => {
         await workers.close();
         await index.close();

@@ -23,10 +23,22 @@ export interface WorkerFlags {
 export function addWorkerOptions(command: Command): Command {
   const d = DEFAULT_QUEUE_WORKER_OPTIONS;
   return command
-    .option('--queues <list>', `queues to work on: ${WORKER_QUEUES.join(',')}`, listArg(WORKER_QUEUES), [...WORKER_QUEUES])
+    .option('--queues <list>', `queues to work on: ${WORKER_QUEUES.join(',')}`, listArg(WORKER_QUEUES), [
+      ...WORKER_QUEUES,
+    ])
     .option('--concurrency <n>', 'jobs at once in this process (default: 2 per engine thread)', intArg(1, 1000))
-    .option('--lock-duration <ms>', 'a dead worker\'s job is taken over after about this long', intArg(1000), d.lockDurationMs)
-    .option('--stalled-interval <ms>', 'how often jobs of dead workers are looked for', intArg(1000), d.stalledIntervalMs);
+    .option(
+      '--lock-duration <ms>',
+      "a dead worker's job is taken over after about this long",
+      intArg(1000),
+      d.lockDurationMs,
+    )
+    .option(
+      '--stalled-interval <ms>',
+      'how often jobs of dead workers are looked for',
+      intArg(1000),
+      d.stalledIntervalMs,
+    );
 }
 
 /** The analyzer of a worker that runs no inference. */
@@ -39,17 +51,25 @@ export function registerWorker(program: Command): void {
   addWorkerOptions(
     program
       .command('worker')
-      .description('work on the queues until SIGTERM (finishes the jobs in flight, then exits); run any number, anywhere'),
+      .description(
+        'work on the queues until SIGTERM (finishes the jobs in flight, then exits); run any number, anywhere',
+      ),
   ).action(async (flags: WorkerFlags, command: Command) => {
     const globals = command.optsWithGlobals();
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
     const work = async (engine: FaceAnalyzer) => {
-      const workers = await startWorkers(config, engine, flags.queues, {
-        concurrency: flags.concurrency ?? 2 * engineOptions.threads,
-        lockDurationMs: flags.lockDuration,
-        stalledIntervalMs: flags.stalledInterval,
-      }, { runIdentify });
+      const workers = await startWorkers(
+        config,
+        engine,
+        flags.queues,
+        {
+          concurrency: flags.concurrency ?? 2 * engineOptions.threads,
+          lockDurationMs: flags.lockDuration,
+          stalledIntervalMs: flags.stalledInterval,
+        },
+        { runIdentify },
+      );
       await runUntilSignal('worker', () => workers.close());
     };
     // Queues whose jobs run no inference (schedule: they only enqueue) load no face models.
