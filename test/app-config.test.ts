@@ -90,6 +90,26 @@ describe('loadAppConfig', () => {
     );
   });
 
+  it('capture settings: unset by default; a key pattern and an IANA zone (canonical name), each checked', () => {
+    expect(loadAppConfig({}, {})).not.toHaveProperty('captureKeyPattern');
+    expect(loadAppConfig({}, {})).not.toHaveProperty('captureTimeZone');
+    const env = {
+      FACEPIPE_CAPTURE_KEY_PATTERN: ' {yyyy}-{MM}-{dd}/cam-{camera}/{HH}{mm}{ss}.jpg ',
+      FACEPIPE_CAPTURE_TIME_ZONE: 'europe/paris',
+    };
+    expect(loadAppConfig({}, env)).toMatchObject({
+      captureKeyPattern: '{yyyy}-{MM}-{dd}/cam-{camera}/{HH}{mm}{ss}.jpg',
+      captureTimeZone: 'Europe/Paris',
+    });
+    expect(loadAppConfig({ captureTimeZone: 'Asia/Tokyo' }, env).captureTimeZone).toBe('Asia/Tokyo');
+    expect(errorOf(() => loadAppConfig({}, { FACEPIPE_CAPTURE_KEY_PATTERN: '{HH}{mm}.jpg' })).message).toBe(
+      'invalid FACEPIPE_CAPTURE_KEY_PATTERN "{HH}{mm}.jpg": a time needs {yyyy} {MM} {dd} too',
+    );
+    expect(errorOf(() => loadAppConfig({ captureTimeZone: 'CEST' }, {})).message).toBe(
+      'invalid --capture-time-zone "CEST": unknown time zone "CEST": expected an IANA name such as Europe/Paris or UTC',
+    );
+  });
+
   it('lists every bad value at once', () => {
     const error = errorOf(() =>
       loadAppConfig({ redisUrl: 'nope' }, { FACEPIPE_QUEUE_PREFIX: 'x y', FACEPIPE_INDEX_URL: 'nope' }),

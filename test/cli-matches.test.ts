@@ -74,6 +74,28 @@ describe('facepipe matches <personId>', () => {
     });
   });
 
+  it("--camera: that camera's sightings alone (the key's folder for results without input.camera)", {
+    timeout: TIMEOUT,
+  }, async () => {
+    const run = await facepipe(['matches', 'emp-042', '--json', '--camera', 'cam-02'], { FACEPIPE_INDEX_URL: url });
+    expect(run.code).toBe(0);
+    expect(lastJson(run)).toMatchObject({
+      total: 1,
+      items: [{ key: 'cctv/cam-02/020000.jpg', camera: 'cam-02', seenFrom: 'modified', seenAt: at(2) }],
+    });
+  });
+
+  it('a bad capture setting stops a worker at start-up (exit 2), naming the setting and the problem', {
+    timeout: TIMEOUT,
+  }, async () => {
+    const pattern = await facepipe(['worker'], { FACEPIPE_CAPTURE_KEY_PATTERN: '{yyyy}/{foo}.jpg' });
+    expect(pattern.code).toBe(2);
+    expect(pattern.stderr).toContain('invalid FACEPIPE_CAPTURE_KEY_PATTERN "{yyyy}/{foo}.jpg": unknown field {foo}');
+    const zone = await facepipe(['worker', '--capture-time-zone', 'Mars/Base']);
+    expect(zone.code).toBe(2);
+    expect(zone.stderr).toContain('invalid --capture-time-zone "Mars/Base": unknown time zone');
+  });
+
   it('a line per sighting: time, snapshot key, box, distance, result file', { timeout: TIMEOUT }, async () => {
     const run = await facepipe(['matches', 'emp-042', '--until', '2026-11-28T03:00:00+00:00', '--index-url', url]);
     expect(run.code).toBe(0);

@@ -85,6 +85,8 @@ describe('MatchStore', () => {
       box: { x: 0, y: 20, width: 96, height: 118 },
       distance: 0.21,
       seenAt: at(1),
+      seenFrom: 'modified',
+      camera: 'cam1',
     });
     expect(page.items[0]).toMatchObject({ faceIndex: 3, box: { x: 300 }, distance: 0.4, seenAt: at(3) });
     expect(await store.query('bob')).toMatchObject({

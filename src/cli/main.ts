@@ -78,6 +78,11 @@ export function buildProgram(): Command {
     .option('--redis-url <url>', `Redis for the queues and the change log (default: ${APP_DEFAULTS.redisUrl})`)
     .option('--queue-prefix <name>', `separates deployments sharing one Redis (default: ${APP_DEFAULTS.queuePrefix})`)
     .option('--index-url <url>', `the index service (default: ${APP_DEFAULTS.indexUrl})`)
+    .option(
+      '--capture-key-pattern <pattern>',
+      'workers: where a snapshot key says when it was taken, e.g. {yyyy}-{MM}-{dd}/{camera}/{HH}{mm}{ss}.jpg (default: none; EXIF, else last-modified)',
+    )
+    .option('--capture-time-zone <zone>', 'workers: IANA zone of camera clocks without an offset (default: UTC)')
     .addHelpText('after', HELP_FOOTER);
   registerDemo(program);
   registerDetect(program);

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { CaptureKeyPattern, CaptureKeyPatternError } from '../results/capture-key-pattern.js';
+import { canonicalTimeZone } from '../results/zoned-time.js';
 import { DEFAULT_STORAGE_URL } from '../storage/open-storage.js';
 import { parseS3Url } from '../storage/parse-s3-url.js';
 import { storageUrlScheme } from '../storage/storage-url.js';
@@ -57,6 +59,32 @@ export const appConfigSchema = z.object({
   indexUrl: urlWith(['http:', 'https:'], 'an http:// or https:// URL, e.g. http://127.0.0.1:7070').transform((value) =>
     value.replace(/\/+$/, ''),
   ),
+  /** Where a snapshot's key says when it was taken, e.g. {yyyy}-{MM}-{dd}/{camera}/{HH}{mm}{ss}.jpg (capture-key-pattern.ts). */
+  captureKeyPattern: z
+    .string()
+    .trim()
+    .check((ctx) => {
+      try {
+        CaptureKeyPattern.parse(ctx.value);
+      } catch (err) {
+        const message = err instanceof CaptureKeyPatternError ? err.reason : String(err);
+        ctx.issues.push({ code: 'custom', input: ctx.value, message });
+      }
+    })
+    .optional(),
+  /** IANA time zone of the cameras' clocks, for capture times written without an offset (default UTC). */
+  captureTimeZone: z
+    .string()
+    .trim()
+    .transform((value, ctx) => {
+      try {
+        return canonicalTimeZone(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', input: value, message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
 });
 
 export type AppConfig = z.output<typeof appConfigSchema>;
@@ -66,6 +94,7 @@ type Key = keyof AppConfig;
 /** App flags as commander hands them over. */
 export type AppFlags = Partial<Record<Key, string>>;
 
+/** The defaults; the capture settings have none (no key pattern; times without an offset in UTC). */
 export const APP_DEFAULTS: AppConfig = {
   storage: DEFAULT_STORAGE_URL,
   redisUrl: 'redis://127.0.0.1:6379',
@@ -79,6 +108,8 @@ export const APP_SETTINGS: Record<Key, SettingSource> = {
   redisUrl: { env: 'REDIS_URL', flag: '--redis-url' },
   queuePrefix: { env: 'FACEPIPE_QUEUE_PREFIX', flag: '--queue-prefix' },
   indexUrl: { env: 'FACEPIPE_INDEX_URL', flag: '--index-url' },
+  captureKeyPattern: { env: 'FACEPIPE_CAPTURE_KEY_PATTERN', flag: '--capture-key-pattern' },
+  captureTimeZone: { env: 'FACEPIPE_CAPTURE_TIME_ZONE', flag: '--capture-time-zone' },
 };
 
 /**

@@ -25,7 +25,7 @@ export function loadSettings<K extends string, S extends z.ZodType>(
   settings: Record<K, SettingSource>,
   flags: Partial<Record<K, unknown>>,
   env: NodeJS.ProcessEnv,
-  defaults?: Record<K, string>,
+  defaults?: Partial<Record<K, string>>,
 ): z.output<S> {
   const raw: Partial<Record<K, string>> = { ...defaults };
   const source: Partial<Record<K, string>> = {};

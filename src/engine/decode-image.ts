@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { FaceError, type FaceErrorCode } from '../errors/face-error.js';
 import type { ImageInput, RgbImage } from './types.js';
@@ -9,6 +10,19 @@ export interface DecodeOptions {
 }
 
 export const DEFAULT_MAX_PIXELS = 50_000_000;
+
+/** When the camera says it took the picture (EXIF), as written: its wall clock, maybe an offset. */
+export interface ExifTime {
+  /** DateTimeOriginal (with SubSecTimeOriginal) as `YYYY-MM-DDTHH:mm:ss[.SSS]`, no zone. */
+  dateTimeOriginal: string;
+  /** OffsetTimeOriginal as written, e.g. `+01:00`. */
+  offsetTimeOriginal?: string;
+}
+
+/** A decoded image, with its EXIF capture time when it has one. */
+export interface DecodedImage extends RgbImage {
+  exifTime?: ExifTime;
+}
 
 // 'truncated' is the least strict level that still refuses cut-off JPEG/PNG data. The sharp default,
 // 'warning', also refuses camera JPEGs with benign warnings such as "extraneous bytes before marker".
@@ -34,8 +48,11 @@ const UNDECODABLE: [name: string, test: (b: Buffer) => boolean][] = [
 
 type Fail = (code: FaceErrorCode, reason: string) => FaceError;
 
-/** Decodes an encoded image to 8-bit sRGB, EXIF orientation applied, alpha flattened on white. */
-export async function decodeImage(input: ImageInput, options: DecodeOptions): Promise<RgbImage> {
+/**
+ * Decodes an encoded image to 8-bit sRGB, EXIF orientation applied, alpha flattened on white;
+ * with its EXIF capture time, read from the header decoded anyway.
+ */
+export async function decodeImage(input: ImageInput, options: DecodeOptions): Promise<DecodedImage> {
   const name = typeof input === 'string' ? input : input.name;
   const fail: Fail = (code, reason) => new FaceError(code, `${name}: ${reason}`);
   // limitInputPixels treats 0 as "no limit", so a bad maxPixels must not slip through.
@@ -59,7 +76,11 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions): Pr
   };
 
   // The header alone gives the dimensions, so the pixel limit is checked before any pixel is decoded.
-  const { width = 0, height = 0 } = await sharp(bytes, { failOn: FAIL_ON })
+  const {
+    width = 0,
+    height = 0,
+    exif,
+  } = await sharp(bytes, { failOn: FAIL_ON })
     .metadata()
     .catch((err: unknown) => {
       throw refuse(err, 'header');
@@ -81,10 +102,32 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions): Pr
   if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
     throw fail('UNSUPPORTED_FORMAT', `unsupported pixel layout (${info.channels} channels, ${data.length} bytes)`);
   }
+  const exifTime = exif ? readExifTime(exif) : undefined;
   return {
     data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     width: info.width,
     height: info.height,
+    ...(exifTime ? { exifTime } : {}),
+  };
+}
+
+/** DateTimeOriginal and its offset, or undefined: a broken EXIF block costs the time, not the image. */
+function readExifTime(exif: Buffer): ExifTime | undefined {
+  let photo: ReturnType<typeof exifReader>['Photo'];
+  try {
+    photo = exifReader(exif).Photo;
+  } catch {
+    return undefined;
+  }
+  // exif-reader reads "YYYY:MM:DD HH:MM:SS" as that wall clock in UTC (null when malformed).
+  const taken = photo?.DateTimeOriginal;
+  if (!(taken instanceof Date) || !Number.isFinite(taken.getTime())) return undefined;
+  const subSeconds = typeof photo?.SubSecTimeOriginal === 'string' ? photo.SubSecTimeOriginal.trim() : '';
+  const fraction = /^\d+$/.test(subSeconds) ? `.${subSeconds.slice(0, 3)}` : '';
+  const offset = photo?.OffsetTimeOriginal;
+  return {
+    dateTimeOriginal: `${taken.toISOString().slice(0, 19)}${fraction}`,
+    ...(typeof offset === 'string' && offset.trim() !== '' ? { offsetTimeOriginal: offset.trim() } : {}),
   };
 }
 

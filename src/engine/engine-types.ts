@@ -1,3 +1,4 @@
+import type { ExifTime } from './decode-image.js';
 import type { DetectedFace, DetectorOptions } from './face-detector.js';
 import type { FaceQuality } from './face-quality.js';
 import type { EmbedderOptions, FaceChips } from './embedder.js';
@@ -41,6 +42,8 @@ export interface EngineWorkerData {
 export interface DetectionResult {
   width: number;
   height: number;
+  /** When the camera says it took the picture (EXIF), if it says. */
+  exifTime?: ExifTime;
   /** Every face with its quality, measured on its aligned chip. */
   faces: (DetectedFace & { quality: FaceQuality })[];
   /** The aligned chips of each face, for the embedder (opaque to the engine). */
@@ -55,6 +58,8 @@ export interface AnalyzedFace extends DetectedFace {
 export interface ImageAnalysis {
   width: number;
   height: number;
+  /** When the camera says it took the picture (EXIF), if it says. */
+  exifTime?: ExifTime;
   /** Faces found; more than faces.length when only some were embedded (largestOnly). */
   facesDetected: number;
   faces: AnalyzedFace[];

@@ -36,6 +36,7 @@ serveTasks(async (data) => {
       const found = await detector.detect(image);
       const shapes = await landmarks.landmarks(image, found);
       const result: DetectionResult = { width: image.width, height: image.height, faces: [], chips: [] };
+      if (image.exifTime) result.exifTime = image.exifTime;
       found.forEach(({ box, score }, i) => {
         // The quality chip comes first: when the embedder takes the same chip it is warped once.
         const [qualityChip, ...chips] = alignChips(image, shapes[i], [QUALITY_CHIP, ...embedder.chips]);

@@ -102,6 +102,7 @@ export class FaceEngine {
       height: detection.height,
       facesDetected: detection.faces.length,
       faces: picked.map((i, j) => ({ ...detection.faces[i], embedding: embeddings[j] })),
+      ...(detection.exifTime ? { exifTime: detection.exifTime } : {}),
     };
   }
 

@@ -213,6 +213,8 @@ export const matchesQuerySchema = z
     until: isoTime().optional(),
     limit: queryInteger(1, MAX_MATCHES_LIMIT).optional(),
     offset: queryInteger(0, Number.MAX_SAFE_INTEGER).optional(),
+    /** Sightings by this camera alone (a sighting's `camera`). */
+    camera: z.string().min(1).max(256).optional().describe("a camera: the result's input.camera"),
   })
   .refine(({ since, until }) => !(since && until && since.getTime() > until.getTime()), {
     path: ['since'],

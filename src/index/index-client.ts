@@ -91,16 +91,23 @@ export class IndexClient {
 
   /**
    * Where the person was seen: their sightings (identified faces of result files), newest first;
-   * `since` inclusive, `until` exclusive (a Date, or an ISO 8601 string the service accepts).
+   * `since` inclusive, `until` exclusive (a Date, or an ISO 8601 string the service accepts);
+   * `camera`: that camera's sightings alone.
    * An unknown person is an empty page.
    */
   matches(
     personId: string,
-    options: { since?: Date | string; until?: Date | string; limit?: number; offset?: number } = {},
+    options: { since?: Date | string; until?: Date | string; limit?: number; offset?: number; camera?: string } = {},
   ): Promise<MatchPage> {
     const iso = (t: Date | string | undefined) => (t instanceof Date ? t.toISOString() : t);
     return this.request<MatchPage>(`/v1/persons/${encodeURIComponent(personId)}/matches`, {
-      query: { since: iso(options.since), until: iso(options.until), limit: options.limit, offset: options.offset },
+      query: {
+        since: iso(options.since),
+        until: iso(options.until),
+        camera: options.camera,
+        limit: options.limit,
+        offset: options.offset,
+      },
     });
   }
 

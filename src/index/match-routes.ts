@@ -7,9 +7,10 @@ import { errorResponses, matchesQuerySchema, personParamsSchema } from './index-
 
 /**
  * "Where was person X seen?" (not in buildIndexServer, which serves any FaceIndex):
- *   GET /v1/persons/:id/matches  ?since&until&limit&offset -> MatchPage { personId, total, items }
- * Newest first; `since` (inclusive) and `until` (exclusive) are ISO 8601 dates or date-times with
- * a zone; limit 1..MAX_MATCHES_LIMIT (default DEFAULT_MATCHES_LIMIT). A person never seen (or
+ *   GET /v1/persons/:id/matches  ?since&until&camera&limit&offset -> MatchPage { personId, total, items }
+ * Newest first, by when the snapshot was taken; `since` (inclusive) and `until` (exclusive) are
+ * ISO 8601 dates or date-times with a zone; `camera` keeps one camera's sightings; limit
+ * 1..MAX_MATCHES_LIMIT (default DEFAULT_MATCHES_LIMIT). A person never seen (or
  * unknown) is an empty page, not a 404: sightings outlive the person's removal from the gallery.
  * The app must be buildIndexServer's (its zod validator and serializer compile these schemas).
  */
@@ -24,8 +25,8 @@ export function registerMatchRoutes(app: FastifyInstance, store: MatchStore): vo
       },
     },
     async (request) => {
-      const { since, until, limit = DEFAULT_MATCHES_LIMIT, offset = 0 } = request.query;
-      const page: MatchPage = await store.query(request.params.id, { since, until, limit, offset });
+      const { since, until, camera, limit = DEFAULT_MATCHES_LIMIT, offset = 0 } = request.query;
+      const page: MatchPage = await store.query(request.params.id, { since, until, camera, limit, offset });
       return page;
     },
   );

@@ -4,6 +4,9 @@
  */
 import { z } from 'zod';
 
+/** Where a sighting's time comes from: the result's capturedFrom, else modified, else processed (processedAt). */
+export const SEEN_FROM = ['exif', 'key', 'modified', 'processed'] as const;
+
 /** One identified face: a sighting of its person. */
 export const matchRecordSchema = z.object({
   personId: z.string(),
@@ -18,8 +21,15 @@ export const matchRecordSchema = z.object({
   box: z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }),
   /** The distance of the face's match with the person; null if the result lists no such match. */
   distance: z.number().nullable(),
-  /** ISO 8601: when the person was seen (the snapshot's last-modified time, else the result's processedAt). */
+  /**
+   * ISO 8601 (UTC): when the person was seen: when the snapshot was taken (the result's
+   * `input.captured`), else its last-modified time, else the result's processedAt.
+   */
   seenAt: z.string(),
+  /** Where seenAt comes from (absent in sightings recorded before it existed). */
+  seenFrom: z.enum(SEEN_FROM).optional(),
+  /** The camera: the result's `input.camera`, else the key's parent folder (absent without one). */
+  camera: z.string().optional(),
 });
 
 /** A page of one person's sightings, newest first. */

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { logger } from '../logger.js';
+import { folderCamera } from '../results/capture-time.js';
 import { parseResult, parseResultFile } from '../results/result-schema.js';
 import type { ResultJson } from '../results/result-types.js';
 import { listAll } from '../storage/list-all.js';
@@ -11,6 +12,7 @@ import {
   type MatchQuery,
   type MatchRebuildSummary,
   type MatchRecord,
+  type SeenFrom,
 } from './types.js';
 
 /** Re-exported for existing importers of match-store. */
@@ -26,37 +28,47 @@ type StoredMatch = Omit<MatchRecord, 'personId'>;
 
 /**
  * Replaces everything one result recorded by its new sightings, atomically.
- * KEYS[1]: the result's hash (member -> personId). ARGV[1]: the prefix; then per sighting
- * personId, member, score (ms), details JSON.
+ * KEYS[1]: the result's hash (member -> personId); KEYS[2]: the camera it recorded under (encoded).
+ * ARGV[1]: the prefix; ARGV[2]: the result's camera, encoded, or ''; then per sighting personId,
+ * member, score (ms), details JSON.
  */
 const RECORD_SCRIPT = `
 local prefix = ARGV[1]
+local camera = ARGV[2]
 local old = redis.call('HGETALL', KEYS[1])
+local oldCamera = redis.call('GET', KEYS[2])
 for i = 1, #old, 2 do
   redis.call('ZREM', prefix .. ':seen:' .. old[i + 1], old[i])
   redis.call('HDEL', prefix .. ':face:' .. old[i + 1], old[i])
+  if oldCamera then redis.call('ZREM', prefix .. ':seen-camera:' .. oldCamera .. ':' .. old[i + 1], old[i]) end
 end
-redis.call('DEL', KEYS[1])
-for i = 2, #ARGV, 4 do
+redis.call('DEL', KEYS[1], KEYS[2])
+for i = 3, #ARGV, 4 do
   local person = ARGV[i]
   redis.call('ZADD', prefix .. ':seen:' .. person, ARGV[i + 2], ARGV[i + 1])
   redis.call('HSET', prefix .. ':face:' .. person, ARGV[i + 1], ARGV[i + 3])
   redis.call('HSET', KEYS[1], ARGV[i + 1], person)
+  if camera ~= '' then
+    redis.call('ZADD', prefix .. ':seen-camera:' .. camera .. ':' .. person, ARGV[i + 2], ARGV[i + 1])
+  end
 end
-return (#ARGV - 1) / 4
+if camera ~= '' and #ARGV > 2 then redis.call('SET', KEYS[2], camera) end
+return (#ARGV - 2) / 4
 `;
 
 const RECORD_COMMAND = 'facepipeRecordMatches';
 
-type RecordCommand = (resultHash: string, ...args: (string | number)[]) => Promise<number>;
+type RecordCommand = (resultHash: string, resultCamera: string, ...args: (string | number)[]) => Promise<number>;
 
 /**
  * "Where was person X seen?" (DESIGN.md): every identified face of every result file, queryable
  * by person, newest first. Redis keys, all under `prefix` (see matchKeyPrefix):
  *
  *   <prefix>:seen:<personId>          sorted set: member `<run>|<input key>|<face index>`, score = seen at (ms)
+ *   <prefix>:seen-camera:<camera>:<personId>  the same, of one camera (camera URI-encoded: no ':')
  *   <prefix>:face:<personId>          hash: member -> MatchRecord JSON (without personId)
  *   <prefix>:result:<run>|<input key> hash: member -> personId, what that result recorded
+ *   <prefix>:result-camera:<run>|<input key>  the camera (encoded) that result recorded under
  *
  * Recording a result replaces what it recorded before (one Lua script, atomic), so re-recording
  * is idempotent and a changed decision leaves no stale sighting behind. The result files stay the
@@ -73,7 +85,7 @@ export class MatchStore {
     if (prefix === '') throw new Error('MatchStore: the key prefix is empty');
     const client = redis as unknown as Record<string, unknown>;
     if (typeof client[RECORD_COMMAND] !== 'function') {
-      redis.defineCommand(RECORD_COMMAND, { numberOfKeys: 1, lua: RECORD_SCRIPT });
+      redis.defineCommand(RECORD_COMMAND, { numberOfKeys: 2, lua: RECORD_SCRIPT });
     }
     this.recordCommand = (client[RECORD_COMMAND] as RecordCommand).bind(redis);
   }
@@ -90,9 +102,10 @@ export class MatchStore {
   /** recordResult of a result already parsed (parseResult): what rebuild read from a file. */
   private async record(run: string, resultKey: string, result: ResultJson): Promise<number> {
     if (run === '') throw new TypeError('recordResult: run is empty');
-    const seenAt = seenAtOf(result);
+    const { seenAt, seenFrom } = sightingTimeOf(result);
     const score = Date.parse(seenAt);
-    const args: (string | number)[] = [this.prefix];
+    const camera = cameraOf(result);
+    const args: (string | number)[] = [this.prefix, camera === undefined ? '' : encodeURIComponent(camera)];
     result.faces.forEach((face, faceIndex) => {
       const personId = face.personId;
       if (personId === null || personId === '') return;
@@ -105,13 +118,24 @@ export class MatchStore {
         box: { x, y, width, height },
         distance: face.matches.find((m) => m.personId === personId)?.distance ?? null,
         seenAt,
+        seenFrom,
+        ...(camera === undefined ? {} : { camera }),
       };
       args.push(personId, memberOf(run, result.input.key, faceIndex), score, JSON.stringify(details));
     });
-    return Number(await this.recordCommand(this.resultHashKey(run, result.input.key), ...args));
+    return Number(
+      await this.recordCommand(
+        this.resultHashKey(run, result.input.key),
+        this.resultCameraKey(run, result.input.key),
+        ...args,
+      ),
+    );
   }
 
-  /** One person's sightings, newest first (ties: by member, descending), with the total in range. */
+  /**
+   * One person's sightings, newest first (ties: by member, descending), with the total in range;
+   * with `camera`, those of that camera alone.
+   */
   async query(personId: string, options: MatchQuery = {}): Promise<MatchPage> {
     if (typeof personId !== 'string' || personId === '') throw new TypeError('query: personId is empty');
     const limit = options.limit ?? DEFAULT_MATCHES_LIMIT;
@@ -124,7 +148,9 @@ export class MatchStore {
     const min = options.since === undefined ? '-inf' : String(timeOf(options.since, 'since'));
     const max = options.until === undefined ? '+inf' : `(${timeOf(options.until, 'until')}`;
 
-    const seen = this.seenKey(personId);
+    if (options.camera !== undefined && (typeof options.camera !== 'string' || options.camera === ''))
+      throw new TypeError('query: camera is empty');
+    const seen = options.camera === undefined ? this.seenKey(personId) : this.cameraSeenKey(personId, options.camera);
     const reply = await this.redis
       .multi()
       .zcount(seen, min, max)
@@ -203,6 +229,14 @@ export class MatchStore {
     return `${this.prefix}:seen:${personId}`;
   }
 
+  private cameraSeenKey(personId: string, camera: string): string {
+    return `${this.prefix}:seen-camera:${encodeURIComponent(camera)}:${personId}`;
+  }
+
+  private resultCameraKey(run: string, inputKey: string): string {
+    return `${this.prefix}:result-camera:${run}|${inputKey}`;
+  }
+
   private faceKey(personId: string): string {
     return `${this.prefix}:face:${personId}`;
   }
@@ -217,17 +251,33 @@ function memberOf(run: string, inputKey: string, faceIndex: number): string {
 }
 
 /**
- * When the faces of a result were seen: the snapshot's last-modified time (`input.modified`),
- * else the result's processedAt; as ISO 8601 (UTC). Throws a TypeError when neither is a time.
+ * When the faces of a result were seen: when the snapshot was taken (`input.captured`: EXIF, its
+ * key or last-modified), else its last-modified time (`input.modified`), else the result's
+ * processedAt; as ISO 8601 (UTC), with where it came from. Throws a TypeError when none is a time.
  */
-export function seenAtOf(result: ResultJson): string {
-  // `input.modified` is optional: results written before it existed have none.
-  for (const value of [result.input.modified, result.processedAt]) {
+export function sightingTimeOf(result: ResultJson): { seenAt: string; seenFrom: SeenFrom } {
+  // Both are optional: results written before they existed have neither.
+  const candidates: [string | undefined, SeenFrom][] = [
+    [result.input.captured, result.input.capturedFrom ?? 'modified'],
+    [result.input.modified, 'modified'],
+    [result.processedAt, 'processed'],
+  ];
+  for (const [value, seenFrom] of candidates) {
     if (typeof value !== 'string') continue;
     const ms = Date.parse(value);
-    if (Number.isFinite(ms)) return new Date(ms).toISOString();
+    if (Number.isFinite(ms)) return { seenAt: new Date(ms).toISOString(), seenFrom };
   }
-  throw new TypeError('result has neither input.modified nor processedAt as a time');
+  throw new TypeError('result has neither input.captured, input.modified nor processedAt as a time');
+}
+
+/** When the faces of a result were seen (sightingTimeOf), as ISO 8601 (UTC). */
+export function seenAtOf(result: ResultJson): string {
+  return sightingTimeOf(result).seenAt;
+}
+
+/** The result's camera: `input.camera`, else (results written before it) the key's parent folder. */
+export function cameraOf(result: ResultJson): string | undefined {
+  return result.input.camera ?? folderCamera(result.input.key);
 }
 
 function timeOf(date: Date, name: string): number {

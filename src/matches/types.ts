@@ -4,10 +4,13 @@
  * kept in Redis by MatchStore (match-store.ts) and served by `GET /v1/persons/:id/matches`.
  */
 import type { z } from 'zod';
-import type { matchPageSchema, matchRecordSchema } from './match-schemas.js';
+import type { matchPageSchema, matchRecordSchema, SEEN_FROM } from './match-schemas.js';
 
 /** One identified face: a sighting of its person (schema in match-schemas.ts). */
 export type MatchRecord = z.infer<typeof matchRecordSchema>;
+
+/** Where a sighting's time comes from (match-schemas.ts). */
+export type SeenFrom = (typeof SEEN_FROM)[number];
 
 export interface MatchQuery {
   /** Sightings at or after this time. */
@@ -18,6 +21,8 @@ export interface MatchQuery {
   limit?: number;
   /** Skip this many sightings (newest first) before the page. */
   offset?: number;
+  /** Sightings by this camera alone (the sighting's `camera`). */
+  camera?: string;
 }
 
 /** A page of one person's sightings, newest first; also the body of GET /v1/persons/:id/matches. */

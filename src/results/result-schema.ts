@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { RESULT_ERROR_CODES } from '../errors/error-codes.js';
+import { CAPTURE_SOURCES } from './capture-time.js';
 
 export const RESULT_SCHEMA_ID = 'facepipe.result/v1';
 
@@ -75,6 +76,22 @@ export const resultSchema = z
       modified: dateTime()
         .optional()
         .register(resultSchemaMetadata, { description: "the image object's last-modified time" }),
+      /**
+       * When the image was taken (capture-time.ts): EXIF DateTimeOriginal, else the time its key
+       * holds (FACEPIPE_CAPTURE_KEY_PATTERN), else `modified`; with the camera clock's offset.
+       * "When was the person seen" comes from it. Additive: older results lack it.
+       */
+      captured: dateTime().optional().register(resultSchemaMetadata, {
+        description: 'when the image was taken: EXIF, else its key, else last-modified (see capturedFrom)',
+      }),
+      capturedFrom: z
+        .enum(CAPTURE_SOURCES)
+        .optional()
+        .register(resultSchemaMetadata, { description: 'where `captured` comes from: exif, key or modified' }),
+      /** The camera: the key pattern's {camera}, else the key's parent folder. Additive. */
+      camera: z.string().min(1).optional().register(resultSchemaMetadata, {
+        description: "the camera: the key pattern's {camera}, else the key's parent folder name",
+      }),
     }),
     model: z.strictObject({
       id: z.string().min(1),

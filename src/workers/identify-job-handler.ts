@@ -1,4 +1,4 @@
-import type { AnalyzedFace } from '../engine/engine-types.js';
+import type { AnalyzedFace, ImageAnalysis } from '../engine/engine-types.js';
 import { FaceError } from '../errors/face-error.js';
 import type { EmbeddingModel } from '../engine/embedding-model.js';
 import type { FaceAnalyzer } from '../engine/face-analyzer.js';
@@ -13,6 +13,7 @@ import { IndexClient } from '../index/index-client.js';
 import { MatchStore } from '../matches/match-store.js';
 import type { IdentifyJobData, IdentifyJobResult, SnapshotItem } from '../queue/jobs.js';
 import { matchKeyPrefix } from '../queue/queue-names.js';
+import { captureTime, type CaptureSettings, captureSettings } from '../results/capture-time.js';
 import { ResultStore } from '../results/result-store.js';
 import { RESULT_SCHEMA_ID, type ResultError, type ResultFace, type ResultJson } from '../results/result-types.js';
 import { StorageNotFoundError } from '../storage/storage-not-found-error.js';
@@ -37,10 +38,12 @@ export interface IdentifyJobHandlerDeps {
   onResult?: (run: string, resultKey: string, result: ResultJson) => Promise<void>;
   openSource?: (url: string) => Storage;
   now?: () => Date;
+  /** How `input.captured` and `input.camera` are read from a snapshot's key (default: EXIF or last-modified, UTC). */
+  capture?: CaptureSettings;
 }
 
 type Analyzed =
-  | { item: SnapshotItem; width: number; height: number; faces: AnalyzedFace[] }
+  | { item: SnapshotItem; width: number; height: number; faces: AnalyzedFace[]; exifTime?: ImageAnalysis['exifTime'] }
   | { item: SnapshotItem; error: ResultError };
 
 /**
@@ -107,7 +110,8 @@ export class IdentifyJobHandler {
     try {
       const bytes = await source.get(item.key);
       const analysis = await this.deps.analyzer.analyze({ bytes, name: item.key });
-      return { item, width: analysis.width, height: analysis.height, faces: analysis.faces };
+      const { width, height, faces, exifTime } = analysis;
+      return { item, width, height, faces, exifTime };
     } catch (err) {
       if (err instanceof StorageNotFoundError) return { item, error: { code: err.code, message: err.message } };
       if (FaceError.isFaceError(err) && err.code !== 'ENGINE_FAILURE') return { item, error: err.toJSON() };
@@ -134,6 +138,10 @@ export class IdentifyJobHandler {
       width: 'width' in a ? a.width : 0,
       height: 'height' in a ? a.height : 0,
       modified: a.item.modified,
+      ...captureTime(
+        { key: a.item.key, modified: a.item.modified, exif: 'exifTime' in a ? a.exifTime : undefined },
+        this.deps.capture,
+      ),
     };
     if ('error' in a) return { ...base, input, faces: [], error: a.error };
     const faceMatches = a.faces.map(() => nextMatches());
@@ -170,6 +178,7 @@ export function createIdentifyProcessor({ config, analyzer, storage, redis }: Wo
     storageUrl: config.storage,
     model,
     search: async (vectors, k) => (await index.search(vectors, k, { persons: true, model: model.id })).results,
+    capture: captureSettings({ keyPattern: config.captureKeyPattern, timeZone: config.captureTimeZone }),
     onResult: async (run, resultKey, result) => {
       await matches.recordResult(run, resultKey, result);
     },

@@ -14,12 +14,14 @@ interface MatchesFlags {
   until?: Date;
   limit?: number;
   offset?: number;
+  camera?: string;
   json?: boolean;
 }
 
 const HELP = `
 Sightings are the identified faces of the result files (${DEFAULT_RESULTS_PREFIX}<run>/<input key>.json),
-newest first, by the time the snapshot was taken (its last-modified time, else when it was processed).
+newest first, by the time the snapshot was taken: EXIF, else the key (--capture-key-pattern), else its
+last-modified time (results written before this: last-modified, else when it was processed).
 \`facepipe matches <personId>\` asks the index service; \`facepipe matches rebuild\` recreates the record
 from the result files, locally (storage and Redis from --storage/FACEPIPE_STORAGE, --redis-url/REDIS_URL,
 --queue-prefix/FACEPIPE_QUEUE_PREFIX). A person whose id is literally "rebuild" cannot be queried
@@ -29,6 +31,7 @@ when it skipped unreadable result files (they are logged), after recording all t
 Examples:
   $ facepipe matches emp-042 --since 2026-11-28 --until 2026-11-29
   $ facepipe matches emp-042 --since 2026-11-28T22:00:00+01:00 --limit 20 --json
+  $ facepipe matches emp-042 --camera cam-03
   $ facepipe matches rebuild
 `;
 
@@ -59,9 +62,10 @@ export function registerMatches(program: Command): void {
       intArg(1, MAX_MATCHES_LIMIT),
     )
     .option('--offset <n>', 'skip this many (newest) sightings first (default: 0)', intArg(0))
+    .option('--camera <name>', "this camera's sightings alone (the key pattern's {camera}, else the key's folder)")
     .option(
       '--json',
-      'print one JSON object (the last line): {personId, total, items: [{personId, run, key, resultKey, faceIndex, box, distance, seenAt}]}',
+      'print one JSON object (the last line): {personId, total, items: [{personId, run, key, resultKey, faceIndex, box, distance, seenAt, seenFrom, camera}]}',
     )
     // Else `matches help` would be commander's help command, not a person.
     .helpCommand(false)
@@ -79,6 +83,7 @@ export function registerMatches(program: Command): void {
         until: flags.until,
         limit: flags.limit,
         offset: flags.offset,
+        camera: flags.camera,
       });
       if (flags.json) printJson(page);
       else {
@@ -100,7 +105,9 @@ export function registerMatches(program: Command): void {
     .action(async (_flags: unknown, command: Command) => {
       // `matches` parses the options before its subcommand: --json may land on either.
       const flags = command.optsWithGlobals<MatchesFlags & AppFlags>();
-      const stray = (['since', 'until', 'limit', 'offset'] as const).filter((name) => flags[name] !== undefined);
+      const stray = (['since', 'until', 'limit', 'offset', 'camera'] as const).filter(
+        (name) => flags[name] !== undefined,
+      );
       if (stray.length > 0) {
         command.error(`error: matches rebuild takes no ${stray.map((name) => `--${name}`).join(', ')}`, {
           exitCode: EXIT.usage,
