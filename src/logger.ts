@@ -20,7 +20,13 @@ const pretty = FORMATS.includes(wantedFormat) ? wantedFormat === 'pretty' : proc
 export const logger = pino(
   { name: 'facepipe', level: LEVELS.includes(wanted) ? wanted : 'info' },
   pretty
-    ? PinoPretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, ignore: 'pid,hostname' })
+    ? PinoPretty({
+        destination: 2,
+        sync: true,
+        colorize: process.stderr.isTTY === true,
+        ignore: 'pid,hostname',
+        singleLine: true,
+      })
     : pino.destination({ fd: 2, sync: true }),
 );
 

@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppConfig, loadAppConfig } from '../src/config/app-config.js';
 import { BASE_MODEL } from '../src/engine/embedding-model.js';
 import { type RunningIndexService, startIndexService } from '../src/index/index-service-runtime.js';
+import type { FaceAnalyzer } from '../src/engine/face-analyzer.js';
+import type { ScheduleJobData } from '../src/queue/jobs.js';
 import { QUEUE_NAMES, queueConnectionOptions } from '../src/queue/queue-names.js';
+import type { JobRegistry } from '../src/workers/job-kind.js';
+import { startWorkers } from '../src/workers/worker-process.js';
 import { waitFor } from './support/cli-process.js';
 import { parsePrometheusText, sampleValue } from './support/prometheus-text.js';
 
@@ -138,6 +142,55 @@ describe('GET /metrics on the index service', () => {
       }),
     ).toBe(1);
     expect(sampleValue(samples, 'facepipe_search_duration_seconds_count', { route: '/v1/search' })).toBe(1);
+  });
+});
+
+describe('GET /metrics of `facepipe up` (service and workers in one process)', () => {
+  it('shows the job counters of the workers, which move when a job runs', async () => {
+    const scrape = async () => parsePrometheusText(await (await get('/metrics')).text());
+    const completed = async () =>
+      sampleValue(await scrape(), 'facepipe_jobs_completed_total', { queue: 'schedule' }) ?? 0;
+    // A test-only schedule kind: the cheapest job there is, no engine, no storage.
+    const registry: JobRegistry = {
+      schedule: {
+        needsEngine: false,
+        createProcessor: () => async (job) => ({
+          run: `run-${job.id}`,
+          since: null,
+          resultsPrefix: 'facepipe/results/x/',
+          snapshots: 3,
+          alreadyDone: 0,
+          alreadyQueued: 0,
+          enqueued: 3,
+          jobs: 1,
+        }),
+      },
+    };
+    const noEngine = { model: BASE_MODEL, analyze: () => Promise.reject(new Error('none')) } as FaceAnalyzer;
+    const workers = await startWorkers(
+      config,
+      noEngine,
+      [QUEUE_NAMES.schedule],
+      { concurrency: 1, lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+      { registry },
+    );
+    const schedule = new Queue<ScheduleJobData>(QUEUE_NAMES.schedule, queueConnectionOptions(config));
+    try {
+      const before = await completed();
+      await schedule.add('identify', { kind: 'identify', source: 'file:///nowhere' }, { jobId: 'tick-1' });
+      await waitFor(
+        'the counter to move',
+        async () => ((await completed()) === before + 1 ? true : undefined),
+        20_000,
+        50,
+      );
+      const samples = await scrape();
+      expect(sampleValue(samples, 'facepipe_job_images_total', { queue: 'schedule' })).toBe(3);
+      expect(sampleValue(samples, 'facepipe_queue_jobs', { queue: 'schedule', state: 'completed' })).toBe(1);
+    } finally {
+      await workers.close();
+      await schedule.close();
+    }
   });
 });
 
