@@ -205,6 +205,7 @@ describe('/openapi.json and /docs on the index service', () => {
     const page = await get('/docs/');
     expect(page.status).toBe(200);
     const html = await page.text();
+    expect(html).not.toMatch(/(?:src|href)="(?:https?:)?\/\//);
     const assets = [...html.matchAll(/(?:src|href)="\.?\/?([^"]+\.(?:js|css))"/g)].map((m) => m[1]);
     expect(assets.length).toBeGreaterThan(0);
     for (const asset of assets) {

@@ -41,7 +41,7 @@ export function registerServiceMetrics(registry: Registry, sources: ServiceMetri
     async collect() {
       const counts = await Promise.all(
         sources.queues.map((queue) =>
-          queue.getJobCounts(...QUEUE_STATES).catch((err: unknown) => {
+          withTimeout(queue.getJobCounts(...QUEUE_STATES), SCRAPE_READ_TIMEOUT_MS).catch((err: unknown) => {
             // A scrape while Redis is away: no depth rather than a failed scrape of everything.
             logger.warn({ queue: queue.name, err: err instanceof Error ? err.message : String(err) }, 'queue depth');
             return undefined;
@@ -56,12 +56,17 @@ export function registerServiceMetrics(registry: Registry, sources: ServiceMetri
   });
   new Gauge({
     name: replacingMetric(registry, `${METRIC_PREFIX}change_log_lag_seconds`),
-    help: 'Time between the newest gallery change and the newest one the index has applied (0: caught up)',
+    help: 'Time between the newest gallery change and the newest one the index has applied (0: caught up, NaN: Redis away)',
     registers: [registry],
     async collect() {
-      const last = await sources.lastChange().catch(() => undefined);
+      // Redis away: NaN (unknown), not 0, which would read as "caught up".
+      const last = await withTimeout(sources.lastChange(), SCRAPE_READ_TIMEOUT_MS).then(
+        (id) => id ?? null,
+        () => undefined,
+      );
       const applied = sources.status().changePosition;
-      this.set(last === undefined ? 0 : Math.max(0, streamIdMs(last) - streamIdMs(applied)) / 1000);
+      if (last === undefined) this.set(Number.NaN);
+      else this.set(last === null ? 0 : Math.max(0, streamIdMs(last) - streamIdMs(applied)) / 1000);
     },
   });
   new Gauge({
@@ -74,6 +79,20 @@ export function registerServiceMetrics(registry: Registry, sources: ServiceMetri
       this.set(at === undefined ? Number.NaN : Math.max(0, now() - at) / 1000);
     },
   });
+}
+
+/**
+ * How long a scrape waits for Redis: its commands wait for a reconnect while it is away, and a
+ * scrape that hangs past Prometheus's timeout loses every other metric with it.
+ */
+const SCRAPE_READ_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Redis in ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The milliseconds part of a Redis stream id (`<ms>-<seq>`; LOG_START '0-0' is 0). */
