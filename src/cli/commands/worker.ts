@@ -74,6 +74,8 @@ export function registerWorker(program: Command): void {
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
     const work = async (engine: FaceAnalyzer) => {
+      // Metrics first: a port in use stops the command before any job is taken.
+      const closeMetrics = await serveWorkerMetrics(flags);
       const workers = await startWorkers(
         config,
         engine,
@@ -84,8 +86,10 @@ export function registerWorker(program: Command): void {
           stalledIntervalMs: flags.stalledInterval,
         },
         { runIdentify },
-      );
-      const closeMetrics = await serveWorkerMetrics(flags);
+      ).catch(async (err: unknown) => {
+        await closeMetrics();
+        throw err;
+      });
       await runUntilSignal('worker', async () => {
         await workers.close();
         await closeMetrics();
