@@ -151,6 +151,8 @@ describe('facepipe worker --metrics-port', () => {
       expect(sampleValue(samples, 'facepipe_process_cpu_user_seconds_total')).toBeGreaterThan(0);
       expect(samples.every((s) => s.name.startsWith('facepipe_'))).toBe(true);
       expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+      // Stopped once its workers run (the metrics server starts first, before the signal handler).
+      await waitFor('the workers', async () => (cli.stderr().includes('workers started') ? true : undefined), 30_000);
     } finally {
       cli.child.kill('SIGTERM');
       expect(await cli.exited).toBe(0);
