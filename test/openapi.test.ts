@@ -3,10 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
+import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAppConfig } from '../src/config/app-config.js';
+import { type AppConfig, loadAppConfig } from '../src/config/app-config.js';
 import { GalleryStore } from '../src/gallery/gallery-store.js';
 import { FaceIndex } from '../src/index/face-index.js';
 import { registerIndexAdminRoutes } from '../src/index/index-admin-routes.js';
@@ -17,6 +18,7 @@ import { registerMatchRoutes } from '../src/index/match-routes.js';
 import { registerDeploymentOps } from '../src/index/ops/deployment-ops.js';
 import { MatchStore } from '../src/matches/match-store.js';
 import { ChangeLog } from '../src/queue/change-log.js';
+import { QUEUE_NAMES, queueConnectionOptions } from '../src/queue/queue-names.js';
 import { FolderStorage } from '../src/storage/folder-storage.js';
 import { Registry } from 'prom-client';
 
@@ -25,11 +27,12 @@ let dir: string;
 let app: FastifyInstance;
 let redis: Redis;
 let closeOps: () => Promise<void>;
+let config: AppConfig;
 const roles = new Map<string, unknown>();
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'facepipe-openapi-'));
-  const config = loadAppConfig({ storage: dir, queuePrefix: `fptest-${randomBytes(4).toString('hex')}-openapi` });
+  config = loadAppConfig({ storage: dir, queuePrefix: `fptest-${randomBytes(4).toString('hex')}-openapi` });
   const storage = new FolderStorage(dir);
   redis = new Redis(config.redisUrl);
   const log = new ChangeLog(redis, `${config.queuePrefix}:changes`);
@@ -51,6 +54,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await closeOps?.();
+  // The dashboard's queues wrote their meta keys.
+  for (const name of Object.values(QUEUE_NAMES)) {
+    const queue = new Queue(name, queueConnectionOptions(config));
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
   redis?.disconnect();
   await rm(dir, { recursive: true, force: true });
 });

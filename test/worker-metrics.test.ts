@@ -131,6 +131,7 @@ describe('job metrics of a worker process', () => {
 describe('facepipe worker --metrics-port', () => {
   it('serves the process metrics over HTTP', async () => {
     const port = await freePort();
+    queues.push(new Queue(QUEUE_NAMES.schedule, queueConnectionOptions(config)));
     const cli = startCli(['worker', '--queues', 'schedule', '--metrics-port', String(port)], {
       REDIS_URL,
       FACEPIPE_STORAGE: config.storage,
