@@ -11,6 +11,7 @@
  *                                  threshold, faceIndex } | 404
  *   GET    /healthz            -> 200 { status: 'ok' }
  *   GET    /readyz             -> 200 { status: 'ok' } | 503 { status: 'not_ready' }
+ *   GET    /metrics, /openapi.json, /docs   Prometheus text, the OpenAPI document, Swagger UI (ops/)
  *
  * Errors are `{ error: { code, message } }`: 400 BAD_REQUEST (schema validation, vector
  * dimension), 404 NOT_FOUND, 413/415 for oversized or non-JSON bodies, 500 INTERNAL. The image
@@ -22,6 +23,7 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Registry } from 'prom-client';
 import type { ImageAnalysis } from '../engine/engine-types.js';
 import { faceDistance } from '../engine/face-distance.js';
 import { FaceError } from '../errors/face-error.js';
@@ -56,6 +58,7 @@ import {
   type SearchResponse,
   type VerifyResponse,
 } from './index-api-schemas.js';
+import { registerServerOps } from './ops/server-ops.js';
 
 export interface IndexServerOptions {
   /**
@@ -89,6 +92,8 @@ export interface IndexServerOptions {
   onDeletePerson?: (personId: string) => Promise<void>;
   /** fastify's logger option (false by default). */
   logger?: FastifyServerOptions['logger'];
+  /** The Prometheus registry of GET /metrics (default: the server's own; a service passes the process's). */
+  metrics?: Registry;
 }
 
 export class ApiError extends Error {
@@ -133,6 +138,8 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   // vector must hold numbers, never null/"0.1"/true turned into numbers), answers serialized by them.
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // /openapi.json, /docs and /metrics; first, so that the OpenAPI document sees every route.
+  registerServerOps(app, { registry: options.metrics, index: current });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ApiError) {

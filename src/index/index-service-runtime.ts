@@ -15,6 +15,8 @@ import { buildIndexServer } from './index-http-server.js';
 import { IndexService, type IndexServiceOptions } from './index-service.js';
 import { IndexSnapshotStore } from './index-snapshot-store.js';
 import { registerMatchRoutes } from './match-routes.js';
+import { registerDeploymentOps } from './ops/deployment-ops.js';
+import { processMetricsRegistry } from '../util/metrics-registry.js';
 
 export interface IndexServiceRuntimeOptions {
   port: number;
@@ -80,6 +82,13 @@ export async function startIndexService(
     ready: () => service.isReady,
     analyze,
     onDeletePerson: (personId) => service.recordDeletion(personId),
+    metrics: processMetricsRegistry(),
+  });
+  const closeOps = registerDeploymentOps(app, {
+    config,
+    registry: processMetricsRegistry(),
+    service,
+    changeLog: new ChangeLog(writer, key),
   });
   registerIndexAdminRoutes(app, service);
   registerMatchRoutes(app, new MatchStore(writer, matchKeyPrefix(config)));
@@ -97,6 +106,7 @@ export async function startIndexService(
     async close() {
       await app.close();
       await service.stop();
+      await closeOps();
       reader.disconnect();
       writer.disconnect();
     },

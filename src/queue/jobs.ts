@@ -71,6 +71,8 @@ export interface IdentifyJobResult {
   failed: number;
   faces: number;
   identified: number;
+  /** Error code -> snapshots, when any failed (the worker's log line and metrics name them). */
+  errors?: Record<string, number>;
 }
 
 // --- schedule -----------------------------------------------------------------------------------

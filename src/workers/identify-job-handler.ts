@@ -97,7 +97,10 @@ export class IdentifyJobHandler {
     let next = 0;
     for (const a of analyzed) {
       const result = this.resultFor(a, searchError, () => matches[next++] ?? []);
-      if (result.error !== null) outcome.failed++;
+      if (result.error !== null) {
+        outcome.failed++;
+        outcome.errors = { ...outcome.errors, [result.error.code]: (outcome.errors?.[result.error.code] ?? 0) + 1 };
+      }
       outcome.faces += result.faces.length;
       outcome.identified += result.faces.filter((f) => f.personId !== null).length;
       const resultKey = await this.deps.results.put(data.run, result);

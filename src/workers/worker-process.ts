@@ -1,11 +1,14 @@
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import type { AppConfig } from '../config/app-config.js';
 import type { FaceAnalyzer } from '../engine/face-analyzer.js';
 import { logger } from '../logger.js';
 import { queueConnectionOptions, type QueueName } from '../queue/queue-names.js';
 import { openStorage } from '../storage/open-storage.js';
+import { processMetricsRegistry } from '../util/metrics-registry.js';
 import type { JobProcessor, JobRegistry, RunIdentify, WorkerContext } from './job-kind.js';
+import { JobMetrics, jobErrorCode } from './job-metrics.js';
 import { JOB_REGISTRY } from './job-registry.js';
 import { createQueueWorker } from './queue-worker.js';
 import type { QueueWorkerOptions } from './queue-worker-options.js';
@@ -20,6 +23,8 @@ export interface WorkerWiring {
   runIdentify?: RunIdentify;
   /** Default JOB_REGISTRY. */
   registry?: JobRegistry;
+  /** Where the job metrics go (default: the process's registry, served by --metrics-port or the service). */
+  metrics?: Registry;
 }
 
 /**
@@ -59,12 +64,16 @@ export async function startWorkers(
     redis.disconnect();
     throw err;
   }
+  const metrics = new JobMetrics(wiring.metrics ?? processMetricsRegistry());
   const workers: Worker[] = processors.map(({ queue, processor }) =>
-    createQueueWorker(queue, processor, connection, options),
+    createQueueWorker(queue, metrics.instrument(queue, processor), connection, options),
   );
   for (const worker of workers) {
     worker.on('failed', (job, err) =>
-      logger.warn({ queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'),
+      logger.warn(
+        { queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, code: jobErrorCode(err), err: err.message },
+        'job failed',
+      ),
     );
     worker.on('error', (err) => logger.error({ queue: worker.name, err: err.message }, 'worker error'));
     await worker.waitUntilReady();

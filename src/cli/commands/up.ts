@@ -7,7 +7,7 @@ import { startWorkers } from '../../workers/worker-process.js';
 import { withEngine } from '../engine-session.js';
 import { runUntilSignal } from '../until-signal.js';
 import { addServeOptions, servePort, snapshotCadence, type ServeFlags } from './serve.js';
-import { addWorkerOptions, type WorkerFlags } from './worker.js';
+import { addWorkerOptions, serveWorkerMetrics, type WorkerFlags } from './worker.js';
 
 export function registerUp(program: Command): void {
   addWorkerOptions(
@@ -42,10 +42,13 @@ export function registerUp(program: Command): void {
         },
         { runIdentify },
       );
+      // The service's /metrics already shows the workers' (one registry); --metrics-port adds a port.
+      const closeMetrics = await serveWorkerMetrics(flags);
       process.stderr.write(
         `facepipe up: index service at ${index.url}, workers on ${flags.queues.join(', ')}, storage ${config.storage}\n`,
       );
       await runUntilSignal('up', async () => {
+        await closeMetrics();
         await workers.close();
         await index.close();
       });

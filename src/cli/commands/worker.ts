@@ -3,9 +3,12 @@ import { loadAppConfig } from '../../config/app-config.js';
 import { loadEngineConfig } from '../../config/engine-config.js';
 import { resolveEmbeddingModel, type EmbeddingModel } from '../../engine/embedding-model.js';
 import type { FaceAnalyzer } from '../../engine/face-analyzer.js';
+import { logger } from '../../logger.js';
 import { runIdentify } from '../../producers/identify-run.js';
 import type { QueueName } from '../../queue/queue-names.js';
 import { queuesNeedEngine, WORKER_QUEUES } from '../../workers/job-registry.js';
+import { processMetricsRegistry } from '../../util/metrics-registry.js';
+import { startMetricsServer } from '../../util/metrics-server.js';
 import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../../workers/queue-worker-options.js';
 import { startWorkers } from '../../workers/worker-process.js';
 import { intArg, listArg } from '../arg-parsers.js';
@@ -17,6 +20,8 @@ export interface WorkerFlags {
   concurrency?: number;
   lockDuration: number;
   stalledInterval: number;
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 /** The queue-worker flags, shared by `worker` and `up`. */
@@ -38,7 +43,17 @@ export function addWorkerOptions(command: Command): Command {
       'how often jobs of dead workers are looked for',
       intArg(1000),
       d.stalledIntervalMs,
-    );
+    )
+    .option('--metrics-port <n>', 'serve Prometheus metrics at http://<metrics-host>:<n>/metrics', intArg(0, 65535))
+    .option('--metrics-host <address>', 'address of the metrics server (0.0.0.0 for every interface)', '127.0.0.1');
+}
+
+/** The process's metrics on --metrics-port, when given; returns what stops serving them. */
+export async function serveWorkerMetrics(flags: WorkerFlags): Promise<() => Promise<void>> {
+  if (flags.metricsPort === undefined) return async () => undefined;
+  const server = await startMetricsServer(processMetricsRegistry(), flags.metricsPort, flags.metricsHost);
+  logger.info({ url: server.url }, `metrics at ${server.url}`);
+  return () => server.close();
 }
 
 /** The analyzer of a worker that runs no inference. */
@@ -59,6 +74,8 @@ export function registerWorker(program: Command): void {
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
     const work = async (engine: FaceAnalyzer) => {
+      // Metrics first: a port in use stops the command before any job is taken.
+      const closeMetrics = await serveWorkerMetrics(flags);
       const workers = await startWorkers(
         config,
         engine,
@@ -69,8 +86,14 @@ export function registerWorker(program: Command): void {
           stalledIntervalMs: flags.stalledInterval,
         },
         { runIdentify },
-      );
-      await runUntilSignal('worker', () => workers.close());
+      ).catch(async (err: unknown) => {
+        await closeMetrics();
+        throw err;
+      });
+      await runUntilSignal('worker', async () => {
+        await workers.close();
+        await closeMetrics();
+      });
     };
     // Queues whose jobs run no inference (schedule: they only enqueue) load no face models.
     if (!queuesNeedEngine(flags.queues)) await work(noEngine(await resolveEmbeddingModel(engineOptions.adapter)));

@@ -1,0 +1,140 @@
+import type { Job } from 'bullmq';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { FaceError } from '../errors/face-error.js';
+import { logger } from '../logger.js';
+import type { QueueName } from '../queue/queue-names.js';
+import { METRIC_PREFIX, sharedMetric } from '../util/metrics-registry.js';
+import type { JobProcessor } from './job-kind.js';
+
+/** What one finished job did, whatever its queue: the log line and the counters. */
+export interface JobSummary {
+  /** Images (enroll) or snapshots (identify) the job covered; 0 for jobs that read none. */
+  images: number;
+  faces: number;
+  /** Error code -> images that failed for good. */
+  failures: Record<string, number>;
+}
+
+/** Seconds: a schedule job takes milliseconds, an enroll job of 50 images tens of seconds. */
+const JOB_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320];
+
+/**
+ * A worker process's job metrics: completed and failed jobs per queue (failed by error code, and
+ * whether BullMQ will retry), images, faces (rate() of it is faces per second) and image failures by
+ * code, and job durations. The engine reports no per-stage timings, so job duration stands in for
+ * detect/embed latency.
+ */
+export class JobMetrics {
+  private readonly completed: Counter<'queue'>;
+  private readonly failed: Counter<'queue' | 'code' | 'final'>;
+  private readonly duration: Histogram<'queue' | 'outcome'>;
+  private readonly images: Counter<'queue'>;
+  private readonly faces: Counter<'queue'>;
+  private readonly imageFailures: Counter<'queue' | 'code'>;
+
+  constructor(registry: Registry) {
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+      sharedMetric(
+        registry,
+        METRIC_PREFIX + name,
+        () => new Counter<L>({ name: METRIC_PREFIX + name, help, labelNames, registers: [registry] }),
+      );
+    this.completed = counter('jobs_completed_total', 'Jobs that completed, by queue', ['queue']);
+    this.failed = counter('jobs_failed_total', 'Job attempts that threw, by queue, error code and whether final', [
+      'queue',
+      'code',
+      'final',
+    ]);
+    this.images = counter('job_images_total', 'Images (enroll) and snapshots (identify) of completed jobs', ['queue']);
+    this.faces = counter('faces_total', 'Faces detected in completed jobs (rate() gives faces per second)', ['queue']);
+    this.imageFailures = counter('job_image_failures_total', 'Images of completed jobs that failed, by error code', [
+      'queue',
+      'code',
+    ]);
+    this.duration = sharedMetric(
+      registry,
+      `${METRIC_PREFIX}job_duration_seconds`,
+      () =>
+        new Histogram({
+          name: `${METRIC_PREFIX}job_duration_seconds`,
+          help: 'Job run time on this worker by queue and outcome (stands in for detect+embed latency)',
+          labelNames: ['queue', 'outcome'],
+          buckets: JOB_BUCKETS,
+          registers: [registry],
+        }),
+    );
+  }
+
+  /**
+   * The processor, counted, timed and logged: one info line per completed job (images, faces,
+   * failures by code, seconds). A failed attempt is logged by the worker's 'failed' event, which
+   * also sees jobs failed for stalling.
+   */
+  instrument<Q extends QueueName>(queue: Q, processor: JobProcessor<Q>): JobProcessor<Q> {
+    return async (job) => {
+      const started = performance.now();
+      try {
+        const result = await processor(job);
+        const seconds = (performance.now() - started) / 1000;
+        const summary = summarizeJobResult(result);
+        this.completed.inc({ queue });
+        this.duration.observe({ queue, outcome: 'completed' }, seconds);
+        this.images.inc({ queue }, summary.images);
+        this.faces.inc({ queue }, summary.faces);
+        for (const [code, n] of Object.entries(summary.failures)) this.imageFailures.inc({ queue, code }, n);
+        logger.info(
+          { queue, jobId: job.id, ...summary, seconds: round3(seconds) },
+          `${queue} job ${job.id}: ${summary.images} images, ${summary.faces} faces, ` +
+            `${describeFailures(summary.failures)}, ${seconds.toFixed(1)} s`,
+        );
+        return result;
+      } catch (err) {
+        const seconds = (performance.now() - started) / 1000;
+        const code = jobErrorCode(err);
+        const final = isFinalAttempt(job);
+        this.failed.inc({ queue, code, final: String(final) });
+        this.duration.observe({ queue, outcome: 'failed' }, seconds);
+        throw err;
+      }
+    };
+  }
+}
+
+/** The counts a job result carries, read from the fields the queues' results have (src/queue/jobs.ts). */
+export function summarizeJobResult(result: unknown): JobSummary {
+  const r = (result ?? {}) as Record<string, unknown>;
+  const num = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+  const failures: Record<string, number> = {};
+  if (typeof r.errors === 'object' && r.errors !== null) {
+    for (const [code, n] of Object.entries(r.errors)) if (num(n) > 0) failures[code] = num(n);
+  }
+  // A result that counts failures but not their codes: counted under UNKNOWN, never dropped.
+  const named = Object.values(failures).reduce((a, b) => a + b, 0);
+  if (num(r.failed) > named) failures.UNKNOWN = num(r.failed) - named;
+  return {
+    images: num(r.images ?? r.snapshots),
+    faces: num(r.facesDetected ?? r.faces),
+    failures,
+  };
+}
+
+function describeFailures(failures: Record<string, number>): string {
+  const entries = Object.entries(failures);
+  if (entries.length === 0) return 'no failures';
+  return `failed ${entries.map(([code, n]) => `${code} ${n}`).join(', ')}`;
+}
+
+/** A FaceError's code, else a string `code` the error carries (IndexServiceError, ECONNREFUSED), else INTERNAL. */
+export function jobErrorCode(err: unknown): string {
+  if (FaceError.isFaceError(err)) return err.code;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code) ? code : 'INTERNAL';
+}
+
+function isFinalAttempt(job: Job): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
