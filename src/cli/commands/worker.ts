@@ -8,6 +8,7 @@ import type { QueueName } from '../../queue/queue-names.js';
 import { queuesNeedEngine, WORKER_QUEUES } from '../../workers/job-registry.js';
 import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../../workers/queue-worker-options.js';
 import { startWorkers } from '../../workers/worker-process.js';
+import { requireRedis } from '../../queue/require-redis.js';
 import { intArg, listArg } from '../arg-parsers.js';
 import { withEngine } from '../engine-session.js';
 import { runUntilSignal } from '../until-signal.js';
@@ -58,6 +59,7 @@ export function registerWorker(program: Command): void {
     const globals = command.optsWithGlobals();
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
+    await requireRedis(config.redisUrl);
     const work = async (engine: FaceAnalyzer) => {
       const workers = await startWorkers(
         config,
