@@ -133,7 +133,7 @@ describe('image routes: raw bytes or multipart', () => {
     expect(res.json()).toMatchObject({ personId: 'red', match: true, faceIndex: 0 });
   });
 
-  it('a form without a file part is a 400; a bad file the engine refuses a 400 with its code', async () => {
+  it("a form without a file part, or one that cannot be read, is a 400; a bad file a 400 with the engine's code", async () => {
     const app = await server();
     const fieldsOnly = multipart([{ name: 'image', value: 'not a file' }]);
     const none = await app.inject({
@@ -156,6 +156,21 @@ describe('image routes: raw bytes or multipart', () => {
     });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error: { code: 'NOT_AN_IMAGE' } });
+
+    // No boundary, or a body cut short: the upload cannot be read.
+    for (const [type, payload] of [
+      ['multipart/form-data', 'garbage'],
+      [
+        'multipart/form-data; boundary=abc',
+        '--abc\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\nxx',
+      ],
+    ]) {
+      const cut = await app.inject({ method: 'POST', url: '/v1/identify', headers: { 'content-type': type }, payload });
+      expect(cut.statusCode, type).toBe(400);
+      expect(cut.json()).toMatchObject({
+        error: { code: 'BAD_REQUEST', message: expect.stringContaining('unreadable multipart/form-data') },
+      });
+    }
   });
 
   it('a file over the image limit is a 413, as a raw body over it is', async () => {

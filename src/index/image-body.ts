@@ -6,6 +6,7 @@
  */
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BadUploadError } from './bad-upload-error.js';
 
 /** The routes whose body is an image (their 415 answers name the accepted types). */
 export const IMAGE_ROUTES: ReadonlySet<string> = new Set(['/v1/identify', '/v1/verify']);
@@ -32,8 +33,14 @@ export function registerImageBodies(app: FastifyInstance, maxImageBytes: number)
  */
 export async function readImageBody(request: FastifyRequest): Promise<Buffer | undefined> {
   if (!request.isMultipart()) return Buffer.isBuffer(request.body) ? request.body : undefined;
-  const file = await request.file();
-  return file === undefined ? undefined : file.toBuffer();
+  try {
+    const file = await request.file();
+    return file === undefined ? undefined : await file.toBuffer();
+  } catch (err) {
+    // The plugin's own errors carry their status (413 for a file over the limit); busboy's do not.
+    if (typeof (err as { statusCode?: unknown }).statusCode === 'number') throw err;
+    throw new BadUploadError(`body: unreadable multipart/form-data (${(err as Error).message})`, { cause: err });
+  }
 }
 
 /** The 415 message of a request: on an image route it names the accepted bodies. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadAppConfig } from '../../config/app-config.js';
 import { DEFAULT_IDENTIFY_CHUNK_SIZE, runIdentify } from '../../producers/identify-run.js';
+import type { PersonSeen } from '../../producers/types.js';
 import { requireRedis } from '../../queue/require-redis.js';
 import { intArg } from '../arg-parsers.js';
 import { printFailures } from '../failure-lines.js';
@@ -66,11 +67,7 @@ export function registerIdentify(program: Command): void {
           printLine(
             `run ${report.run}: ${report.snapshots} snapshots, ${report.faces} faces: ${report.identified} identified, ${report.unknown} unknown; ${report.failed} snapshots failed; ${report.seconds.toFixed(1)} s`,
           );
-          if (report.seen.length > 0) printLine(`seen (${report.seen.length} persons, most snapshots first):`);
-          for (const p of report.seen)
-            printLine(
-              `  ${p.personId}: ${p.snapshots} snapshot(s), first ${p.first.key} (${p.first.at}), last ${p.last.key} (${p.last.at})`,
-            );
+          printSeen(report.seen);
           printFailures(report.failures, report.failed, `facepipe failures ${report.run}`);
           printLine(`results: ${report.resultsPrefix}`);
         } else {
@@ -86,4 +83,19 @@ export function registerIdentify(program: Command): void {
         bar.stop();
       }
     });
+}
+
+/** Persons named in text: the rest are counted, and --json lists them all. */
+const PERSONS_SHOWN = 20;
+
+/** Who the run saw: per person the snapshots, the first and the last; most snapshots first. */
+function printSeen(seen: readonly PersonSeen[]): void {
+  if (seen.length === 0) return;
+  const shown = seen.slice(0, PERSONS_SHOWN);
+  printLine(`seen (${seen.length} persons, most snapshots first):`);
+  for (const p of shown)
+    printLine(
+      `  ${p.personId}: ${p.snapshots} snapshot(s), first ${p.first.key} (${p.first.at}), last ${p.last.key} (${p.last.at})`,
+    );
+  if (seen.length > shown.length) printLine(`  ... ${seen.length - shown.length} more persons: --json lists them all`);
 }
