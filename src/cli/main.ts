@@ -11,6 +11,7 @@ import { registerDetect } from './commands/detect.js';
 import { registerEmbed } from './commands/embed.js';
 import { registerEnroll } from './commands/enroll.js';
 import { registerEvaluate } from './commands/evaluate.js';
+import { registerFailures } from './commands/failures.js';
 import { registerIdentify } from './commands/identify.js';
 import { registerIndex } from './commands/index-rebuild.js';
 import { registerMatches } from './commands/matches.js';
@@ -97,6 +98,7 @@ export function buildProgram(): Command {
   registerIndex(program);
   registerPersons(program);
   registerMatches(program);
+  registerFailures(program);
   registerSearch(program);
   registerSchedule(program);
   registerTrain(program);

@@ -15,13 +15,19 @@
  *
  * Errors are `{ error: { code, message } }`: 400 BAD_REQUEST (schema validation, vector
  * dimension), 404 NOT_FOUND, 413/415 for oversized or non-JSON bodies, 500 INTERNAL. The image
- * routes take the encoded image as the body (Content-Type image/* or application/octet-stream);
+ * routes take the encoded image as the body (Content-Type image/* or application/octet-stream) or as
+ * the first file part of a multipart/form-data upload (image-body.ts);
  * an image the engine refuses is a 400 with the engine's code (NOT_AN_IMAGE, TRUNCATED_IMAGE,
  * EMPTY_FILE, ...), and without an engine (no `analyze` option) they answer 503 ENGINE_UNAVAILABLE.
  *
  * The builder does not listen: the caller calls `app.listen()` (tests use `app.inject()`).
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import type { ImageAnalysis } from '../engine/engine-types.js';
@@ -31,6 +37,7 @@ import type { ImageInput } from '../engine/types.js';
 import { FaceIndex, FaceIndexError, type FaceMatch } from './face-index.js';
 import { bestPerPerson, decideIdentity, type IdentificationRule } from '../identification/identification-rule.js';
 import { validationMessage, validatorCompiler } from './api-validation.js';
+import { ACCEPTED_IMAGE_BODIES, readImageBody, registerImageBodies, unsupportedMediaMessage } from './image-body.js';
 import {
   DEFAULT_K,
   DEFAULT_MAX_IMAGE_BYTES,
@@ -150,19 +157,18 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     }
     const status = error.statusCode ?? 500;
     if (status === 413) return reply.status(413).send(errorBody('PAYLOAD_TOO_LARGE', error.message));
-    if (status === 415) return reply.status(415).send(errorBody('UNSUPPORTED_MEDIA_TYPE', error.message));
+    if (status === 415)
+      return reply
+        .status(415)
+        .send(errorBody('UNSUPPORTED_MEDIA_TYPE', unsupportedMediaMessage(request, error.message)));
     if (status === 404) return reply.status(404).send(errorBody('NOT_FOUND', error.message));
     if (status >= 400 && status < 500) return reply.status(400).send(errorBody('BAD_REQUEST', error.message));
     request.log.error({ err: error }, 'index API request failed');
     return reply.status(500).send(errorBody('INTERNAL', 'internal error'));
   });
 
-  // Image routes: the body is the encoded image, handed over as a Buffer (limit per route).
-  for (const contentType of ['application/octet-stream', /^image\/[^\s;]+/i]) {
-    app.addContentTypeParser(contentType, { parseAs: 'buffer', bodyLimit: maxImageBytes }, (_request, body, done) =>
-      done(null, body),
-    );
-  }
+  // Image routes: the encoded image as the body, or as a multipart upload (image-body.ts).
+  registerImageBodies(app, maxImageBytes);
 
   app.setNotFoundHandler((request, reply) => {
     return reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
@@ -240,15 +246,14 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   };
 
   /** The request's image bytes analysed by the engine; a bad image becomes a 400 with the engine's code. */
-  const analyzeBody = async (body: unknown, name: string | undefined): Promise<ImageAnalysis> => {
+  const analyzeBody = async (request: FastifyRequest, name: string | undefined): Promise<ImageAnalysis> => {
     const engine = requireEngine();
-    if (!Buffer.isBuffer(body)) {
-      throw new ApiError(
-        body === undefined ? 400 : 415,
-        body === undefined ? 'BAD_REQUEST' : 'UNSUPPORTED_MEDIA_TYPE',
-        'body: expected the image bytes with Content-Type image/* or application/octet-stream',
-      );
+    if (!request.isMultipart() && request.body !== undefined && !Buffer.isBuffer(request.body)) {
+      // A body another parser took (JSON): the right route, the wrong kind of body.
+      throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', unsupportedMediaMessage(request, 'not an image body'));
     }
+    const body = await readImageBody(request);
+    if (body === undefined) throw new ApiError(400, 'BAD_REQUEST', `body: expected ${ACCEPTED_IMAGE_BODIES}`);
     const analysis = await engine({
       bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
       name: name ?? 'image',
@@ -274,7 +279,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     async (request) => {
       requireEngine();
       const { k = DEFAULT_K } = request.query;
-      const { width, height, faces } = await analyzeBody(request.body, request.query.name);
+      const { width, height, faces } = await analyzeBody(request, request.query.name);
       const found =
         faces.length === 0
           ? []
@@ -306,7 +311,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
       requireEngine();
       const index = current();
       const personFaces = knownPersonFaces(index, personId).flatMap((faceId) => index.embedding(faceId) ?? []);
-      const { faces } = await analyzeBody(request.body, name);
+      const { faces } = await analyzeBody(request, name);
       let distance: number | null = null;
       let faceIndex: number | null = null;
       // Every face of the image against every face of the person: the closest pair decides.

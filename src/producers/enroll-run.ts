@@ -4,13 +4,25 @@ import { GalleryStore } from '../gallery/gallery-store.js';
 import type { AppConfig } from '../config/app-config.js';
 import { waitForJobs } from '../queue/job-tracker.js';
 import type { EnrollItem, EnrollJobData, EnrollJobResult } from '../queue/jobs.js';
+import { logQueueErrors } from '../queue/log-queue-errors.js';
 import { QUEUE_NAMES, queueConnectionOptions } from '../queue/queue-names.js';
+import { NO_WORKER_WARNING_MS, noWorkerMessage, warnWithoutWorkers } from '../queue/warn-without-workers.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
+import { compareKeys } from '../storage/compare-keys.js';
 import { canonicalStorageUrl } from '../storage/storage-url.js';
 import { listEnrollItems } from './enroll-items.js';
 import { EnrollProducer } from './enroll-producer.js';
-import type { EnqueueSummary, ManifestEntry } from './types.js';
+import { noImageError, requireSourceExists, sourceName } from './source-check.js';
+import { SourceError } from './source-error.js';
+import {
+  MAX_SUMMARY_FAILURES,
+  type EnqueueSummary,
+  type EnrollListing,
+  type ManifestEntry,
+  type MissingKey,
+  type RunFailure,
+} from './types.js';
 
 export const DEFAULT_CHUNK_SIZE = 8;
 
@@ -26,6 +38,10 @@ export interface EnrollRunOptions {
   abort?: AbortSignal;
   /** The deployment's embedding model (default: the engine's, without adapter): names its gallery. */
   model?: EmbeddingModel;
+  /** While waiting: called once when no worker consumes the queue after `noWorkerWarningMs`. */
+  onNoWorker?: (message: string) => void;
+  /** Default NO_WORKER_WARNING_MS (15 s). */
+  noWorkerWarningMs?: number;
 }
 
 /** Without --wait: what was listed and enqueued. */
@@ -46,6 +62,8 @@ export interface EnrollRunSummary {
   enqueued: number;
   /** Images whose face the gallery held already. */
   alreadyEnrolled: number;
+  /** The first MAX_SUMMARY_FAILURES failed images, by key; `failed` counts them all. */
+  failures: RunFailure[];
 }
 
 /**
@@ -62,8 +80,11 @@ export async function runEnroll(
   const model = options.model ?? BASE_MODEL;
   const gallery = new GalleryStore(openStorage(config.storage), model.id);
   const queue = new Queue<EnrollJobData>(QUEUE_NAMES.enroll, queueConnectionOptions(config));
+  logQueueErrors(queue, config.redisUrl);
   try {
+    await requireSourceExists(source);
     const listing = await listEnrollItems(source, { manifest: options.manifest });
+    if (options.manifest === undefined) requireEnrollable(source, listing);
     const producer = new EnrollProducer(queue, gallery, {
       chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
       model: model.id,
@@ -75,7 +96,12 @@ export async function runEnroll(
 
     const total = enqueued.enqueued + enqueued.alreadyQueued;
     options.onProgress?.({ done: 0, total, failed: 0, faces: 0 });
-    await waitForJobs<EnrollJobResult>(queue, jobIds, {
+    const warnAfter = options.noWorkerWarningMs ?? NO_WORKER_WARNING_MS;
+    const cancelWarning = warnWithoutWorkers(queue, {
+      afterMs: warnAfter,
+      onNoWorker: () => options.onNoWorker?.(noWorkerMessage(queue, warnAfter)),
+    });
+    const tracked = await waitForJobs<EnrollJobResult>(queue, jobIds, {
       abort: options.abort,
       onProgress: ({ completed, failed }) => {
         let done = 0;
@@ -93,8 +119,14 @@ export async function runEnroll(
           faces,
         });
       },
-    });
-    const summary = await summarize(gallery, source, listing.items, listing.missing.length);
+    }).finally(cancelWarning);
+    const summary = await summarize(
+      gallery,
+      source,
+      listing.items,
+      listing.missing,
+      await jobFailures(queue, tracked.failed),
+    );
     return {
       ...summary,
       seconds: (performance.now() - started) / 1000,
@@ -106,19 +138,53 @@ export async function runEnroll(
   }
 }
 
+/**
+ * A folder-layout source with nothing to enroll: empty, no image at all, or images that are not in
+ * a `<personId>/` folder (with the first reason, so the user sees what layout was expected).
+ */
+function requireEnrollable(source: Storage, listing: EnrollListing): void {
+  if (listing.items.length > 0) return;
+  const images = listing.skipped.filter((s) => !s.reason.startsWith('not an image'));
+  if (images.length === 0) throw noImageError(source, listing.skipped.length);
+  throw new SourceError(
+    `source ${sourceName(source)}: none of its ${images.length} image(s) is in a <personId>/ folder ` +
+      `(expected <source>/<personId>/<image>; ${images[0].key}: ${images[0].reason})`,
+  );
+}
+
+/** Why each image of a job that failed for good was not enrolled: the job's failure reason, by image key. */
+async function jobFailures(queue: Queue<EnrollJobData>, failed: Map<string, string>): Promise<Map<string, string>> {
+  const byKey = new Map<string, string>();
+  for (const [jobId, reason] of failed) {
+    const job = await queue.getJob(jobId);
+    for (const item of job?.data.items ?? []) byKey.set(item.key, reason);
+  }
+  return byKey;
+}
+
 /** Each listed image as the gallery sees it now: enrolled, failed with a recorded code, or neither. */
-async function summarize(gallery: GalleryStore, source: Storage, items: EnrollItem[], missing: number) {
+async function summarize(
+  gallery: GalleryStore,
+  source: Storage,
+  items: EnrollItem[],
+  missing: MissingKey[],
+  jobFailure: Map<string, string>,
+) {
   const sourceUrl = canonicalStorageUrl(source.url);
   const version = (key: string, etag: string, personId: string) => JSON.stringify([key, etag, personId]);
-  const [records, failures] = await Promise.all([gallery.readAll(), gallery.readFailures()]);
+  const [records, recorded] = await Promise.all([gallery.readAll(), gallery.readFailures()]);
   const enrolled = new Set<string>();
   for (const r of records) if (r.source === sourceUrl) enrolled.add(version(r.sourceKey, r.sourceEtag, r.personId));
-  const failedCode = new Map<string, string>();
-  for (const f of failures)
-    if (f.source === sourceUrl) failedCode.set(version(f.sourceKey, f.sourceEtag, f.personId), f.code);
+  const failedWith = new Map<string, { code: string; message: string }>();
+  for (const f of recorded)
+    if (f.source === sourceUrl) failedWith.set(version(f.sourceKey, f.sourceEtag, f.personId), f);
 
   const errors: Record<string, number> = {};
-  const count = (code: string, n = 1) => (errors[code] = (errors[code] ?? 0) + n);
+  const failures: RunFailure[] = [];
+  const fail = (failure: RunFailure) => {
+    errors[failure.code] = (errors[failure.code] ?? 0) + 1;
+    failures.push(failure);
+  };
   const persons = new Set<string>();
   let enrolledImages = 0;
   for (const item of items) {
@@ -126,9 +192,36 @@ async function summarize(gallery: GalleryStore, source: Storage, items: EnrollIt
     if (enrolled.has(v)) {
       enrolledImages++;
       persons.add(item.personId);
-    } else count(failedCode.get(v) ?? 'NOT_ENROLLED');
+      continue;
+    }
+    const recordedFailure = failedWith.get(v);
+    const reason = jobFailure.get(item.key);
+    fail({
+      key: item.key,
+      personId: item.personId,
+      code: recordedFailure?.code ?? 'NOT_ENROLLED',
+      message:
+        recordedFailure?.message ??
+        (reason !== undefined
+          ? `its enroll job failed: ${reason}`
+          : 'its enroll job ended without a gallery record (see the worker log)'),
+    });
   }
-  if (missing > 0) count('MISSING_FILE', missing);
-  const images = items.length + missing;
-  return { images, enrolled: enrolledImages, failed: images - enrolledImages, persons: persons.size, errors };
+  for (const m of missing)
+    fail({
+      key: m.key,
+      personId: m.personId,
+      code: 'MISSING_FILE',
+      message: `manifest line ${m.line}: no such key in the source`,
+    });
+  const images = items.length + missing.length;
+  failures.sort((a, b) => compareKeys(a.key, b.key));
+  return {
+    images,
+    enrolled: enrolledImages,
+    failed: images - enrolledImages,
+    persons: persons.size,
+    errors,
+    failures: failures.slice(0, MAX_SUMMARY_FAILURES),
+  };
 }

@@ -5,16 +5,21 @@ import { hasImageExtension } from '../files/image-files.js';
 import { logger } from '../logger.js';
 import { waitForJobs } from '../queue/job-tracker.js';
 import type { IdentifyEnqueueReport, IdentifyJobData, IdentifyJobResult, SnapshotItem } from '../queue/jobs.js';
+import { logQueueErrors } from '../queue/log-queue-errors.js';
 import { QUEUE_NAMES, queueConnectionOptions } from '../queue/queue-names.js';
+import { NO_WORKER_WARNING_MS, noWorkerMessage, warnWithoutWorkers } from '../queue/warn-without-workers.js';
 import { ResultStore } from '../results/result-store.js';
 import { listAll } from '../storage/list-all.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
+import { compareKeys } from '../storage/compare-keys.js';
 import { canonicalStorageUrl } from '../storage/storage-url.js';
 import { shortHash } from '../util/short-hash.js';
 import { IdentifyProducer } from './identify-producer.js';
+import { PersonsSeen } from './persons-seen.js';
 import { RunStore } from './run-store.js';
-import type { IdentifyRunRecord } from './types.js';
+import { noImageError, requireSourceExists } from './source-check.js';
+import { MAX_SUMMARY_FAILURES, type IdentifyRunRecord, type PersonSeen, type RunFailure } from './types.js';
 
 export const DEFAULT_IDENTIFY_CHUNK_SIZE = 8;
 
@@ -34,10 +39,21 @@ export interface IdentifyRunOptions {
   abort?: AbortSignal;
   /** The deployment's embedding model (default: the engine's, without adapter): the jobs carry its id. */
   model?: EmbeddingModel;
+  /**
+   * Refuse (SourceError) a source that does not exist or holds no image at all, for a new run. The
+   * CLI sets it; a scheduled run does not (a camera prefix may be empty before its first upload).
+   */
+  requireImages?: boolean;
+  /** While waiting: called once when no worker consumes the queue after `noWorkerWarningMs`. */
+  onNoWorker?: (message: string) => void;
+  /** Default NO_WORKER_WARNING_MS (15 s). */
+  noWorkerWarningMs?: number;
 }
 
 export interface IdentifyRunSummary {
   run: string;
+  /** The run took the snapshots modified after this (null: all). */
+  since: string | null;
   snapshots: number;
   faces: number;
   identified: number;
@@ -47,6 +63,10 @@ export interface IdentifyRunSummary {
   resultsPrefix: string;
   /** FaceErrorCode -> snapshots. */
   errors: Record<string, number>;
+  /** The first MAX_SUMMARY_FAILURES failed snapshots, by key; `failed` counts them all. */
+  failures: RunFailure[];
+  /** Who was seen: per person, in how many snapshots, the first and the last; most snapshots first. */
+  seen: PersonSeen[];
 }
 
 /**
@@ -81,6 +101,7 @@ export async function runIdentify(
   const runs = new RunStore(storage);
   const results = new ResultStore(storage);
   const queue = new Queue<IdentifyJobData>(QUEUE_NAMES.identify, queueConnectionOptions(config));
+  logQueueErrors(queue, config.redisUrl);
   try {
     const producer = new IdentifyProducer(queue, {
       chunkSize: options.chunkSize ?? DEFAULT_IDENTIFY_CHUNK_SIZE,
@@ -93,7 +114,9 @@ export async function runIdentify(
     }
     if (record === undefined) {
       const since = options.since ?? (await lastWatermark(runs, results, sourceUrl));
-      const items = await listSnapshots(source, since);
+      if (options.requireImages) await requireSourceExists(source);
+      const { items, objects, images } = await listSnapshots(source, since);
+      if (options.requireImages && images === 0) throw noImageError(source, objects);
       const run = options.run ?? newRunId(sourceUrl);
       record = {
         run,
@@ -116,7 +139,12 @@ export async function runIdentify(
 
     const total = enqueued.enqueued + enqueued.alreadyQueued;
     options.onProgress?.({ done: 0, total, failed: 0, faces: 0 });
-    await waitForJobs<IdentifyJobResult>(queue, jobIds, {
+    const warnAfter = options.noWorkerWarningMs ?? NO_WORKER_WARNING_MS;
+    const cancelWarning = warnWithoutWorkers(queue, {
+      afterMs: warnAfter,
+      onNoWorker: () => options.onNoWorker?.(noWorkerMessage(queue, warnAfter)),
+    });
+    const tracked = await waitForJobs<IdentifyJobResult>(queue, jobIds, {
       abort: options.abort,
       onProgress: ({ completed }) => {
         const sum = { done: 0, failed: 0, faces: 0 };
@@ -127,25 +155,38 @@ export async function runIdentify(
         }
         options.onProgress?.({ ...sum, total });
       },
-    });
-    const summary = await summarize(results, record);
+    }).finally(cancelWarning);
+    const summary = await summarize(results, record, tracked.failed);
     if (summary.complete && record.completedAt === undefined)
       await runs.save({ ...record, completedAt: new Date().toISOString() });
-    return { run: record.run, ...summary.counts, seconds: (performance.now() - started) / 1000, resultsPrefix };
+    return {
+      run: record.run,
+      since: record.since,
+      ...summary.counts,
+      seconds: (performance.now() - started) / 1000,
+      resultsPrefix,
+      failures: summary.failures.slice(0, MAX_SUMMARY_FAILURES),
+      seen: summary.seen,
+    };
   } finally {
     await queue.close();
   }
 }
 
-/** Images anywhere under the source, modified after `since`. */
-async function listSnapshots(source: Storage, since: string | null): Promise<SnapshotItem[]> {
+/** Images anywhere under the source modified after `since`, and how many objects and images it holds in all. */
+async function listSnapshots(source: Storage, since: string | null) {
   const after = since === null ? -Infinity : Date.parse(since);
   const items: SnapshotItem[] = [];
+  let objects = 0;
+  let images = 0;
   for await (const object of listAll(source, '')) {
-    if (!hasImageExtension(object.key) || object.modified.getTime() <= after) continue;
+    objects++;
+    if (!hasImageExtension(object.key)) continue;
+    images++;
+    if (object.modified.getTime() <= after) continue;
     items.push({ key: object.key, etag: object.etag, size: object.size, modified: object.modified.toISOString() });
   }
-  return items;
+  return { items, objects, images };
 }
 
 /**
@@ -179,30 +220,47 @@ function newRunId(source: string): string {
     .replace(/\.\d+Z$/, 'Z')}-${shortHash(source, 6)}`;
 }
 
-async function summarize(results: ResultStore, record: IdentifyRunRecord) {
+async function summarize(results: ResultStore, record: IdentifyRunRecord, failedJobs: Map<string, string>) {
   const counts = { snapshots: 0, faces: 0, identified: 0, unknown: 0, failed: 0, errors: {} as Record<string, number> };
+  const failures: RunFailure[] = [];
+  const seen = new PersonsSeen();
   const planned = new Set(record.jobs.flatMap((job) => job.items.map((item) => item.key)));
-  let seen = 0;
+  const done = new Set<string>();
   for await (const { result } of results.read(record.run)) {
     if (!planned.has(result.input.key)) continue;
-    seen++;
+    done.add(result.input.key);
     counts.snapshots++;
     if (result.error !== null) {
       counts.failed++;
       counts.errors[result.error.code] = (counts.errors[result.error.code] ?? 0) + 1;
+      failures.push({ key: result.input.key, code: result.error.code, message: result.error.message });
     }
     for (const face of result.faces) {
       counts.faces++;
       if (face.personId !== null) counts.identified++;
       else counts.unknown++;
     }
+    seen.add(result);
   }
   // Snapshots without a result file (their job failed for good before writing it) count as failed.
-  const missing = planned.size - seen;
-  if (missing > 0) {
-    counts.snapshots += missing;
-    counts.failed += missing;
-    counts.errors.NO_RESULT = missing;
+  for (const job of record.jobs) {
+    for (const item of job.items) {
+      if (done.has(item.key)) continue;
+      done.add(item.key);
+      counts.snapshots++;
+      counts.failed++;
+      counts.errors.NO_RESULT = (counts.errors.NO_RESULT ?? 0) + 1;
+      const reason = failedJobs.get(job.jobId);
+      failures.push({
+        key: item.key,
+        code: 'NO_RESULT',
+        message:
+          reason !== undefined
+            ? `its identify job failed: ${reason}`
+            : 'no result file: its identify job has not written it (see the worker log)',
+      });
+    }
   }
-  return { counts, complete: missing === 0 };
+  failures.sort((a, b) => compareKeys(a.key, b.key));
+  return { counts, failures, seen: seen.list(), complete: counts.errors.NO_RESULT === undefined };
 }

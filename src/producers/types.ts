@@ -62,3 +62,22 @@ export interface IdentifyRunRecord {
   /** The job plan: re-running the run re-enqueues exactly these jobs. */
   jobs: Array<{ jobId: string; items: SnapshotItem[] }>;
 }
+
+/** One input that failed in a run: its key, the error code and message (and the person, for enrollment). */
+export interface RunFailure {
+  key: string;
+  code: string;
+  message: string;
+  personId?: string;
+}
+
+/** Failures as a summary carries them: the first `items` (capped) and how many there are. */
+export const MAX_SUMMARY_FAILURES = 100;
+
+/** One person an identify run saw: in how many snapshots, and the first and last of them. */
+export interface PersonSeen {
+  personId: string;
+  snapshots: number;
+  first: { key: string; at: string };
+  last: { key: string; at: string };
+}

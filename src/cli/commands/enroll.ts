@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { loadAppConfig } from '../../config/app-config.js';
 import { DEFAULT_CHUNK_SIZE, runEnroll } from '../../producers/enroll-run.js';
 import { readManifestFile } from '../../producers/manifest.js';
+import { requireRedis } from '../../queue/require-redis.js';
+import { printFailures } from '../failure-lines.js';
 import { intArg } from '../arg-parsers.js';
 import { EXIT, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress-bar.js';
@@ -25,12 +27,16 @@ export function registerEnroll(program: Command): void {
     .option('--manifest <file>', 'CSV or JSONL with key, personId[, name] (keys relative to <source>)')
     .option('--chunk-size <n>', 'images per job', intArg(1, 1000), DEFAULT_CHUNK_SIZE)
     .option('--wait', 'wait until the workers are done, with a progress bar on a terminal')
-    .option('--json', 'print one JSON summary as the last line')
+    .option(
+      '--json',
+      'print one JSON summary as the last line (with --wait: `failures`, the first 100 failed images by key; `failed` counts all)',
+    )
     .action(async (sourceArg: string, flags: EnrollFlags, command: Command) => {
       const globals = command.optsWithGlobals();
       const config = loadAppConfig(globals);
       const model = await deploymentModel(globals);
       const manifest = flags.manifest !== undefined ? await readManifestFile(flags.manifest) : undefined;
+      await requireRedis(config.redisUrl);
       const bar = progressBar('enroll', { unit: 'images', extra: 'faces' });
       try {
         const report = await withInterrupt((abort) =>
@@ -41,6 +47,7 @@ export function registerEnroll(program: Command): void {
             chunkSize: flags.chunkSize,
             wait: flags.wait,
             abort,
+            onNoWorker: (message) => process.stderr.write(`facepipe: warning: ${message}\n`),
             onProgress: ({ done, total, failed, faces }) => bar.update(done, total, { failed, extra: faces }),
           }),
         );
@@ -53,6 +60,7 @@ export function registerEnroll(program: Command): void {
           printLine(
             `${report.images} images: ${report.enrolled} enrolled (${report.persons} persons), ${report.failed} failed${errors ? ` (${errors})` : ''}, ${report.seconds.toFixed(1)} s`,
           );
+          printFailures(report.failures, report.failed, 'facepipe failures --enroll');
         } else {
           printLine(
             `${report.images} images: ${report.enqueued} enqueued in ${report.jobs} jobs, ${report.alreadyQueued} already queued, ${report.alreadyEnrolled} already enrolled, ${report.alreadyFailed} failed before`,

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { loadAppConfig } from '../../config/app-config.js';
 import { DEFAULT_IDENTIFY_CHUNK_SIZE, runIdentify } from '../../producers/identify-run.js';
+import type { PersonSeen } from '../../producers/types.js';
+import { requireRedis } from '../../queue/require-redis.js';
 import { intArg } from '../arg-parsers.js';
+import { printFailures } from '../failure-lines.js';
 import { EXIT, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress-bar.js';
 import { withInterrupt } from '../until-signal.js';
@@ -29,11 +32,15 @@ export function registerIdentify(program: Command): void {
     )
     .option('--chunk-size <n>', 'snapshots per job', intArg(1, 1000), DEFAULT_IDENTIFY_CHUNK_SIZE)
     .option('--wait', 'wait until the workers are done, with a progress bar on a terminal')
-    .option('--json', 'print one JSON summary as the last line')
+    .option(
+      '--json',
+      'print one JSON summary as the last line (with --wait: `failures`, the first 100 failed snapshots by key, `failed` counting all; `seen`, per person the snapshots and the first and last)',
+    )
     .action(async (sourceArg: string, flags: IdentifyFlags, command: Command) => {
       const globals = command.optsWithGlobals();
       const config = loadAppConfig(globals);
       const model = await deploymentModel(globals);
+      await requireRedis(config.redisUrl);
       const bar = progressBar('identify', { unit: 'snapshots', extra: 'faces' });
       try {
         const report = await withInterrupt((abort) =>
@@ -45,15 +52,23 @@ export function registerIdentify(program: Command): void {
             chunkSize: flags.chunkSize,
             wait: flags.wait,
             abort,
+            requireImages: true,
+            onNoWorker: (message) => process.stderr.write(`facepipe: warning: ${message}\n`),
             onProgress: ({ done, total, failed, faces }) => bar.update(done, total, { failed, extra: faces }),
           }),
         );
         bar.stop();
         if (flags.json) printJson(report);
-        else if ('identified' in report) {
+        else if (report.snapshots === 0) {
+          printLine(
+            `run ${report.run}: no snapshot under ${sourceArg}${report.since ? ` modified after ${report.since}` : ''}: nothing to identify`,
+          );
+        } else if ('identified' in report) {
           printLine(
             `run ${report.run}: ${report.snapshots} snapshots, ${report.faces} faces: ${report.identified} identified, ${report.unknown} unknown; ${report.failed} snapshots failed; ${report.seconds.toFixed(1)} s`,
           );
+          printSeen(report.seen);
+          printFailures(report.failures, report.failed, `facepipe failures ${report.run}`);
           printLine(`results: ${report.resultsPrefix}`);
         } else {
           printLine(
@@ -68,4 +83,19 @@ export function registerIdentify(program: Command): void {
         bar.stop();
       }
     });
+}
+
+/** Persons named in text: the rest are counted, and --json lists them all. */
+const PERSONS_SHOWN = 20;
+
+/** Who the run saw: per person the snapshots, the first and the last; most snapshots first. */
+function printSeen(seen: readonly PersonSeen[]): void {
+  if (seen.length === 0) return;
+  const shown = seen.slice(0, PERSONS_SHOWN);
+  printLine(`seen (${seen.length} persons, most snapshots first):`);
+  for (const p of shown)
+    printLine(
+      `  ${p.personId}: ${p.snapshots} snapshot(s), first ${p.first.key} (${p.first.at}), last ${p.last.key} (${p.last.at})`,
+    );
+  if (seen.length > shown.length) printLine(`  ... ${seen.length - shown.length} more persons: --json lists them all`);
 }

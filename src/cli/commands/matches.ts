@@ -4,7 +4,10 @@ import { loadAppConfig, type AppFlags } from '../../config/app-config.js';
 import { IndexClient } from '../../index/index-client.js';
 import { DEFAULT_RESULTS_PREFIX, MatchStore, parseIsoTime } from '../../matches/match-store.js';
 import { DEFAULT_MATCHES_LIMIT, MAX_MATCHES_LIMIT, type MatchRecord } from '../../matches/types.js';
+import { IndexServiceError } from '../../index/index-service-error.js';
+import { maskRedisUrl } from '../../queue/mask-redis-url.js';
 import { matchKeyPrefix } from '../../queue/queue-names.js';
+import { requireRedis } from '../../queue/require-redis.js';
 import { openStorage } from '../../storage/open-storage.js';
 import { intArg } from '../arg-parsers.js';
 import { EXIT, fixed, printJson, printLine } from '../output.js';
@@ -77,7 +80,8 @@ export function registerMatches(program: Command): void {
           code: 'facepipe.invalidRange',
         });
       }
-      const client = new IndexClient(loadAppConfig(command.optsWithGlobals()).indexUrl);
+      const { indexUrl } = loadAppConfig(command.optsWithGlobals());
+      const client = new IndexClient(indexUrl);
       const page = await client.matches(personId, {
         since: flags.since,
         until: flags.until,
@@ -85,6 +89,14 @@ export function registerMatches(program: Command): void {
         offset: flags.offset,
         camera: flags.camera,
       });
+      // No sightings: a person never seen, or an id that was never enrolled (a typo): say which.
+      if (page.total === 0 && !(await isEnrolled(client, personId))) {
+        process.stderr.write(
+          `facepipe: ${personId} is not enrolled (the index service at ${indexUrl} has no such person; \`facepipe persons list\` shows who is)\n`,
+        );
+        process.exitCode = EXIT.failed;
+        return;
+      }
       if (flags.json) printJson(page);
       else {
         const offset = flags.offset ?? 0;
@@ -116,7 +128,8 @@ export function registerMatches(program: Command): void {
       }
       const config = loadAppConfig(flags);
       const storage = openStorage(config.storage);
-      // Fail rather than wait forever when Redis is not there.
+      await requireRedis(config.redisUrl);
+      // Fail rather than wait forever when Redis goes away meanwhile.
       const redis = new Redis(config.redisUrl, {
         maxRetriesPerRequest: 2,
         retryStrategy: (times) => (times > 5 ? null : 200 * times),
@@ -127,7 +140,9 @@ export function registerMatches(program: Command): void {
         const started = performance.now();
         const summary = await new MatchStore(redis, matchKeyPrefix(config)).rebuild(storage).catch((err: unknown) => {
           if (redisError && redis.status !== 'ready')
-            throw new Error(`cannot reach Redis at ${config.redisUrl}: ${redisError.message}`, { cause: err });
+            throw new Error(`cannot reach Redis at ${maskRedisUrl(config.redisUrl)}: ${redisError.message}`, {
+              cause: err,
+            });
           throw err;
         });
         const seconds = (performance.now() - started) / 1000;
@@ -152,4 +167,15 @@ function sightingLine(item: MatchRecord): string {
   const box = `box x=${Math.round(x)} y=${Math.round(y)} w=${Math.round(width)} h=${Math.round(height)}`;
   const distance = item.distance === null ? 'distance -' : `distance ${fixed(item.distance)}`;
   return `${item.seenAt}\t${item.key}\t${box}\t${distance}\t${item.resultKey}`;
+}
+
+/** Whether the index holds the person (a 404 NOT_FOUND says it does not). */
+async function isEnrolled(client: IndexClient, personId: string): Promise<boolean> {
+  try {
+    await client.person(personId);
+    return true;
+  } catch (err) {
+    if (err instanceof IndexServiceError && err.status === 404) return false;
+    throw err;
+  }
 }

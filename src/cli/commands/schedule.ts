@@ -7,6 +7,7 @@ import {
   ScheduleError,
   type IdentifySchedule,
 } from '../../queue/identify-schedule.js';
+import { requireRedis } from '../../queue/require-redis.js';
 import { EXIT, printJson, printLine } from '../output.js';
 
 interface IdentifyFlags {
@@ -18,7 +19,9 @@ interface IdentifyFlags {
 
 /** Opens the deployment's schedules for `fn`; a ScheduleError is a usage error (exit 2). */
 async function withSchedules<T>(command: Command, fn: (schedules: IdentifySchedules) => Promise<T>): Promise<T> {
-  const schedules = IdentifySchedules.open(loadAppConfig(command.optsWithGlobals()));
+  const config = loadAppConfig(command.optsWithGlobals());
+  await requireRedis(config.redisUrl);
+  const schedules = IdentifySchedules.open(config);
   try {
     return await fn(schedules);
   } catch (err) {

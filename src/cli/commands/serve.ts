@@ -4,6 +4,7 @@ import { loadEngineConfig } from '../../config/engine-config.js';
 import { FaceEngine } from '../../engine/face-engine.js';
 import { logger } from '../../logger.js';
 import { startIndexService } from '../../index/index-service-runtime.js';
+import { requireRedis } from '../../queue/require-redis.js';
 import { intArg } from '../arg-parsers.js';
 import { runUntilSignal } from '../until-signal.js';
 import { deploymentModel } from '../engine-session.js';
@@ -46,6 +47,7 @@ export function registerServe(program: Command): void {
     const globals = command.optsWithGlobals();
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
+    await requireRedis(config.redisUrl);
     let engine: Promise<FaceEngine> | undefined;
     const running = await startIndexService(config, {
       model: await deploymentModel(globals),

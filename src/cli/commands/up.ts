@@ -4,6 +4,7 @@ import { loadEngineConfig } from '../../config/engine-config.js';
 import { startIndexService } from '../../index/index-service-runtime.js';
 import { runIdentify } from '../../producers/identify-run.js';
 import { startWorkers } from '../../workers/worker-process.js';
+import { requireRedis } from '../../queue/require-redis.js';
 import { withEngine } from '../engine-session.js';
 import { runUntilSignal } from '../until-signal.js';
 import { addServeOptions, servePort, snapshotCadence, type ServeFlags } from './serve.js';
@@ -22,6 +23,7 @@ export function registerUp(program: Command): void {
     const globals = command.optsWithGlobals();
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
+    await requireRedis(config.redisUrl);
     await withEngine(engineOptions, async (engine) => {
       const index = await startIndexService(config, {
         model: engine.model,

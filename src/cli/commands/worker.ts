@@ -11,6 +11,7 @@ import { processMetricsRegistry } from '../../util/metrics-registry.js';
 import { startMetricsServer } from '../../util/metrics-server.js';
 import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../../workers/queue-worker-options.js';
 import { startWorkers } from '../../workers/worker-process.js';
+import { requireRedis } from '../../queue/require-redis.js';
 import { intArg, listArg } from '../arg-parsers.js';
 import { withEngine } from '../engine-session.js';
 import { runUntilSignal } from '../until-signal.js';
@@ -73,6 +74,7 @@ export function registerWorker(program: Command): void {
     const globals = command.optsWithGlobals();
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
+    await requireRedis(config.redisUrl);
     const work = async (engine: FaceAnalyzer) => {
       // Metrics first: a port in use stops the command before any job is taken.
       const closeMetrics = await serveWorkerMetrics(flags);
