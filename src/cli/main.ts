@@ -14,6 +14,7 @@ import { registerEvaluate } from './commands/evaluate.js';
 import { registerIdentify } from './commands/identify.js';
 import { registerIndex } from './commands/index-rebuild.js';
 import { registerMatches } from './commands/matches.js';
+import { registerKeys } from './commands/keys.js';
 import { registerPersons } from './commands/persons.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerSearch } from './commands/search.js';
@@ -91,6 +92,7 @@ export function buildProgram(): Command {
   registerUp(program);
   registerIndex(program);
   registerPersons(program);
+  registerKeys(program);
   registerMatches(program);
   registerSearch(program);
   registerSchedule(program);

@@ -14,21 +14,20 @@ import { errorResponses, matchesQuerySchema, personParamsSchema } from './index-
  * The app must be buildIndexServer's (its zod validator and serializer compile these schemas).
  */
 export function registerMatchRoutes(app: FastifyInstance, store: MatchStore): void {
-  app
-    .withTypeProvider<ZodTypeProvider>()
-    .get(
-      '/v1/persons/:id/matches',
-      {
-        schema: {
-          params: personParamsSchema,
-          querystring: matchesQuerySchema,
-          response: { 200: matchPageSchema, ...errorResponses },
-        },
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/v1/persons/:id/matches',
+    {
+      config: { role: 'read' },
+      schema: {
+        params: personParamsSchema,
+        querystring: matchesQuerySchema,
+        response: { 200: matchPageSchema, ...errorResponses },
       },
-      async (request) => {
-        const { since, until, limit = DEFAULT_MATCHES_LIMIT, offset = 0 } = request.query;
-        const page: MatchPage = await store.query(request.params.id, { since, until, limit, offset });
-        return page;
-      },
-    );
+    },
+    async (request) => {
+      const { since, until, limit = DEFAULT_MATCHES_LIMIT, offset = 0 } = request.query;
+      const page: MatchPage = await store.query(request.params.id, { since, until, limit, offset });
+      return page;
+    },
+  );
 }

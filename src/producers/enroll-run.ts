@@ -1,3 +1,4 @@
+import { logger } from '../logger.js';
 import { Queue } from 'bullmq';
 import { BASE_MODEL, type EmbeddingModel } from '../engine/embedding-model.js';
 import { GalleryStore } from '../gallery/gallery-store.js';
@@ -32,6 +33,8 @@ export interface EnrollRunOptions {
 export interface EnrollEnqueueReport extends Omit<EnqueueSummary, 'jobIds'> {
   skipped: number;
   missing: number;
+  /** Manifest lines or folders refused for their person id (INVALID_PERSON_ID). */
+  invalid: number;
 }
 
 /** With --wait: the state of every listed image in the gallery once the jobs finished. */
@@ -64,6 +67,8 @@ export async function runEnroll(
   const queue = new Queue<EnrollJobData>(QUEUE_NAMES.enroll, queueConnectionOptions(config));
   try {
     const listing = await listEnrollItems(source, { manifest: options.manifest });
+    // Each refused line or folder is named once, where the user sees it; the run goes on without it.
+    for (const { reason } of listing.invalid) logger.warn({ code: 'INVALID_PERSON_ID' }, `not enrolled: ${reason}`);
     const producer = new EnrollProducer(queue, gallery, {
       chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
       model: model.id,
@@ -71,7 +76,13 @@ export async function runEnroll(
       sourceUrl: source.url,
     });
     const { jobIds, ...enqueued } = await producer.enqueue(listing.items);
-    if (!options.wait) return { ...enqueued, skipped: listing.skipped.length, missing: listing.missing.length };
+    if (!options.wait)
+      return {
+        ...enqueued,
+        skipped: listing.skipped.length,
+        missing: listing.missing.length,
+        invalid: listing.invalid.length,
+      };
 
     const total = enqueued.enqueued + enqueued.alreadyQueued;
     options.onProgress?.({ done: 0, total, failed: 0, faces: 0 });
@@ -94,7 +105,7 @@ export async function runEnroll(
         });
       },
     });
-    const summary = await summarize(gallery, source, listing.items, listing.missing.length);
+    const summary = await summarize(gallery, source, listing.items, listing.missing.length, listing.invalid.length);
     return {
       ...summary,
       seconds: (performance.now() - started) / 1000,
@@ -107,7 +118,13 @@ export async function runEnroll(
 }
 
 /** Each listed image as the gallery sees it now: enrolled, failed with a recorded code, or neither. */
-async function summarize(gallery: GalleryStore, source: Storage, items: EnrollItem[], missing: number) {
+async function summarize(
+  gallery: GalleryStore,
+  source: Storage,
+  items: EnrollItem[],
+  missing: number,
+  invalid: number,
+) {
   const sourceUrl = canonicalStorageUrl(source.url);
   const version = (key: string, etag: string, personId: string) => JSON.stringify([key, etag, personId]);
   const [records, failures] = await Promise.all([gallery.readAll(), gallery.readFailures()]);
@@ -129,6 +146,7 @@ async function summarize(gallery: GalleryStore, source: Storage, items: EnrollIt
     } else count(failedCode.get(v) ?? 'NOT_ENROLLED');
   }
   if (missing > 0) count('MISSING_FILE', missing);
-  const images = items.length + missing;
+  if (invalid > 0) count('INVALID_PERSON_ID', invalid);
+  const images = items.length + missing + invalid;
   return { images, enrolled: enrolledImages, failed: images - enrolledImages, persons: persons.size, errors };
 }

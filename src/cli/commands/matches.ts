@@ -1,3 +1,4 @@
+import { redactUrl } from '../../util/redact-url.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { Redis } from 'ioredis';
 import { loadAppConfig, type AppFlags } from '../../config/app-config.js';
@@ -120,7 +121,9 @@ export function registerMatches(program: Command): void {
         const started = performance.now();
         const summary = await new MatchStore(redis, matchKeyPrefix(config)).rebuild(storage).catch((err: unknown) => {
           if (redisError && redis.status !== 'ready')
-            throw new Error(`cannot reach Redis at ${config.redisUrl}: ${redisError.message}`, { cause: err });
+            throw new Error(`cannot reach Redis at ${redactUrl(config.redisUrl)}: ${redisError.message}`, {
+              cause: err,
+            });
           throw err;
         });
         const seconds = (performance.now() - started) / 1000;

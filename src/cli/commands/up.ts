@@ -6,7 +6,7 @@ import { runIdentify } from '../../producers/identify-run.js';
 import { startWorkers } from '../../workers/worker-process.js';
 import { withEngine } from '../engine-session.js';
 import { runUntilSignal } from '../until-signal.js';
-import { addServeOptions, servePort, snapshotCadence, type ServeFlags } from './serve.js';
+import { addServeOptions, servePort, serveLimits, snapshotCadence, type ServeFlags } from './serve.js';
 import { addWorkerOptions, type WorkerFlags } from './worker.js';
 
 export function registerUp(program: Command): void {
@@ -22,6 +22,7 @@ export function registerUp(program: Command): void {
     const globals = command.optsWithGlobals();
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
+    const limits = serveLimits(flags);
     await withEngine(engineOptions, async (engine) => {
       const index = await startIndexService(config, {
         model: engine.model,
@@ -29,6 +30,8 @@ export function registerUp(program: Command): void {
         host: flags.host,
         ef: flags.ef,
         service: snapshotCadence(flags),
+        insecureNoAuth: flags.insecureNoAuth === true,
+        limits,
         analyzer: engine,
       });
       const workers = await startWorkers(
