@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -177,6 +178,29 @@ describe('listening beyond loopback', () => {
     }
   });
 
+  it('keys from FACEPIPE_API_KEYS count (a bad entry stops the start, naming the variable)', async () => {
+    const saved = process.env.FACEPIPE_API_KEYS;
+    const envOnly = { ...config, queuePrefix: `${config.queuePrefix}-env` };
+    try {
+      process.env.FACEPIPE_API_KEYS = 'admin:nothex';
+      await expect(startIndexService(envOnly, { port: 0, host: '0.0.0.0' })).rejects.toThrow(
+        /FACEPIPE_API_KEYS entry 1/,
+      );
+      process.env.FACEPIPE_API_KEYS = `read:${hashApiKey('env-read-key')}`;
+      const running = await startIndexService(envOnly, { port: 0, host: '0.0.0.0' });
+      try {
+        const url = `http://127.0.0.1:${new URL(running.url).port}/v1/persons`;
+        expect((await fetch(url)).status).toBe(401);
+        expect((await fetch(url, { headers: { 'x-api-key': 'env-read-key' } })).status).toBe(200);
+      } finally {
+        await running.close();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.FACEPIPE_API_KEYS;
+      else process.env.FACEPIPE_API_KEYS = saved;
+    }
+  });
+
   it('a loopback service without any key is open; once a key exists it needs one', async () => {
     const fresh = { ...config, queuePrefix: `${config.queuePrefix}-fresh` };
     const running = await startIndexService(fresh, { port: 0, host: '127.0.0.1', keyRefreshMs: 100 });
@@ -218,6 +242,32 @@ describe('facepipe keys (CLI process)', () => {
     expect(again.stderr).toMatch(/no key/);
     const bad = await runCli(['keys', 'create', '--role', 'root'], env);
     expect(bad.code).toBe(2);
+  });
+
+  it('the commands that call the service send FACEPIPE_API_KEY', { timeout: 60_000 }, async () => {
+    const index = new FaceIndex({ dim: 8 });
+    index.add(clusteredFaces(prng(4), { dim: 8, persons: 2, perPerson: 1, sigma: 0.05 }).faces);
+    const ring = new ApiKeyRing(parseEnvApiKeys(`read:${hashApiKey('cli-read-key')}`));
+    const app = buildIndexServer({
+      index,
+      threshold: FACE_MODEL.threshold,
+      auth: { keys: ring, openWhileNoKeys: false },
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      const ok = await runCli(['persons', 'list', '--json', '--index-url', url], { FACEPIPE_API_KEY: 'cli-read-key' });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(lastJson(ok).persons).toBe(2);
+      const denied = await runCli(['persons', 'list', '--index-url', url], { FACEPIPE_API_KEY: '' });
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).toMatch(/an API key is required.*\(set FACEPIPE_API_KEY\)/);
+      const low = await runCli(['persons', 'delete', 'p0', '--index-url', url], { FACEPIPE_API_KEY: 'cli-read-key' });
+      expect(low.code).toBe(1);
+      expect(low.stderr).toMatch(/needs a key with the admin role/);
+    } finally {
+      await app.close();
+    }
   });
 
   it('serve --host 0.0.0.0 without keys exits 1 with one line', { timeout: 60_000 }, async () => {

@@ -18,6 +18,11 @@
  * an image the engine refuses is a 400 with the engine's code (NOT_AN_IMAGE, TRUNCATED_IMAGE,
  * EMPTY_FILE, ...), and without an engine (no `analyze` option) they answer 503 ENGINE_UNAVAILABLE.
  *
+ * Every route declares who may call it in `config.role` ('public', 'read', 'admin'; none means
+ * admin), checked by the API-key hook when `auth` is given (401 UNAUTHORIZED, 403 FORBIDDEN). The
+ * image routes analyse at most `limits.maxConcurrentImages` at once (503 BUSY, Retry-After) and
+ * refuse uploads over `limits.maxPixels` from the image header (400 TOO_MANY_PIXELS).
+ *
  * The builder does not listen: the caller calls `app.listen()` (tests use `app.inject()`).
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -173,7 +178,6 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     const status = error.statusCode ?? 500;
     if (status === 413) return reply.status(413).send(errorBody('PAYLOAD_TOO_LARGE', error.message));
     if (status === 415) return reply.status(415).send(errorBody('UNSUPPORTED_MEDIA_TYPE', error.message));
-    if (status === 408) return reply.status(408).send(errorBody('BAD_REQUEST', 'the request did not arrive in time'));
     if (status === 404) return reply.status(404).send(errorBody('NOT_FOUND', error.message));
     if (status >= 400 && status < 500) return reply.status(400).send(errorBody('BAD_REQUEST', error.message));
     request.log.error({ err: error }, 'index API request failed');

@@ -56,6 +56,8 @@ export async function startIndexService(
   options: IndexServiceRuntimeOptions,
 ): Promise<RunningIndexService> {
   const model = options.model ?? BASE_MODEL;
+  // Before any connection opens: a bad FACEPIPE_API_KEYS stops the start with its message alone.
+  const envKeys = parseEnvApiKeys(process.env[API_KEYS_ENV]);
   const storage = openStorage(config.storage);
   const gallery = new GalleryStore(storage, model.id);
   const snapshots = new IndexSnapshotStore(storage, model.id);
@@ -70,11 +72,7 @@ export async function startIndexService(
   });
   service.useDeletionLog(new ChangeLog(writer, key));
 
-  const keys = new ApiKeyRing(
-    parseEnvApiKeys(process.env[API_KEYS_ENV]),
-    () => new ApiKeyStore(writer, apiKeysKey(config)).list(),
-    options.keyRefreshMs,
-  );
+  const keys = new ApiKeyRing(envKeys, () => new ApiKeyStore(writer, apiKeysKey(config)).list(), options.keyRefreshMs);
   const loopback = isLoopbackHost(options.host);
   try {
     await keys.start();
