@@ -86,14 +86,14 @@ async function withStore(command: Command, fn: (store: ApiKeyStore) => Promise<v
     connectTimeout: 5000,
     retryStrategy: () => null,
   });
-  redis.on('error', () => {}); // reported by the failing command below
+  let lastError: Error | undefined;
+  redis.on('error', (err: Error) => (lastError = err)); // reported below, in one line
   try {
     try {
       await redis.connect();
     } catch (err) {
-      throw new Error(
-        `cannot reach Redis at ${redactUrl(config.redisUrl)}: ${(err as Error).message} (start Redis or set REDIS_URL)`,
-      );
+      const reason = (lastError ?? (err as Error)).message;
+      throw new Error(`cannot reach Redis at ${redactUrl(config.redisUrl)}: ${reason} (start Redis or set REDIS_URL)`);
     }
     await fn(new ApiKeyStore(redis, apiKeysKey(config)));
   } finally {
