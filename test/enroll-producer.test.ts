@@ -269,7 +269,9 @@ describe('manifests', () => {
     expect(() => parseManifest('{"key":"a.jpg","personId":"p1"}\n{"key":"b.jpg"\n', 'jsonl')).toThrow(
       /line 2: invalid JSON/,
     );
-    expect(() => parseManifest('{"key":"a.jpg","personId":""}\n', 'jsonl')).toThrow(ManifestError);
+    expect(() => parseManifest('{"key":"","personId":"p1"}\n', 'jsonl')).toThrow(ManifestError);
+    // A bad person id fails its line only (test/person-id.test.ts): the entry carries the problem.
+    expect(parseManifest('{"key":"a.jpg","personId":""}\n', 'jsonl')[0].personIdProblem).toMatch(/empty/);
   });
 
   it('reads a manifest file and heads its keys; missing keys come back as missing', async () => {

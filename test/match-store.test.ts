@@ -269,7 +269,7 @@ describe('GET /v1/persons/:id/matches', () => {
 
   async function server() {
     const store = newStore();
-    await record(store, 'cam/1.jpg', [{ personId: 'emp/42' }, { personId: 'p' }], 1);
+    await record(store, 'cam/1.jpg', [{ personId: 'emp@42' }, { personId: 'p' }], 1);
     await record(store, 'cam/2.jpg', [{ personId: 'p' }], 2);
     await record(store, 'cam/3.jpg', [{ personId: 'p' }], 3);
     const app = buildIndexServer({ index: new FaceIndex({ dim: 8 }), threshold: 0.6 });
@@ -298,9 +298,9 @@ describe('GET /v1/persons/:id/matches', () => {
     const paged = await app.inject({ method: 'GET', url: '/v1/persons/p/matches?limit=1&offset=1' });
     expect(paged.json()).toMatchObject({ total: 3, items: [{ key: 'cam/2.jpg' }] });
 
-    // An id with a '/' (encoded), and a person never seen: an empty page, not a 404.
-    const slash = await app.inject({ method: 'GET', url: '/v1/persons/emp%2F42/matches' });
-    expect(slash.json()).toMatchObject({ personId: 'emp/42', total: 1 });
+    // An id with an '@' (encoded), and a person never seen: an empty page, not a 404.
+    const slash = await app.inject({ method: 'GET', url: '/v1/persons/emp%4042/matches' });
+    expect(slash.json()).toMatchObject({ personId: 'emp@42', total: 1 });
     expect((await app.inject({ method: 'GET', url: '/v1/persons/ghost/matches' })).json()).toEqual({
       personId: 'ghost',
       total: 0,
@@ -339,7 +339,7 @@ describe('GET /v1/persons/:id/matches', () => {
       total: 1,
       items: [{ key: 'cam/1.jpg' }],
     });
-    expect((await client.matches('emp/42')).total).toBe(1);
+    expect((await client.matches('emp@42')).total).toBe(1);
     const err = await client.matches('p', { since: 'soon' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IndexServiceError);
     expect(err).toMatchObject({ status: 400, code: 'BAD_REQUEST' });

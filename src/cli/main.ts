@@ -15,6 +15,7 @@ import { registerFailures } from './commands/failures.js';
 import { registerIdentify } from './commands/identify.js';
 import { registerIndex } from './commands/index-rebuild.js';
 import { registerMatches } from './commands/matches.js';
+import { registerKeys } from './commands/keys.js';
 import { registerPersons } from './commands/persons.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerSearch } from './commands/search.js';
@@ -97,6 +98,7 @@ export function buildProgram(): Command {
   registerUp(program);
   registerIndex(program);
   registerPersons(program);
+  registerKeys(program);
   registerMatches(program);
   registerFailures(program);
   registerSearch(program);

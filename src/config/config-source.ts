@@ -1,3 +1,4 @@
+import { redactUrl } from '../util/redact-url.js';
 import type { z } from 'zod';
 
 /** A setting that is not valid; the message names the variable or flag and the allowed values. */
@@ -43,7 +44,8 @@ export function loadSettings<K extends string, S extends z.ZodType>(
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const key = issue.path[0] as K;
-        return `invalid ${source[key]} ${JSON.stringify(raw[key])}: ${issue.message}`;
+        // A URL setting may carry a password (REDIS_URL): never echoed.
+        return `invalid ${source[key]} ${JSON.stringify(redactUrl(raw[key] ?? ''))}: ${issue.message}`;
       }),
     );
   }

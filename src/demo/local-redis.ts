@@ -1,3 +1,4 @@
+import { redactUrl } from '../util/redact-url.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 
@@ -19,7 +20,7 @@ export async function ensureLocalRedis(url: string): Promise<LocalRedis> {
   const installed = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
   if (!local || !installed) {
     throw new Error(
-      `nothing answers at ${url}, and ${local ? 'redis-server is not installed (Debian/Ubuntu: sudo apt install redis-server)' : 'it is not on this machine'}; ` +
+      `nothing answers at ${redactUrl(url)}, and ${local ? 'redis-server is not installed (Debian/Ubuntu: sudo apt install redis-server)' : 'it is not on this machine'}; ` +
         'start Redis or point REDIS_URL at one',
     );
   }
@@ -30,7 +31,8 @@ export async function ensureLocalRedis(url: string): Promise<LocalRedis> {
   );
   const deadline = Date.now() + 10_000;
   while (!(await answers(url))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on ${url}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`redis-server did not start on ${redactUrl(url)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {

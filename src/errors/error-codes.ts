@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   SOURCE_UNAVAILABLE: { where: 'result', description: 'the source storage could not be read' },
   // Enrollment summaries.
   NOT_ENROLLED: { where: 'job', description: 'an image whose enroll job ended without a gallery record' },
+  INVALID_PERSON_ID: {
+    where: 'job',
+    description: 'a manifest line or person folder whose id is not 1-128 of letters, digits, ".", "_", "@", "-"',
+  },
   // Answers of the index service's HTTP API.
   BAD_REQUEST: { where: 'http', description: 'the request body, query or parameters are invalid' },
   NOT_FOUND: { where: 'http', description: 'no such person, route or resource' },
@@ -28,6 +32,12 @@ export const ERROR_CODES = {
   ENGINE_UNAVAILABLE: {
     where: 'http',
     description: 'the service runs without a face engine and cannot analyse images',
+  },
+  UNAUTHORIZED: { where: 'http', description: 'no API key, or one that is unknown or revoked' },
+  FORBIDDEN: { where: 'http', description: "the API key's role does not allow this route" },
+  BUSY: {
+    where: 'http',
+    description: 'the service is analysing as many images as it allows: retry after Retry-After seconds',
   },
   NOT_READY: { where: 'http', description: 'the service is still loading its index' },
   INTERNAL: { where: 'http', description: 'an unexpected server error' },

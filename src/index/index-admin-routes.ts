@@ -12,12 +12,14 @@ import type { IndexService } from './index-service.js';
  */
 export function registerIndexAdminRoutes(app: FastifyInstance, service: IndexService): void {
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  routes.get('/v1/index', { schema: { response: { 200: indexStatusSchema, ...errorResponses } } }, async () =>
-    service.status(),
+  routes.get(
+    '/v1/index',
+    { config: { role: 'read' }, schema: { response: { 200: indexStatusSchema, ...errorResponses } } },
+    async () => service.status(),
   );
 
   const rebuildSchema = { body: rebuildBodySchema, response: { 202: indexStatusSchema, ...errorResponses } };
-  routes.post('/v1/index/rebuild', { schema: rebuildSchema }, async (request, reply) => {
+  routes.post('/v1/index/rebuild', { config: { role: 'admin' }, schema: rebuildSchema }, async (request, reply) => {
     if (!service.startRebuild(request.body ?? {})) throw new ApiError(409, 'CONFLICT', 'a rebuild is already running');
     return reply.status(202).send(service.status());
   });

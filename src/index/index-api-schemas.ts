@@ -8,6 +8,7 @@
  * Query-string integers arrive as strings: digit strings here, turned into numbers and checked
  * against their range, with the messages the API has always answered.
  */
+import { personIdSchema } from '../gallery/person-id.js';
 import { z } from 'zod';
 import { type ErrorCode, FACE_ERROR_CODES } from '../errors/error-codes.js';
 import { parseIsoTime } from '../matches/parse-iso-time.js';
@@ -18,7 +19,6 @@ export const MAX_K = 100;
 export const DEFAULT_K = 5;
 export const DEFAULT_PERSONS_LIMIT = 100;
 export const MAX_PERSONS_LIMIT = 1000;
-export const MAX_PERSON_ID_LENGTH = 512;
 /** Default request-body limit of the image routes (identify, verify): 50 MB. */
 export const DEFAULT_MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 /** Longest `name` query parameter (the image's name, used in error messages). */
@@ -33,6 +33,9 @@ export const API_ERROR_CODES = [
   'CONFLICT',
   'MODEL_MISMATCH',
   'ENGINE_UNAVAILABLE',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'BUSY',
   'INTERNAL',
   ...FACE_ERROR_CODES,
 ] as const satisfies readonly ErrorCode[];
@@ -59,7 +62,8 @@ export function queryInteger(min: number, max: number) {
     .pipe(z.number().min(min, { error: range }).max(max, { error: range }));
 }
 
-const personId = () => z.string().min(1).max(MAX_PERSON_ID_LENGTH);
+/** The one person-id rule (gallery/person-id.ts), as for manifests and folders. */
+const personId = () => personIdSchema;
 const imageName = () => z.string().min(1).max(MAX_IMAGE_NAME_LENGTH);
 const box = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() });
 const point = z.tuple([z.number(), z.number()]);

@@ -21,7 +21,15 @@ import { IndexServiceError } from './index-service-error.js';
 export interface IndexClientOptions {
   /** Per request, in ms (identify on a large image runs the engine). Default 120 s. */
   timeoutMs?: number;
+  /**
+   * The API key sent as `Authorization: Bearer <key>` (a service with keys refuses requests
+   * without one). Default: FACEPIPE_API_KEY from the environment; '' sends none.
+   */
+  apiKey?: string;
 }
+
+/** The environment variable the commands and workers take their API key from. */
+export const API_KEY_ENV = 'FACEPIPE_API_KEY';
 
 export interface ImageRequestOptions {
   /** Names the image in the service's error messages, e.g. the file path. */
@@ -40,6 +48,7 @@ export const DEFAULT_CLIENT_TIMEOUT_MS = 120_000;
 export class IndexClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
+  private readonly apiKey: string | undefined;
 
   constructor(baseUrl: string, options: IndexClientOptions = {}) {
     const url = new URL(baseUrl); // throws on a malformed URL
@@ -48,6 +57,8 @@ export class IndexClient {
     }
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
+    const apiKey = (options.apiKey ?? process.env[API_KEY_ENV] ?? '').trim();
+    this.apiKey = apiKey === '' ? undefined : apiKey;
   }
 
   /** Nearest faces of each vector: one list per vector, ascending by distance. */
@@ -142,6 +153,7 @@ export class IndexClient {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.apiKey !== undefined) headers.authorization = `Bearer ${this.apiKey}`;
     let body: string | Uint8Array | undefined;
     if (init.json !== undefined) {
       headers['content-type'] = 'application/json';
@@ -179,7 +191,8 @@ export class IndexClient {
     }
     const error = (parsed as Partial<ApiErrorBody> | undefined)?.error;
     if (error && typeof error.code === 'string' && typeof error.message === 'string') {
-      throw new IndexServiceError(response.status, error.code, error.message);
+      const hint = error.code === 'UNAUTHORIZED' || error.code === 'FORBIDDEN' ? ` (set ${API_KEY_ENV})` : '';
+      throw new IndexServiceError(response.status, error.code, error.message + hint);
     }
     if ((parsed as { status?: unknown } | undefined)?.status === 'not_ready') {
       throw new IndexServiceError(

@@ -20,6 +20,11 @@
  * an image the engine refuses is a 400 with the engine's code (NOT_AN_IMAGE, TRUNCATED_IMAGE,
  * EMPTY_FILE, ...), and without an engine (no `analyze` option) they answer 503 ENGINE_UNAVAILABLE.
  *
+ * Every route declares who may call it in `config.role` ('public', 'read', 'admin'; none means
+ * admin), checked by the API-key hook when `auth` is given (401 UNAUTHORIZED, 403 FORBIDDEN). The
+ * image routes analyse at most `limits.maxConcurrentImages` at once (503 BUSY, Retry-After) and
+ * refuse uploads over `limits.maxPixels` from the image header (400 TOO_MANY_PIXELS).
+ *
  * The builder does not listen: the caller calls `app.listen()` (tests use `app.inject()`).
  */
 import Fastify, {
@@ -28,6 +33,8 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
+import sharp from 'sharp';
+import { HTTP_LIMIT_DEFAULTS, type HttpLimits } from '../config/http-limits-config.js';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import type { ImageAnalysis } from '../engine/engine-types.js';
@@ -38,6 +45,8 @@ import { FaceIndex, FaceIndexError, type FaceMatch } from './face-index.js';
 import { bestPerPerson, decideIdentity, type IdentificationRule } from '../identification/identification-rule.js';
 import { validationMessage, validatorCompiler } from './api-validation.js';
 import { ACCEPTED_IMAGE_BODIES, readImageBody, registerImageBodies, unsupportedMediaMessage } from './image-body.js';
+import { type ApiAuthOptions, installApiAuth } from './auth/api-auth-hook.js';
+import { ImageSlots } from './image-slots.js';
 import {
   DEFAULT_K,
   DEFAULT_MAX_IMAGE_BYTES,
@@ -97,6 +106,13 @@ export interface IndexServerOptions {
    * If it throws, the index is left untouched and the request fails with 500.
    */
   onDeletePerson?: (personId: string) => Promise<void>;
+  /**
+   * API keys (auth/api-auth-hook.ts): every route declares `config.role`; none means 'admin'.
+   * Without this option nothing is checked: for tests and embedding only (startIndexService always sets it).
+   */
+  auth?: ApiAuthOptions;
+  /** Limits of the image routes and connections (default HTTP_LIMIT_DEFAULTS). */
+  limits?: Partial<HttpLimits>;
   /** fastify's logger option (false by default). */
   logger?: FastifyServerOptions['logger'];
   /** The Prometheus registry of GET /metrics (default: the server's own; a service passes the process's). */
@@ -136,20 +152,38 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     throw new RangeError(`buildIndexServer: maxImageBytes must be a positive integer, got ${maxImageBytes}`);
   }
 
+  const limits: HttpLimits = { ...HTTP_LIMIT_DEFAULTS, ...options.limits };
+  const slots = new ImageSlots(limits.maxConcurrentImages);
+
   const app = Fastify({
     logger: options.logger ?? false,
+    // A body trickled byte by byte holds a connection and a buffer: the whole request must arrive
+    // within requestTimeout. Node checks it every connectionsCheckingInterval (30 s by default), so
+    // the interval follows the timeout for the limit to hold to within a quarter of it.
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    // Node 20 leaves requestTimeout unchecked while headersTimeout (60 s) is the larger: keep it within.
+    http: {
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(limits.requestTimeoutMs / 4))),
+      headersTimeout: Math.min(60_000, limits.requestTimeoutMs),
+    },
+    // Person ids are up to 128 characters (gallery/person-id.ts), over fastify's default 100: longer
+    // ones reach the schema and get its 400, never a misleading 404.
+    routerOptions: { maxParamLength: 512 },
     // Room for a full batch of vectors written out as JSON decimals (~25 bytes per value).
     bodyLimit: Math.max(1 << 20, MAX_QUERY_VECTORS * dim * 32 + 4096),
   }).withTypeProvider<ZodTypeProvider>();
   // Every route's schemas are zod's (index-api-schemas.ts): requests parsed without coercion (a JSON
   // vector must hold numbers, never null/"0.1"/true turned into numbers), answers serialized by them.
   app.setValidatorCompiler(validatorCompiler);
+  if (options.auth) installApiAuth(app, options.auth);
   app.setSerializerCompiler(serializerCompiler);
   // /openapi.json, /docs and /metrics; first, so that the OpenAPI document sees every route.
   registerServerOps(app, { registry: options.metrics, index: current });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ApiError) {
+      if (error.code === 'BUSY') reply.header('retry-after', '1');
       return reply.status(error.statusCode).send(errorBody(error.code, error.message));
     }
     if (error.validation) {
@@ -174,11 +208,15 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     return reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
 
-  app.get('/healthz', { schema: { response: { 200: healthResponseSchema } } }, async () => ({ status: 'ok' as const }));
+  app.get(
+    '/healthz',
+    { config: { role: 'public' }, schema: { response: { 200: healthResponseSchema } } },
+    async () => ({ status: 'ok' as const }),
+  );
 
   app.get(
     '/readyz',
-    { schema: { response: { 200: healthResponseSchema, 503: healthResponseSchema } } },
+    { config: { role: 'public' }, schema: { response: { 200: healthResponseSchema, 503: healthResponseSchema } } },
     async (_request, reply) => {
       if (ready()) return { status: 'ok' as const };
       return reply.status(503).send({ status: 'not_ready' });
@@ -186,7 +224,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   );
 
   const searchSchema = { body: searchBodySchema, response: { 200: searchResponseSchema, ...errorResponses } };
-  app.post('/v1/search', { schema: searchSchema }, async (request) => {
+  app.post('/v1/search', { config: { role: 'read' }, schema: searchSchema }, async (request) => {
     const { vectors, k = DEFAULT_K, persons = false, model } = request.body;
     if (model !== undefined && options.model !== undefined && model !== options.model) {
       throw new ApiError(
@@ -219,7 +257,10 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
 
   app.get(
     '/v1/persons',
-    { schema: { querystring: personsQuerySchema, response: { 200: personsResponseSchema, ...errorResponses } } },
+    {
+      config: { role: 'read' },
+      schema: { querystring: personsQuerySchema, response: { 200: personsResponseSchema, ...errorResponses } },
+    },
     async (request) => {
       const { limit = DEFAULT_PERSONS_LIMIT, offset = 0 } = request.query;
       const index = current();
@@ -254,13 +295,26 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     }
     const body = await readImageBody(request);
     if (body === undefined) throw new ApiError(400, 'BAD_REQUEST', `body: expected ${ACCEPTED_IMAGE_BODIES}`);
-    const analysis = await engine({
-      bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
-      name: name ?? 'image',
-    }).catch((err: unknown) => {
-      if (err instanceof FaceError && err.code !== 'ENGINE_FAILURE') throw new ApiError(400, err.code, err.message);
-      throw err;
-    });
+    if (!slots.tryAcquire()) {
+      throw new ApiError(
+        503,
+        'BUSY',
+        `the service is analysing ${slots.max} images already (its limit, FACEPIPE_HTTP_MAX_IMAGES): retry shortly`,
+      );
+    }
+    let analysis: ImageAnalysis;
+    try {
+      await refuseTooManyPixels(body, limits.maxPixels);
+      analysis = await engine({
+        bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+        name: name ?? 'image',
+      }).catch((err: unknown) => {
+        if (err instanceof FaceError && err.code !== 'ENGINE_FAILURE') throw new ApiError(400, err.code, err.message);
+        throw err;
+      });
+    } finally {
+      slots.release();
+    }
     for (const face of analysis.faces) {
       // A server set up with an index of another model's dimension: a 500, logged with this message.
       if (face.embedding.length !== dim) {
@@ -273,6 +327,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   app.post(
     '/v1/identify',
     {
+      config: { role: 'read' },
       schema: { querystring: identifyQuerySchema, response: { 200: identifyResponseSchema, ...errorResponses } },
       bodyLimit: maxImageBytes,
     },
@@ -303,6 +358,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   app.post(
     '/v1/verify',
     {
+      config: { role: 'read' },
       schema: { querystring: verifyQuerySchema, response: { 200: verifyResponseSchema, ...errorResponses } },
       bodyLimit: maxImageBytes,
     },
@@ -341,7 +397,10 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
 
   app.get(
     '/v1/persons/:id',
-    { schema: { params: personParamsSchema, response: { 200: personResponseSchema, ...errorResponses } } },
+    {
+      config: { role: 'read' },
+      schema: { params: personParamsSchema, response: { 200: personResponseSchema, ...errorResponses } },
+    },
     async (request) => {
       const personId = request.params.id;
       const response: PersonResponse = { personId, faces: knownPersonFaces(current(), personId).sort() };
@@ -351,7 +410,10 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
 
   app.delete(
     '/v1/persons/:id',
-    { schema: { params: personParamsSchema, response: { 200: deletePersonResponseSchema, ...errorResponses } } },
+    {
+      config: { role: 'admin' },
+      schema: { params: personParamsSchema, response: { 200: deletePersonResponseSchema, ...errorResponses } },
+    },
     async (request) => {
       const personId = request.params.id;
       const faces = knownPersonFaces(current(), personId).length;
@@ -366,4 +428,26 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   );
 
   return app;
+}
+
+/**
+ * An upload over the HTTP pixel cap is refused from its header alone (sharp reads the dimensions
+ * without decoding), before the engine spends seconds and gigabytes on it. Bytes sharp cannot read
+ * go on to the engine, whose error names what is wrong with them.
+ */
+async function refuseTooManyPixels(body: Buffer, maxPixels: number): Promise<void> {
+  let width: number | undefined;
+  let height: number | undefined;
+  try {
+    ({ width, height } = await sharp(body, { limitInputPixels: false }).metadata());
+  } catch {
+    return;
+  }
+  if (width !== undefined && height !== undefined && width * height > maxPixels) {
+    throw new ApiError(
+      400,
+      'TOO_MANY_PIXELS',
+      `too many pixels for an upload (${width}x${height} = ${width * height}, limit ${maxPixels}, FACEPIPE_HTTP_MAX_PIXELS)`,
+    );
+  }
 }

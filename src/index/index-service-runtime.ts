@@ -8,7 +8,12 @@ import { GalleryStore } from '../gallery/gallery-store.js';
 import { logger } from '../logger.js';
 import { MatchStore } from '../matches/match-store.js';
 import { ChangeLog } from '../queue/change-log.js';
-import { changeLogKey, matchKeyPrefix } from '../queue/queue-names.js';
+import { apiKeysKey, changeLogKey, matchKeyPrefix } from '../queue/queue-names.js';
+import type { HttpLimits } from '../config/http-limits-config.js';
+import { ApiKeyRing } from './auth/api-key-ring.js';
+import { ApiKeyStore } from './auth/api-key-store.js';
+import { API_KEYS_ENV, parseEnvApiKeys } from './auth/env-api-keys.js';
+import { isLoopbackHost } from './auth/loopback-host.js';
 import { openStorage } from '../storage/open-storage.js';
 import { registerIndexAdminRoutes } from './index-admin-routes.js';
 import { buildIndexServer } from './index-http-server.js';
@@ -26,6 +31,15 @@ export interface IndexServiceRuntimeOptions {
   analyzer?: FaceAnalyzer | (() => Promise<FaceAnalyzer>);
   /** The embedding model served (default: the engine's, without adapter): names the gallery, snapshots and change log. */
   model?: EmbeddingModel;
+  /**
+   * Serve without API keys on any address (`--insecure-no-auth`). Otherwise keys come from the
+   * deployment's Redis and FACEPIPE_API_KEYS; with none, only a loopback address is served (openly).
+   */
+  insecureNoAuth?: boolean;
+  /** How often the deployment's keys are re-read, ms (default 2 s). */
+  keyRefreshMs?: number;
+  /** Limits of the image routes and connections (default HTTP_LIMIT_DEFAULTS). */
+  limits?: Partial<HttpLimits>;
   /** Snapshot cadence and log reads (tests shorten them). */
   service?: Partial<Omit<IndexServiceOptions, 'dim' | 'ef'>>;
 }
@@ -44,6 +58,8 @@ export async function startIndexService(
   options: IndexServiceRuntimeOptions,
 ): Promise<RunningIndexService> {
   const model = options.model ?? BASE_MODEL;
+  // Before any connection opens: a bad FACEPIPE_API_KEYS stops the start with its message alone.
+  const envKeys = parseEnvApiKeys(process.env[API_KEYS_ENV]);
   const storage = openStorage(config.storage);
   const gallery = new GalleryStore(storage, model.id);
   const snapshots = new IndexSnapshotStore(storage, model.id);
@@ -57,6 +73,32 @@ export async function startIndexService(
     ...options.service,
   });
   service.useDeletionLog(new ChangeLog(writer, key));
+
+  const keys = new ApiKeyRing(envKeys, () => new ApiKeyStore(writer, apiKeysKey(config)).list(), options.keyRefreshMs);
+  const loopback = isLoopbackHost(options.host);
+  try {
+    await keys.start();
+    if (keys.size === 0 && !loopback && !options.insecureNoAuth) {
+      throw new Error(
+        `refusing to listen on ${options.host} without API keys: create one with \`facepipe keys create --role admin\` (or set ${API_KEYS_ENV}), listen on 127.0.0.1, or pass --insecure-no-auth`,
+      );
+    }
+  } catch (err) {
+    keys.stop();
+    reader.disconnect();
+    writer.disconnect();
+    throw err;
+  }
+  if (options.insecureNoAuth) {
+    logger.warn(
+      { host: options.host },
+      'API keys are OFF (--insecure-no-auth): anyone who reaches the service can read and delete biometric data',
+    );
+  } else if (keys.size === 0) {
+    logger.warn(
+      'no API keys yet: the API is open to callers on this machine until one is created (facepipe keys create)',
+    );
+  }
 
   let analyzer: Promise<FaceAnalyzer> | undefined;
   const { analyzer: given } = options;
@@ -83,6 +125,8 @@ export async function startIndexService(
     analyze,
     onDeletePerson: (personId) => service.recordDeletion(personId),
     metrics: processMetricsRegistry(),
+    auth: options.insecureNoAuth ? undefined : { keys, openWhileNoKeys: loopback },
+    limits: options.limits,
   });
   const closeOps = registerDeploymentOps(app, {
     config,
@@ -104,6 +148,7 @@ export async function startIndexService(
     url,
     service,
     async close() {
+      keys.stop();
       await app.close();
       await service.stop();
       await closeOps();

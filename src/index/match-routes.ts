@@ -18,6 +18,7 @@ export function registerMatchRoutes(app: FastifyInstance, store: MatchStore): vo
   app.withTypeProvider<ZodTypeProvider>().get(
     '/v1/persons/:id/matches',
     {
+      config: { role: 'read' },
       schema: {
         params: personParamsSchema,
         querystring: matchesQuerySchema,

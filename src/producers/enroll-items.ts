@@ -1,3 +1,4 @@
+import { personIdProblem } from '../gallery/person-id.js';
 import path from 'node:path';
 import { hasImageExtension } from '../files/image-files.js';
 import { compareKeys } from '../storage/compare-keys.js';
@@ -5,7 +6,7 @@ import { listAll } from '../storage/list-all.js';
 import type { Storage } from '../storage/storage.js';
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
 import type { EnrollItem } from '../queue/jobs.js';
-import type { EnrollListing, ManifestEntry, MissingKey, SkippedKey } from './types.js';
+import type { EnrollListing, InvalidPersonKey, ManifestEntry, MissingKey, SkippedKey } from './types.js';
 
 export interface ListEnrollItemsOptions {
   /** When given, the images and persons come from it instead of the folder layout. */
@@ -34,6 +35,7 @@ async function fromFolders(source: Storage, prefix: string): Promise<EnrollListi
     throw new Error(`source prefix must be '' or end with '/', got ${JSON.stringify(prefix)}`);
   const items: EnrollItem[] = [];
   const skipped: SkippedKey[] = [];
+  const invalid: InvalidPersonKey[] = [];
   for await (const object of listAll(source, prefix)) {
     const parts = object.key.slice(prefix.length).split('/');
     if (!hasImageExtension(object.key))
@@ -42,16 +44,29 @@ async function fromFolders(source: Storage, prefix: string): Promise<EnrollListi
       skipped.push({ key: object.key, reason: 'not in a person folder (expected <personId>/<image>)' });
     else if (parts.length > 2)
       skipped.push({ key: object.key, reason: 'nested deeper than one folder (expected <personId>/<image>)' });
-    else items.push({ key: object.key, personId: parts[0], etag: object.etag, size: object.size });
+    else {
+      const problem = personIdProblem(parts[0]);
+      if (problem !== undefined)
+        invalid.push({ key: object.key, reason: `${object.key}: folder ${JSON.stringify(parts[0])}: ${problem}` });
+      else items.push({ key: object.key, personId: parts[0], etag: object.etag, size: object.size });
+    }
   }
-  return { items, skipped, missing: [] };
+  return { items, skipped, missing: [], invalid };
 }
 
 async function fromManifest(source: Storage, manifest: ManifestEntry[], concurrency: number): Promise<EnrollListing> {
   const items: EnrollItem[] = [];
   const missing: MissingKey[] = [];
   const skipped: SkippedKey[] = [];
+  const invalid: InvalidPersonKey[] = [];
   await forEachConcurrent(manifest, concurrency, async (entry) => {
+    if (entry.personIdProblem !== undefined) {
+      invalid.push({
+        key: entry.key,
+        reason: `manifest line ${entry.line}: person id ${JSON.stringify(entry.personId.slice(0, 200))}: ${entry.personIdProblem}`,
+      });
+      return;
+    }
     if (!hasImageExtension(entry.key)) {
       skipped.push({
         key: entry.key,
@@ -71,5 +86,6 @@ async function fromManifest(source: Storage, manifest: ManifestEntry[], concurre
   items.sort((a, b) => compareKeys(a.key, b.key));
   missing.sort((a, b) => a.line - b.line);
   skipped.sort((a, b) => compareKeys(a.key, b.key));
-  return { items, skipped, missing };
+  invalid.sort((a, b) => compareKeys(a.key, b.key));
+  return { items, skipped, missing, invalid };
 }

@@ -1,3 +1,4 @@
+import { logger } from '../logger.js';
 import { Queue } from 'bullmq';
 import { BASE_MODEL, type EmbeddingModel } from '../engine/embedding-model.js';
 import { GalleryStore } from '../gallery/gallery-store.js';
@@ -19,6 +20,7 @@ import {
   MAX_SUMMARY_FAILURES,
   type EnqueueSummary,
   type EnrollListing,
+  type InvalidPersonKey,
   type ManifestEntry,
   type MissingKey,
   type RunFailure,
@@ -48,6 +50,8 @@ export interface EnrollRunOptions {
 export interface EnrollEnqueueReport extends Omit<EnqueueSummary, 'jobIds'> {
   skipped: number;
   missing: number;
+  /** Manifest lines or folders refused for their person id (INVALID_PERSON_ID). */
+  invalid: number;
 }
 
 /** With --wait: the state of every listed image in the gallery once the jobs finished. */
@@ -84,7 +88,9 @@ export async function runEnroll(
   try {
     await requireSourceExists(source);
     const listing = await listEnrollItems(source, { manifest: options.manifest });
-    if (options.manifest === undefined) requireEnrollable(source, listing);
+    if (options.manifest === undefined && listing.invalid.length === 0) requireEnrollable(source, listing);
+    // Each refused line or folder is named once, where the user sees it; the run goes on without it.
+    for (const { reason } of listing.invalid) logger.warn({ code: 'INVALID_PERSON_ID' }, `not enrolled: ${reason}`);
     const producer = new EnrollProducer(queue, gallery, {
       chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
       model: model.id,
@@ -92,7 +98,13 @@ export async function runEnroll(
       sourceUrl: source.url,
     });
     const { jobIds, ...enqueued } = await producer.enqueue(listing.items);
-    if (!options.wait) return { ...enqueued, skipped: listing.skipped.length, missing: listing.missing.length };
+    if (!options.wait)
+      return {
+        ...enqueued,
+        skipped: listing.skipped.length,
+        missing: listing.missing.length,
+        invalid: listing.invalid.length,
+      };
 
     const total = enqueued.enqueued + enqueued.alreadyQueued;
     options.onProgress?.({ done: 0, total, failed: 0, faces: 0 });
@@ -125,6 +137,7 @@ export async function runEnroll(
       source,
       listing.items,
       listing.missing,
+      listing.invalid,
       await jobFailures(queue, tracked.failed),
     );
     return {
@@ -168,6 +181,7 @@ async function summarize(
   source: Storage,
   items: EnrollItem[],
   missing: MissingKey[],
+  invalid: InvalidPersonKey[],
   jobFailure: Map<string, string>,
 ) {
   const sourceUrl = canonicalStorageUrl(source.url);
@@ -214,7 +228,8 @@ async function summarize(
       code: 'MISSING_FILE',
       message: `manifest line ${m.line}: no such key in the source`,
     });
-  const images = items.length + missing.length;
+  for (const bad of invalid) fail({ key: bad.key, code: 'INVALID_PERSON_ID', message: bad.reason });
+  const images = items.length + missing.length + invalid.length;
   failures.sort((a, b) => compareKeys(a.key, b.key));
   return {
     images,

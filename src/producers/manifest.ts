@@ -1,3 +1,4 @@
+import { personIdProblem } from '../gallery/person-id.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ManifestError } from './manifest-error.js';
@@ -153,8 +154,14 @@ function parseJsonl(lines: string[]): ManifestEntry[] {
   return entries;
 }
 
+/**
+ * One line's entry. An empty key breaks the file (nothing to report the line under); a person id
+ * that breaks the rule fails that line only: the entry carries the problem, the run goes on.
+ */
 function checkedEntry(key: string, personId: string, name: string | undefined, line: number): ManifestEntry {
   if (key === '') throw new ManifestError(`line ${line}: key is empty`, line);
-  if (personId === '') throw new ManifestError(`line ${line}: personId is empty`, line);
-  return name === undefined ? { key, personId, line } : { key, personId, name, line };
+  const entry: ManifestEntry = name === undefined ? { key, personId, line } : { key, personId, name, line };
+  const problem = personIdProblem(personId);
+  if (problem !== undefined) entry.personIdProblem = problem;
+  return entry;
 }

@@ -8,6 +8,14 @@ export interface ManifestEntry {
   name?: string;
   /** 1-based line in the manifest file, for messages. */
   line: number;
+  /** Why the line's person id breaks the rule (gallery/person-id.ts): the line fails, the run goes on. */
+  personIdProblem?: string;
+}
+
+/** An image not enrolled because its person id breaks the rule; `reason` names the line or path. */
+export interface InvalidPersonKey {
+  key: string;
+  reason: string;
 }
 
 /** A key that is not enrolled, and why. */
@@ -27,6 +35,8 @@ export interface EnrollListing {
   items: EnrollItem[];
   skipped: SkippedKey[];
   missing: MissingKey[];
+  /** Manifest lines and person folders whose id breaks the rule (counted as INVALID_PERSON_ID). */
+  invalid: InvalidPersonKey[];
 }
 
 export interface EnqueueSummary {

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { logger } from '../logger.js';
-import { maskRedisUrl } from './mask-redis-url.js';
+import { redactUrl } from '../util/redact-url.js';
 
 /** At most one log line per this many ms while Redis keeps failing. */
 const EVERY_MS = 10_000;
@@ -16,6 +16,6 @@ export function logQueueErrors(queue: Queue, redisUrl: string): void {
     const now = Date.now();
     if (now - last < EVERY_MS) return;
     last = now;
-    logger.warn({ queue: queue.name, redis: maskRedisUrl(redisUrl), err: err.message }, 'Redis error; retrying');
+    logger.warn({ queue: queue.name, redis: redactUrl(redisUrl), err: err.message }, 'Redis error; retrying');
   });
 }

@@ -38,6 +38,11 @@ export function changeLogKey(config: Pick<AppConfig, 'queuePrefix' | 'storage'>,
   return `${config.queuePrefix}:${storageTag(config.storage)}:changes:${model}`;
 }
 
+/** Redis hash of the API keys of one deployment (field: key id; value: role, SHA-256, created; see ApiKeyStore). */
+export function apiKeysKey(config: Pick<AppConfig, 'queuePrefix' | 'storage'>): string {
+  return `${config.queuePrefix}:${storageTag(config.storage)}:apikeys`;
+}
+
 /** Prefix of the Redis keys of the person sightings ("where was person X seen?") of one deployment (see MatchStore). */
 export function matchKeyPrefix(config: Pick<AppConfig, 'queuePrefix' | 'storage'>): string {
   return `${config.queuePrefix}:${storageTag(config.storage)}:matches`;

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { maskRedisUrl } from './mask-redis-url.js';
+import { redactUrl } from '../util/redact-url.js';
 import { RedisUnreachableError } from './redis-unreachable-error.js';
 
 /** How long a command waits for Redis before it gives up (the issue's bound is 10 s). */
@@ -40,10 +40,9 @@ export async function requireRedis(url: string, timeoutMs = REDIS_CHECK_TIMEOUT_
     ]);
   } catch (err) {
     const cause = lastError ?? (err instanceof Error ? err : new Error(String(err)));
-    throw new RedisUnreachableError(
-      `cannot reach Redis at ${maskRedisUrl(url)} (${describe(cause)}): ${advice(cause)}`,
-      { cause },
-    );
+    throw new RedisUnreachableError(`cannot reach Redis at ${redactUrl(url)} (${describe(cause)}): ${advice(cause)}`, {
+      cause,
+    });
   } finally {
     clearTimeout(timer);
     redis.disconnect();

@@ -1,3 +1,4 @@
+import { redactUrl } from '../../util/redact-url.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,7 +44,7 @@ export function registerDemo(program: Command): void {
       });
       const redis = await ensureLocalRedis(config.redisUrl);
       printLine(
-        `Redis at ${config.redisUrl} (${redis.how === 'started' ? 'started for the demo' : 'already running'}); demo data in ${dir}`,
+        `Redis at ${redactUrl(config.redisUrl)} (${redis.how === 'started' ? 'started for the demo' : 'already running'}); demo data in ${dir}`,
       );
       try {
         await withEngine(loadEngineConfig(globals), async (engine) => {

@@ -65,13 +65,14 @@ export function registerEnroll(program: Command): void {
           printLine(
             `${report.images} images: ${report.enqueued} enqueued in ${report.jobs} jobs, ${report.alreadyQueued} already queued, ${report.alreadyEnrolled} already enrolled, ${report.alreadyFailed} failed before`,
           );
-          if (report.skipped + report.missing > 0)
+          if (report.skipped + report.missing + report.invalid > 0)
             printLine(
-              `${report.skipped} keys skipped (not <personId>/<image>), ${report.missing} manifest keys missing`,
+              `${report.skipped} keys skipped (not <personId>/<image>), ${report.missing} manifest keys missing, ${report.invalid} refused for their person id (INVALID_PERSON_ID)`,
             );
           printLine('workers (`facepipe worker` or `facepipe up`) enroll them; add --wait to follow');
         }
-        process.exitCode = 'enrolled' in report && report.failed > 0 ? EXIT.failed : EXIT.ok;
+        const failed = 'enrolled' in report ? report.failed : report.invalid;
+        process.exitCode = failed > 0 ? EXIT.failed : EXIT.ok;
       } finally {
         bar.stop();
       }

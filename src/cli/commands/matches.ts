@@ -1,3 +1,4 @@
+import { redactUrl } from '../../util/redact-url.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { Redis } from 'ioredis';
 import { loadAppConfig, type AppFlags } from '../../config/app-config.js';
@@ -5,7 +6,6 @@ import { IndexClient } from '../../index/index-client.js';
 import { DEFAULT_RESULTS_PREFIX, MatchStore, parseIsoTime } from '../../matches/match-store.js';
 import { DEFAULT_MATCHES_LIMIT, MAX_MATCHES_LIMIT, type MatchRecord } from '../../matches/types.js';
 import { IndexServiceError } from '../../index/index-service-error.js';
-import { maskRedisUrl } from '../../queue/mask-redis-url.js';
 import { matchKeyPrefix } from '../../queue/queue-names.js';
 import { requireRedis } from '../../queue/require-redis.js';
 import { openStorage } from '../../storage/open-storage.js';
@@ -140,7 +140,7 @@ export function registerMatches(program: Command): void {
         const started = performance.now();
         const summary = await new MatchStore(redis, matchKeyPrefix(config)).rebuild(storage).catch((err: unknown) => {
           if (redisError && redis.status !== 'ready')
-            throw new Error(`cannot reach Redis at ${maskRedisUrl(config.redisUrl)}: ${redisError.message}`, {
+            throw new Error(`cannot reach Redis at ${redactUrl(config.redisUrl)}: ${redisError.message}`, {
               cause: err,
             });
           throw err;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadAppConfig, type AppConfig } from '../../config/app-config.js';
 import { loadEngineConfig } from '../../config/engine-config.js';
+import { type HttpLimits, loadHttpLimits } from '../../config/http-limits-config.js';
 import { FaceEngine } from '../../engine/face-engine.js';
 import { logger } from '../../logger.js';
 import { startIndexService } from '../../index/index-service-runtime.js';
@@ -15,6 +16,21 @@ export interface ServeFlags {
   ef?: number;
   snapshotChanges: number;
   snapshotSeconds: number;
+  insecureNoAuth?: boolean;
+  httpMaxImages?: string;
+  httpRequestTimeoutMs?: string;
+  httpConnectionTimeoutMs?: string;
+  httpMaxPixels?: string;
+}
+
+/** The HTTP limits from the serve flags, else FACEPIPE_HTTP_* variables, else defaults. */
+export function serveLimits(flags: ServeFlags): HttpLimits {
+  return loadHttpLimits({
+    maxConcurrentImages: flags.httpMaxImages,
+    requestTimeoutMs: flags.httpRequestTimeoutMs,
+    connectionTimeoutMs: flags.httpConnectionTimeoutMs,
+    maxPixels: flags.httpMaxPixels,
+  });
 }
 
 /** The index-service flags, shared by `serve` and `up`. */
@@ -24,7 +40,21 @@ export function addServeOptions(command: Command): Command {
     .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--ef <n>', 'HNSW query-time ef: higher is more exact and slower (default 96)', intArg(1, 10_000))
     .option('--snapshot-changes <n>', 'write an index snapshot after this many gallery changes...', intArg(1), 1000)
-    .option('--snapshot-seconds <s>', '...or this long after the first unsaved change', intArg(1), 60);
+    .option('--snapshot-seconds <s>', '...or this long after the first unsaved change', intArg(1), 60)
+    .option('--insecure-no-auth', 'serve without API keys on any address (logged as a warning; never on a network)')
+    .option(
+      '--http-max-images <n>',
+      'images analysed at once by identify/verify; more get 503 (FACEPIPE_HTTP_MAX_IMAGES, 4)',
+    )
+    .option(
+      '--http-request-timeout-ms <ms>',
+      'a whole request must arrive within this (FACEPIPE_HTTP_REQUEST_TIMEOUT_MS, 30000)',
+    )
+    .option(
+      '--http-connection-timeout-ms <ms>',
+      'idle connections close after this (FACEPIPE_HTTP_CONNECTION_TIMEOUT_MS, 120000)',
+    )
+    .option('--http-max-pixels <n>', 'largest uploaded image, width x height (FACEPIPE_HTTP_MAX_PIXELS, 16000000)');
 }
 
 /** --port, else the port of the configured index URL: the service listens where the commands look. */
@@ -48,6 +78,7 @@ export function registerServe(program: Command): void {
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
     await requireRedis(config.redisUrl);
+    const limits = serveLimits(flags);
     let engine: Promise<FaceEngine> | undefined;
     const running = await startIndexService(config, {
       model: await deploymentModel(globals),
@@ -55,6 +86,8 @@ export function registerServe(program: Command): void {
       host: flags.host,
       ef: flags.ef,
       service: snapshotCadence(flags),
+      insecureNoAuth: flags.insecureNoAuth === true,
+      limits,
       // identify/verify need the engine: started on the first such request, not before.
       analyzer: () => {
         engine ??= FaceEngine.start(engineOptions).then((e) => {

@@ -7,7 +7,7 @@ import { startWorkers } from '../../workers/worker-process.js';
 import { requireRedis } from '../../queue/require-redis.js';
 import { withEngine } from '../engine-session.js';
 import { runUntilSignal } from '../until-signal.js';
-import { addServeOptions, servePort, snapshotCadence, type ServeFlags } from './serve.js';
+import { addServeOptions, servePort, serveLimits, snapshotCadence, type ServeFlags } from './serve.js';
 import { addWorkerOptions, serveWorkerMetrics, type WorkerFlags } from './worker.js';
 
 export function registerUp(program: Command): void {
@@ -24,6 +24,7 @@ export function registerUp(program: Command): void {
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
     await requireRedis(config.redisUrl);
+    const limits = serveLimits(flags);
     await withEngine(engineOptions, async (engine) => {
       const index = await startIndexService(config, {
         model: engine.model,
@@ -31,6 +32,8 @@ export function registerUp(program: Command): void {
         host: flags.host,
         ef: flags.ef,
         service: snapshotCadence(flags),
+        insecureNoAuth: flags.insecureNoAuth === true,
+        limits,
         analyzer: engine,
       });
       const workers = await startWorkers(

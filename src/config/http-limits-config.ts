@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { loadSettings, type SettingSource } from './config-source.js';
+
+const int = (min: number, what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { error: `expected ${what}` })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { error: `expected ${what}` }),
+    );
+
+/** The index service's limits on its image routes (/v1/identify, /v1/verify) and connections. */
+export const httpLimitsSchema = z.object({
+  /** Images analysed at once; one more is answered 503 BUSY with Retry-After. */
+  maxConcurrentImages: int(1, 'a positive integer'),
+  /** Whole request (headers and body) must arrive within this, ms: a trickled body is dropped. */
+  requestTimeoutMs: int(1, 'a positive integer (milliseconds)'),
+  /** A connection idle this long is closed, ms. */
+  connectionTimeoutMs: int(1, 'a positive integer (milliseconds)'),
+  /** Largest uploaded image, width x height: lower than the batch jobs' --max-pixels (an upload is anyone's). */
+  maxPixels: int(1, 'a positive integer (width x height)'),
+});
+
+export type HttpLimits = z.output<typeof httpLimitsSchema>;
+
+type Key = keyof HttpLimits;
+
+export type HttpLimitFlags = Partial<Record<Key, string | number>>;
+
+export const HTTP_LIMIT_DEFAULTS: HttpLimits = {
+  maxConcurrentImages: 4,
+  requestTimeoutMs: 30_000,
+  connectionTimeoutMs: 120_000,
+  // 16 MP (e.g. 4896x3264, a 16-megapixel camera): a 7000x7000 PNG of 6 KB would cost ~30 s of CPU and 1.2 GB.
+  maxPixels: 16_000_000,
+};
+
+export const HTTP_LIMIT_SETTINGS: Record<Key, SettingSource> = {
+  maxConcurrentImages: { env: 'FACEPIPE_HTTP_MAX_IMAGES', flag: '--http-max-images' },
+  requestTimeoutMs: { env: 'FACEPIPE_HTTP_REQUEST_TIMEOUT_MS', flag: '--http-request-timeout-ms' },
+  connectionTimeoutMs: { env: 'FACEPIPE_HTTP_CONNECTION_TIMEOUT_MS', flag: '--http-connection-timeout-ms' },
+  maxPixels: { env: 'FACEPIPE_HTTP_MAX_PIXELS', flag: '--http-max-pixels' },
+};
+
+/** The limits from flags, else environment, else HTTP_LIMIT_DEFAULTS; throws a ConfigError naming bad values. */
+export function loadHttpLimits(flags: HttpLimitFlags = {}, env: NodeJS.ProcessEnv = process.env): HttpLimits {
+  const defaults = Object.fromEntries(Object.entries(HTTP_LIMIT_DEFAULTS).map(([k, v]) => [k, String(v)])) as Record<
+    Key,
+    string
+  >;
+  return loadSettings(httpLimitsSchema, HTTP_LIMIT_SETTINGS, flags, env, defaults);
+}
