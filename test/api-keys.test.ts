@@ -33,6 +33,11 @@ const ROUTES: { method: 'GET' | 'POST' | 'DELETE'; url: string; role: 'public' |
   [
     { method: 'GET', url: '/healthz', role: 'public' },
     { method: 'GET', url: '/readyz', role: 'public' },
+    { method: 'GET', url: '/metrics', role: 'public' },
+    { method: 'GET', url: '/openapi.json', role: 'public' },
+    { method: 'GET', url: '/docs', role: 'public' },
+    { method: 'GET', url: '/queues', role: 'admin' },
+    { method: 'GET', url: '/queues/api/queues', role: 'admin' },
     { method: 'POST', url: '/v1/search', role: 'read', body: { vectors: [[0.1, 0.2]] } },
     { method: 'POST', url: '/v1/identify', role: 'read' },
     { method: 'POST', url: '/v1/verify?personId=p1', role: 'read' },
@@ -77,7 +82,10 @@ async function call(
     (init.headers as Record<string, string>)['content-type'] = 'application/json';
   }
   const response = await fetch(baseUrl + route.url, init);
-  return { status: response.status, body: (await response.json()) as { error?: { code: string; message: string } } };
+  // Public ops routes answer text or HTML (metrics, Swagger UI, the dashboard page); errors are JSON.
+  const text = await response.text();
+  const json = response.headers.get('content-type')?.includes('application/json') ? JSON.parse(text) : {};
+  return { status: response.status, body: json as { error?: { code: string; message: string } } };
 }
 
 describe('the index service with API keys (real Redis, real HTTP)', () => {
@@ -106,7 +114,7 @@ describe('the index service with API keys (real Redis, real HTTP)', () => {
       const read = await call(service.url, route, { authorization: `Bearer ${readKey}` });
       const admin = await call(service.url, route, { 'x-api-key': adminKey });
       if (route.role === 'public') {
-        expect([200, 503], what).toContain(none.status); // /readyz is 503 until the index is loaded
+        expect([200, 302, 503], what).toContain(none.status); // /readyz is 503 until loaded; /docs redirects
         continue;
       }
       expect([none.status, none.body.error?.code], what).toEqual([401, 'UNAUTHORIZED']);

@@ -1,20 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-
-/**
- * Who may call a route (issue 20, "Keys"): every route declares `config: { role }`; a route with
- * none is treated as admin by the auth hook.
- */
-export type RouteRole = 'public' | 'read' | 'admin';
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    role?: RouteRole;
-  }
-}
+import type { RouteRole } from '../auth/api-key.js';
 
 /**
  * Gives every route declared in `scope` (an encapsulated plugin) the role `role`: for routes a
- * library declares (bull-board, swagger-ui), whose options we do not write ourselves.
+ * library declares (bull-board, swagger-ui), whose options we do not write ourselves. The role
+ * itself and the hook that enforces it live in ../auth.
  */
 export function assignRouteRole(scope: FastifyInstance, role: RouteRole): void {
   scope.addHook('onRoute', (route) => {
