@@ -16,7 +16,11 @@ export const ERROR_CODES = {
   // Transient outages seen by an identify job.
   INDEX_UNAVAILABLE: { where: 'result', description: 'the index service did not answer the search' },
   SOURCE_UNAVAILABLE: { where: 'result', description: 'the source storage could not be read' },
-  // Enrollment summaries.
+  // Run summaries and `facepipe failures`.
+  NO_RESULT: {
+    where: 'job',
+    description: 'a snapshot of the run without a result file: its job failed for good or has not run yet',
+  },
   NOT_ENROLLED: { where: 'job', description: 'an image whose enroll job ended without a gallery record' },
   INVALID_PERSON_ID: {
     where: 'job',
