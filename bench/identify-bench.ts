@@ -9,7 +9,7 @@
  * snapshots of 1280x720 with ~710 faces, a gallery of 1,768 persons from one photo each, ~40% of
  * the faces strangers), then in one run:
  *   a. the engine alone: enroll the gallery into an in-memory FaceIndex, then per snapshot analyze
- *      -> search -> bestPerPerson -> decideIdentity(FACE_MODEL.identification); only the snapshots
+ *      -> search -> identifyFace(FACE_MODEL.identification, capped at FACE_MODEL.threshold); only the snapshots
  *      are timed. Writes reports/night-scores.jsonl (one line per detected face with its top-5
  *      per-person matches and its truth) and prints a sweep of the margin rule.
  *   b. the pipeline, as `facepipe up` runs it: temp storage, random queue prefix, index service and
@@ -31,7 +31,7 @@ import { loadEngineConfig } from '../src/config/engine-config.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
 import { FACE_MODEL } from '../src/engine/face-model.js';
 import { FaceIndex } from '../src/index/face-index.js';
-import { bestPerPerson, decideIdentity } from '../src/identification/identification-rule.js';
+import { identifyFace, type DecisionRule } from '../src/identification/identification-rule.js';
 import type { ResultJson } from '../src/results/result-types.js';
 import { startIndexService } from '../src/index/index-service-runtime.js';
 import { runEnroll } from '../src/producers/enroll-run.js';
@@ -79,6 +79,8 @@ if (!existsSync(LFW_DIR) || !existsSync(NO_FACE_DIR)) {
 }
 
 const K = 5;
+/** The rule as the service and workers apply it: the model's, capped at its 1:1 threshold. */
+const RULE: DecisionRule = { ...FACE_MODEL.identification, maxDistance: FACE_MODEL.threshold };
 const MARGIN_WEIGHTS = [0, 0.5, 1, 1.5, 2, 3];
 const FPIR_TARGETS = [0.01, 0.003];
 const out = path.resolve(options.out);
@@ -162,10 +164,11 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
               K * 4,
             )
           : [];
-      const perPerson = hits.map((h) => bestPerPerson(h, K));
+      const decided = hits.map((h) => identifyFace(h, K, RULE));
+      const perPerson = decided.map((d) => d.matches);
       detected.set(key, {
         key,
-        faces: faces.map((f, i) => ({ box: f.box, personId: decideIdentity(perPerson[i], FACE_MODEL.identification) })),
+        faces: faces.map((f, i) => ({ box: f.box, personId: decided[i].personId })),
       });
       matchesOf.set(
         key,

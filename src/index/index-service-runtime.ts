@@ -5,6 +5,9 @@ import { BASE_MODEL, type EmbeddingModel } from '../engine/embedding-model.js';
 import type { FaceAnalyzer } from '../engine/face-analyzer.js';
 import type { ImageInput } from '../engine/types.js';
 import { GalleryStore } from '../gallery/gallery-store.js';
+import type { IdentificationRule } from '../identification/identification-rule.js';
+import { IdentificationSettingsStore } from '../identification/identification-settings-store.js';
+import { LiveIdentificationRule } from '../identification/live-identification-rule.js';
 import { logger } from '../logger.js';
 import { MatchStore } from '../matches/match-store.js';
 import { ChangeLog } from '../queue/change-log.js';
@@ -24,6 +27,10 @@ export interface IndexServiceRuntimeOptions {
   analyzer?: FaceAnalyzer | (() => Promise<FaceAnalyzer>);
   /** The embedding model served (default: the engine's, without adapter): names the gallery, snapshots and change log. */
   model?: EmbeddingModel;
+  /** The 1:N rule settings given explicitly (flags, environment): they win over the deployment's calibrated rule. */
+  rule?: Partial<IdentificationRule>;
+  /** How often the deployment's rule is looked at, ms (tests shorten it). */
+  rulePollMs?: number;
   /** Snapshot cadence and log reads (tests shorten them). */
   service?: Partial<Omit<IndexServiceOptions, 'dim' | 'ef'>>;
 }
@@ -72,10 +79,15 @@ export async function startIndexService(
           return (await analyzer).analyze(input);
         };
 
+  const rule = new LiveIdentificationRule(new IdentificationSettingsStore(storage, model.id), {
+    fallback: model.identification,
+    overrides: options.rule,
+    pollMs: options.rulePollMs,
+  });
   const app = buildIndexServer({
     index: () => service.current,
     threshold: model.threshold,
-    rule: model.identification,
+    rule: () => rule.current(),
     model: model.id,
     ready: () => service.isReady,
     analyze,
@@ -84,6 +96,7 @@ export async function startIndexService(
   registerIndexAdminRoutes(app, service);
   registerMatchRoutes(app, new MatchStore(writer, matchKeyPrefix(config)));
 
+  await rule.start();
   await service.start();
   await app.listen({ port: options.port, host: options.host });
   const address = app.server.address();
@@ -96,6 +109,7 @@ export async function startIndexService(
     service,
     async close() {
       await app.close();
+      await rule.stop();
       await service.stop();
       reader.disconnect();
       writer.disconnect();

@@ -20,6 +20,8 @@ export interface WorkerWiring {
   runIdentify?: RunIdentify;
   /** Default JOB_REGISTRY. */
   registry?: JobRegistry;
+  /** The 1:N rule settings given explicitly (flags, environment), for the identify queue. */
+  rule?: WorkerContext['rule'];
 }
 
 /**
@@ -48,6 +50,7 @@ export async function startWorkers(
     storage: openStorage(config.storage),
     redis,
     runIdentify: wiring.runIdentify,
+    rule: wiring.rule,
   };
   const connection = queueConnectionOptions(config);
 

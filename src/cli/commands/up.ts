@@ -5,6 +5,7 @@ import { startIndexService } from '../../index/index-service-runtime.js';
 import { runIdentify } from '../../producers/identify-run.js';
 import { startWorkers } from '../../workers/worker-process.js';
 import { withEngine } from '../engine-session.js';
+import { ruleOverrides } from '../rule-options.js';
 import { runUntilSignal } from '../until-signal.js';
 import { addServeOptions, servePort, snapshotCadence, type ServeFlags } from './serve.js';
 import { addWorkerOptions, type WorkerFlags } from './worker.js';
@@ -22,6 +23,7 @@ export function registerUp(program: Command): void {
     const globals = command.optsWithGlobals();
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
+    const rule = ruleOverrides(globals);
     await withEngine(engineOptions, async (engine) => {
       const index = await startIndexService(config, {
         model: engine.model,
@@ -30,6 +32,7 @@ export function registerUp(program: Command): void {
         ef: flags.ef,
         service: snapshotCadence(flags),
         analyzer: engine,
+        rule,
       });
       const workers = await startWorkers(
         config,
@@ -40,7 +43,7 @@ export function registerUp(program: Command): void {
           lockDurationMs: flags.lockDuration,
           stalledIntervalMs: flags.stalledInterval,
         },
-        { runIdentify },
+        { runIdentify, rule },
       );
       process.stderr.write(
         `facepipe up: index service at ${index.url}, workers on ${flags.queues.join(', ')}, storage ${config.storage}\n`,

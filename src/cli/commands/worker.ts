@@ -10,6 +10,7 @@ import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../../workers/queue-worker-options
 import { startWorkers } from '../../workers/worker-process.js';
 import { intArg, listArg } from '../arg-parsers.js';
 import { withEngine } from '../engine-session.js';
+import { addRuleOptions, ruleOverrides } from '../rule-options.js';
 import { runUntilSignal } from '../until-signal.js';
 
 export interface WorkerFlags {
@@ -49,15 +50,14 @@ const noEngine = (model: EmbeddingModel): FaceAnalyzer => ({
 
 export function registerWorker(program: Command): void {
   addWorkerOptions(
-    program
-      .command('worker')
-      .description(
-        'work on the queues until SIGTERM (finishes the jobs in flight, then exits); run any number, anywhere',
-      ),
+    addRuleOptions(program.command('worker')).description(
+      'work on the queues until SIGTERM (finishes the jobs in flight, then exits); run any number, anywhere',
+    ),
   ).action(async (flags: WorkerFlags, command: Command) => {
     const globals = command.optsWithGlobals();
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
+    const rule = ruleOverrides(globals);
     const work = async (engine: FaceAnalyzer) => {
       const workers = await startWorkers(
         config,
@@ -68,7 +68,7 @@ export function registerWorker(program: Command): void {
           lockDurationMs: flags.lockDuration,
           stalledIntervalMs: flags.stalledInterval,
         },
-        { runIdentify },
+        { runIdentify, rule },
       );
       await runUntilSignal('worker', () => workers.close());
     };
