@@ -4,6 +4,7 @@
  *   npm run bench:identify                        # engine alone, then the pipeline
  *   npm run bench:identify -- --parts engine      # engine alone only
  *   npm run bench:identify -- --out reports/night --seed 1
+ *   npm run bench:identify -- --parts engine --snapshots 100   # a smaller night (default 300 snapshots)
  *
  * Builds (or reuses) the synthetic night under reports/night (bench/night/build-night.ts: ~300
  * snapshots of 1280x720 with ~710 faces, a gallery of 1,768 persons from one photo each, ~40% of
@@ -43,7 +44,7 @@ import { changeLogKey, QUEUE_NAMES, queueConnectionOptions } from '../src/queue/
 import { forEachConcurrent } from '../src/util/for-each-concurrent.js';
 import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../src/workers/queue-worker-options.js';
 import { integer, optionsOrExit, parseOptions } from './bench-options.js';
-import { buildNight, LFW_DIR, NO_FACE_DIR } from './night/build-night.js';
+import { buildNight, DEFAULT_NIGHT_PARAMS, LFW_DIR, NO_FACE_DIR } from './night/build-night.js';
 import {
   nightMetrics,
   pairDetections,
@@ -60,6 +61,7 @@ const options = optionsOrExit('bench:identify', () =>
       seed: { type: 'string', default: '1' },
       parts: { type: 'string', default: 'engine,pipeline' },
       scores: { type: 'string', default: 'reports/night-scores.jsonl' },
+      snapshots: { type: 'string', default: String(DEFAULT_NIGHT_PARAMS.snapshots) },
     },
     z.object({
       out: z.string().min(1),
@@ -69,6 +71,7 @@ const options = optionsOrExit('bench:identify', () =>
         .transform((s) => s.split(',').map((p) => p.trim()))
         .pipe(z.array(z.enum(['engine', 'pipeline'])).min(1)),
       scores: z.string().min(1),
+      snapshots: integer(),
     }),
   ),
 );
@@ -88,7 +91,12 @@ const engineOptions = loadEngineConfig();
 const concurrency = 2 * engineOptions.threads;
 
 // --- the night ----------------------------------------------------------------------------------
-const night = await buildNight({ out, seed: options.seed, threads: engineOptions.threads });
+const night = await buildNight({
+  out,
+  seed: options.seed,
+  threads: engineOptions.threads,
+  params: { snapshots: options.snapshots },
+});
 const truth = night.truth;
 const galleryDir = path.join(out, 'gallery');
 const nightDir = path.join(out, 'night');

@@ -61,17 +61,27 @@ export function calibrateThreshold(
   const firstRefused = scores[allowed];
   let threshold = firstRefused === undefined || !Number.isFinite(firstRefused) ? rule.maxDistance : firstRefused - 1e-6;
   threshold = Math.max(0, Math.min(rule.maxDistance, threshold));
-  const decision: DecisionRule = { threshold, marginWeight: rule.marginWeight, maxDistance: rule.maxDistance };
-  const strangersNamed = strangers.filter((p) => isNamed(p.score, p.distance, decision)).length;
-  const matedNamed = mated.filter((p) => p.rank1 && isNamed(p.score, p.distance, decision)).length;
-  return {
+  const rates = identificationRates(strangers, mated, {
     threshold,
-    targetFpir,
+    marginWeight: rule.marginWeight,
+    maxDistance: rule.maxDistance,
+  });
+  return { threshold, targetFpir, ...rates, tooFewStrangers: allowed === 0 };
+}
+
+/** FPIR and TPIR of scored probes under a rule (e.g. a threshold calibrated on another night). */
+export function identificationRates(
+  strangers: readonly ScoredProbe[],
+  mated: readonly MatedProbe[],
+  rule: DecisionRule,
+): Pick<Calibration, 'strangersNamed' | 'fpir' | 'strangers' | 'tpir' | 'mated'> {
+  const strangersNamed = strangers.filter((p) => isNamed(p.score, p.distance, rule)).length;
+  const matedNamed = mated.filter((p) => p.rank1 && isNamed(p.score, p.distance, rule)).length;
+  return {
     strangersNamed,
-    fpir: strangersNamed / strangers.length,
+    fpir: strangers.length === 0 ? 0 : strangersNamed / strangers.length,
     strangers: strangers.length,
     tpir: mated.length === 0 ? null : matedNamed / mated.length,
     mated: mated.length,
-    tooFewStrangers: allowed === 0,
   };
 }
