@@ -25,6 +25,7 @@ describe('calibrateThreshold', () => {
       tpir: null,
       mated: 0,
       tooFewStrangers: false,
+      targetMet: true,
     });
     // Shuffled input, same answer.
     expect(calibrateThreshold([...strangers].reverse(), 0.01, RULE).threshold).toBe(r.threshold);
@@ -53,6 +54,14 @@ describe('calibrateThreshold', () => {
     const r = calibrateThreshold(mixed, 0.01, RULE);
     expect(r.strangersNamed).toBe(1);
     expect(r.threshold).toBeGreaterThanOrEqual(0.41 - 1e-5);
+  });
+
+  it('keeps the threshold at 0 or above, and says when the target is then out of reach', () => {
+    // Two strangers who look like an enrolled person (score below 0): 1% of 100 allows one.
+    const strangers = [s(-0.5, 0.1), s(-0.4, 0.12), ...Array.from({ length: 98 }, (_, i) => s(0.3 + i / 1000))];
+    const r = calibrateThreshold(strangers, 0.01, RULE);
+    expect(r).toMatchObject({ threshold: 0, strangersNamed: 2, fpir: 0.02, targetMet: false });
+    expect(calibrateThreshold(strangers, 0.02, RULE)).toMatchObject({ strangersNamed: 2, targetMet: true });
   });
 
   it('says when there are too few strangers to resolve the target, and refuses bad input', () => {

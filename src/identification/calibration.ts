@@ -33,6 +33,12 @@ export interface Calibration {
   mated: number;
   /** Fewer strangers than 1 / target: the threshold is set below every stranger (FPIR 0 on them), not at the target. */
   tooFewStrangers: boolean;
+  /**
+   * Whether FPIR is at or under the target. Thresholds stay >= 0 (result files and settings hold a
+   * non-negative one), so strangers scoring below 0 (a face very close to one person and far from
+   * all others: in practice a look-alike or a duplicate of an enrolled person) can hold it above.
+   */
+  targetMet: boolean;
 }
 
 /** The score by which a probe competes for a name: +Infinity when the distance cap alone refuses it. */
@@ -66,7 +72,13 @@ export function calibrateThreshold(
     marginWeight: rule.marginWeight,
     maxDistance: rule.maxDistance,
   });
-  return { threshold, targetFpir, ...rates, tooFewStrangers: allowed === 0 };
+  return {
+    threshold,
+    targetFpir,
+    ...rates,
+    tooFewStrangers: allowed === 0,
+    targetMet: rates.strangersNamed <= allowed,
+  };
 }
 
 /** FPIR and TPIR of scored probes under a rule (e.g. a threshold calibrated on another night). */

@@ -132,6 +132,10 @@ function printHuman(
     `threshold ${fixed(r.threshold, 4)} (margin weight ${ctx.rule.marginWeight}, distance cap ${fixed(ctx.rule.maxDistance)}; in force now ${fixed(ctx.rule.threshold, 4)})`,
   );
   printLine(`FPIR ${pct(r.fpir)} (${r.strangersNamed}/${r.strangers} strangers named), target ${pct(r.targetFpir)}`);
+  if (!r.targetMet)
+    printLine(
+      `warning: FPIR ${pct(r.fpir)} is above the target even at threshold 0: ${r.strangersNamed} stranger face(s) stand out as close to one enrolled person (look-alikes, or people who are in fact enrolled?)`,
+    );
   if (r.tooFewStrangers)
     printLine(
       `note: ${r.strangers} stranger faces cannot resolve ${pct(r.targetFpir)}; the threshold names none of them (give at least ${Math.ceil(1 / r.targetFpir)})`,
