@@ -4,12 +4,13 @@
  *   npm run bench:identify                        # engine alone, then the pipeline
  *   npm run bench:identify -- --parts engine      # engine alone only
  *   npm run bench:identify -- --out reports/night --seed 1
+ *   npm run bench:identify -- --parts engine --snapshots 100   # a smaller night (default 300 snapshots)
  *
  * Builds (or reuses) the synthetic night under reports/night (bench/night/build-night.ts: ~300
  * snapshots of 1280x720 with ~710 faces, a gallery of 1,768 persons from one photo each, ~40% of
  * the faces strangers), then in one run:
  *   a. the engine alone: enroll the gallery into an in-memory FaceIndex, then per snapshot analyze
- *      -> search -> bestPerPerson -> decideIdentity(FACE_MODEL.identification); only the snapshots
+ *      -> search -> identifyFace(FACE_MODEL.identification, capped at FACE_MODEL.threshold); only the snapshots
  *      are timed. Writes reports/night-scores.jsonl (one line per detected face with its top-5
  *      per-person matches and its truth) and prints a sweep of the margin rule.
  *   b. the pipeline, as `facepipe up` runs it: temp storage, random queue prefix, index service and
@@ -31,7 +32,7 @@ import { loadEngineConfig } from '../src/config/engine-config.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
 import { FACE_MODEL } from '../src/engine/face-model.js';
 import { FaceIndex } from '../src/index/face-index.js';
-import { bestPerPerson, decideIdentity } from '../src/identification/identification-rule.js';
+import { identifyFace, type DecisionRule } from '../src/identification/identification-rule.js';
 import type { ResultJson } from '../src/results/result-types.js';
 import { startIndexService } from '../src/index/index-service-runtime.js';
 import { runEnroll } from '../src/producers/enroll-run.js';
@@ -43,7 +44,7 @@ import { changeLogKey, QUEUE_NAMES, queueConnectionOptions } from '../src/queue/
 import { forEachConcurrent } from '../src/util/for-each-concurrent.js';
 import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../src/workers/queue-worker-options.js';
 import { integer, optionsOrExit, parseOptions } from './bench-options.js';
-import { buildNight, LFW_DIR, NO_FACE_DIR } from './night/build-night.js';
+import { buildNight, DEFAULT_NIGHT_PARAMS, LFW_DIR, NO_FACE_DIR } from './night/build-night.js';
 import {
   nightMetrics,
   pairDetections,
@@ -60,6 +61,7 @@ const options = optionsOrExit('bench:identify', () =>
       seed: { type: 'string', default: '1' },
       parts: { type: 'string', default: 'engine,pipeline' },
       scores: { type: 'string', default: 'reports/night-scores.jsonl' },
+      snapshots: { type: 'string', default: String(DEFAULT_NIGHT_PARAMS.snapshots) },
     },
     z.object({
       out: z.string().min(1),
@@ -69,6 +71,7 @@ const options = optionsOrExit('bench:identify', () =>
         .transform((s) => s.split(',').map((p) => p.trim()))
         .pipe(z.array(z.enum(['engine', 'pipeline'])).min(1)),
       scores: z.string().min(1),
+      snapshots: integer(),
     }),
   ),
 );
@@ -79,6 +82,8 @@ if (!existsSync(LFW_DIR) || !existsSync(NO_FACE_DIR)) {
 }
 
 const K = 5;
+/** The rule as the service and workers apply it: the model's, capped at its 1:1 threshold. */
+const RULE: DecisionRule = { ...FACE_MODEL.identification, maxDistance: FACE_MODEL.threshold };
 const MARGIN_WEIGHTS = [0, 0.5, 1, 1.5, 2, 3];
 const FPIR_TARGETS = [0.01, 0.003];
 const out = path.resolve(options.out);
@@ -86,7 +91,12 @@ const engineOptions = loadEngineConfig();
 const concurrency = 2 * engineOptions.threads;
 
 // --- the night ----------------------------------------------------------------------------------
-const night = await buildNight({ out, seed: options.seed, threads: engineOptions.threads });
+const night = await buildNight({
+  out,
+  seed: options.seed,
+  threads: engineOptions.threads,
+  params: { snapshots: options.snapshots },
+});
 const truth = night.truth;
 const galleryDir = path.join(out, 'gallery');
 const nightDir = path.join(out, 'night');
@@ -162,10 +172,11 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
               K * 4,
             )
           : [];
-      const perPerson = hits.map((h) => bestPerPerson(h, K));
+      const decided = hits.map((h) => identifyFace(h, K, RULE));
+      const perPerson = decided.map((d) => d.matches);
       detected.set(key, {
         key,
-        faces: faces.map((f, i) => ({ box: f.box, personId: decideIdentity(perPerson[i], FACE_MODEL.identification) })),
+        faces: faces.map((f, i) => ({ box: f.box, personId: decided[i].personId })),
       });
       matchesOf.set(
         key,

@@ -330,7 +330,7 @@ describe('identify and verify (real engine)', () => {
 
   function expectWellFormed(body: Identified, k: number, persons: number) {
     for (const face of body.faces) {
-      expect(Object.keys(face).sort()).toEqual(['box', 'landmarks', 'matches', 'personId', 'score']);
+      expect(Object.keys(face).sort()).toEqual(['box', 'decision', 'landmarks', 'matches', 'personId', 'score']);
       expect(Object.keys(face.box).sort()).toEqual(['height', 'width', 'x', 'y']);
       expect(face.landmarks).toHaveLength(68);
       expect(face.matches).toHaveLength(Math.min(k, persons));

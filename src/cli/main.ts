@@ -6,6 +6,7 @@ import { DETECTORS } from '../engine/face-detector.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../engine/face-engine.js';
 import { BACKEND_NAMES } from '../engine/tf-backend.js';
 import { logger } from '../logger.js';
+import { registerCalibrate } from './commands/calibrate.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDetect } from './commands/detect.js';
 import { registerEmbed } from './commands/embed.js';
@@ -102,6 +103,7 @@ export function buildProgram(): Command {
   registerMatches(program);
   registerFailures(program);
   registerSearch(program);
+  registerCalibrate(program);
   registerSchedule(program);
   registerTrain(program);
   return program;

@@ -51,8 +51,66 @@ export function identificationScore(matches: readonly PersonMatch[], rule: Ident
   return first.distance - rule.marginWeight * margin;
 }
 
-/** The person named for a probe with these per-person matches, or null for nobody. */
-export function decideIdentity(matches: readonly PersonMatch[], rule: IdentificationRule): string | null {
-  const score = identificationScore(matches, rule);
-  return score !== undefined && score <= rule.threshold ? bestPerPerson(matches, 1)[0].personId : null;
+/**
+ * The rule as a deployment applies it: the score threshold and margin weight (settings), and the
+ * model's 1:1 verification threshold as a hard ceiling on the distance to the closest person. The
+ * margin only ever makes the score smaller than d1, and with one or few people enrolled it names
+ * strangers well beyond the distance at which two faces are judged the same person at all.
+ */
+export interface DecisionRule extends IdentificationRule {
+  /** A face farther than this from its closest person is never named (the model's 1:1 threshold). */
+  maxDistance: number;
+}
+
+/** The persons the rule compares: the closest one and its runners-up. */
+export const RULE_PERSONS = 1 + RUNNERS_UP;
+
+/** How many persons to fetch per face for a caller who shows `k`: the rule needs its runners-up whatever k is. */
+export function personsToFetch(k: number): number {
+  return Math.max(k, RULE_PERSONS);
+}
+
+/** Why a face was named or not: the rule's score and the values it was compared with. */
+export interface Decision {
+  /** The rule's score (lower is more certain); null when the gallery is empty. */
+  score: number | null;
+  threshold: number;
+  marginWeight: number;
+  maxDistance: number;
+}
+
+/** One probe face decided: the person named (or null), the top-k persons shown, and the decision. */
+export interface FaceIdentification {
+  personId: string | null;
+  /** Top-k persons, ascending by distance. */
+  matches: PersonMatch[];
+  decision: Decision;
+}
+
+/** Whether the rule names the closest person of a probe with this score and closest distance. */
+export function isNamed(score: number | null | undefined, closest: number | undefined, rule: DecisionRule): boolean {
+  return (
+    score !== null &&
+    score !== undefined &&
+    closest !== undefined &&
+    score <= rule.threshold &&
+    closest <= rule.maxDistance
+  );
+}
+
+/**
+ * The one place a 1:N decision is made (index service, identify workers, benchmarks): `hits` are a
+ * probe's gallery matches (faces or persons, at least personsToFetch(k) persons where the gallery
+ * has them); the decision looks at the rule's own runners-up, never at the list cut to `k`, so the
+ * same probe gets the same answer whatever k the caller asks for.
+ */
+export function identifyFace(hits: readonly PersonMatch[], k: number, rule: DecisionRule): FaceIdentification {
+  const persons = bestPerPerson(hits, personsToFetch(k));
+  const score = identificationScore(persons, rule) ?? null;
+  const named = isNamed(score, persons[0]?.distance, rule);
+  return {
+    personId: named ? persons[0].personId : null,
+    matches: persons.slice(0, k),
+    decision: { score, threshold: rule.threshold, marginWeight: rule.marginWeight, maxDistance: rule.maxDistance },
+  };
 }

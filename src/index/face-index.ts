@@ -250,6 +250,11 @@ export class FaceIndex {
    */
   searchPersons(queries: readonly ArrayLike<number>[], k: number): FaceMatch[][] {
     positiveInt('k', k);
+    // An empty index has no person to find (and a face search of 0 would be refused).
+    if (this.size === 0) {
+      for (const [i, q] of queries.entries()) this.toPoint(q, `query ${i}`);
+      return queries.map(() => []);
+    }
     return queries.map((query) => {
       for (let faces = 4 * k; ; faces *= 4) {
         const hits = this.search([query], Math.min(faces, this.size, MAX_PERSON_SEARCH))[0];

@@ -62,6 +62,38 @@ export function queryInteger(min: number, max: number) {
     .pipe(z.number().min(min, { error: range }).max(max, { error: range }));
 }
 
+/** A query-string decimal number from `min` to `max` (e.g. 0.35, -0.1). */
+export function queryNumber(min: number, max: number) {
+  const range = `must be a number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^-?(?:[0-9]{1,9}(?:\.[0-9]{0,12})?|\.[0-9]{1,12})$/, { error: 'must be a decimal number, e.g. 0.35' })
+    .transform(Number)
+    .pipe(z.number().min(min, { error: range }).max(max, { error: range }));
+}
+
+/**
+ * The 1:N rule's settings as query parameters of /v1/search and /v1/identify: each overrides the
+ * service's own (flag, environment, calibrated deployment setting or the model card's) for this request.
+ */
+const ruleQuery = {
+  /** Score threshold: a face is named when its score is at most this. */
+  threshold: queryNumber(0, 2).optional(),
+  /** How much the margin to the runners-up counts (0: the plain distance threshold). */
+  marginWeight: queryNumber(0, 10).optional(),
+};
+
+/** Why a face was named or not (src/identification/identification-rule.ts). */
+export const decisionSchema = z.object({
+  /** The rule's score, d1 - marginWeight x margin (lower is more certain); null when the index is empty. */
+  score: z.number().nullable(),
+  /** Named when score <= threshold... */
+  threshold: z.number(),
+  marginWeight: z.number(),
+  /** ...and the closest person's distance <= maxDistance (the model's 1:1 threshold). */
+  maxDistance: z.number(),
+});
+
 /** The one person-id rule (gallery/person-id.ts), as for manifests and folders. */
 const personId = () => personIdSchema;
 const imageName = () => z.string().min(1).max(MAX_IMAGE_NAME_LENGTH);
@@ -80,6 +112,8 @@ export const searchBodySchema = z.object({
   model: z.string().min(1).max(200).optional(),
 });
 
+export const searchQuerySchema = z.object(ruleQuery);
+
 export const searchHitSchema = z.object({
   personId: z.string(),
   faceId: z.string(),
@@ -90,9 +124,16 @@ export const searchHitSchema = z.object({
 export const searchResponseSchema = z.object({
   /** One list per query vector, in query order; each ascending by distance. */
   results: z.array(z.array(searchHitSchema)),
+  /**
+   * With `persons`: one decision per query vector, made on the rule's own runners-up (never on the
+   * list cut to k): the person named, or null, and why.
+   */
+  decisions: z.array(decisionSchema.extend({ personId: z.string().nullable() })).optional(),
 });
 
 export type SearchBody = z.infer<typeof searchBodySchema>;
+export type SearchQuery = z.infer<typeof searchQuerySchema>;
+export type DecisionJson = z.infer<typeof decisionSchema>;
 export type SearchHit = z.infer<typeof searchHitSchema>;
 export type SearchResponse = z.infer<typeof searchResponseSchema>;
 
@@ -133,6 +174,7 @@ export type DeletePersonResponse = z.infer<typeof deletePersonResponseSchema>;
 
 export const identifyQuerySchema = z.object({
   k: queryInteger(1, MAX_K).optional(),
+  ...ruleQuery,
   /** Names the image in error messages (e.g. the client's file path). Default "image". */
   name: imageName().optional(),
 });
@@ -153,6 +195,8 @@ export const identifiedFaceSchema = z.object({
   matches: z.array(identifyMatchSchema),
   /** The decision (src/identification/identification-rule.ts): a person, or null for "nobody in the gallery". */
   personId: z.string().nullable(),
+  /** Why: the rule's score and what it was compared with; the same for every k. */
+  decision: decisionSchema,
 });
 
 export const identifyResponseSchema = z.object({

@@ -65,17 +65,27 @@ export class IndexClient {
   search(
     vectors: readonly ArrayLike<number>[],
     k: number = DEFAULT_K,
-    options: { persons?: boolean; model?: string } = {},
+    options: { persons?: boolean; model?: string; threshold?: number; marginWeight?: number } = {},
   ): Promise<SearchResponse> {
     return this.request<SearchResponse>('/v1/search', {
       method: 'POST',
+      query: { threshold: options.threshold, marginWeight: options.marginWeight },
       json: { vectors: vectors.map((v) => Array.from(v)), k, persons: options.persons, model: options.model },
     });
   }
 
   /** Every face of an encoded image with its top-k persons and the decision. */
-  identify(bytes: Uint8Array, k: number = DEFAULT_K, options: ImageRequestOptions = {}): Promise<IdentifyResponse> {
-    return this.request<IdentifyResponse>('/v1/identify', { method: 'POST', query: { k, name: options.name }, bytes });
+  identify(
+    bytes: Uint8Array,
+    k: number = DEFAULT_K,
+    options: ImageRequestOptions & { threshold?: number; marginWeight?: number } = {},
+  ): Promise<IdentifyResponse> {
+    const { name, threshold, marginWeight } = options;
+    return this.request<IdentifyResponse>('/v1/identify', {
+      method: 'POST',
+      query: { k, name, threshold, marginWeight },
+      bytes,
+    });
   }
 
   /** Is the person in the image? The closest of the image's faces to the person's faces decides. */

@@ -1,12 +1,13 @@
 /**
  * The index service's HTTP API (DESIGN.md, "Index service"), on fastify.
  *
- *   POST   /v1/search          { vectors: number[][], k? } -> { results: [[{ personId, faceId, distance }]] }
+ *   POST   /v1/search          ?threshold&marginWeight, { vectors: number[][], k?, persons? } ->
+ *                                  { results: [[{ personId, faceId, distance }]], decisions? (with persons) }
  *   GET    /v1/persons         ?limit&offset -> { persons, faces, items: [{ personId, faces }] }
  *   GET    /v1/persons/:id     -> { personId, faces: [faceId] } | 404
  *   DELETE /v1/persons/:id     -> { personId, removed } | 404 (gallery first, via onDeletePerson)
- *   POST   /v1/identify        ?k&name, raw image bytes -> { width, height, threshold,
- *                                  faces: [{ box, score, landmarks, matches, personId }] }
+ *   POST   /v1/identify        ?k&name&threshold&marginWeight, raw image bytes -> { width, height, threshold,
+ *                                  faces: [{ box, score, landmarks, matches, personId, decision }] }
  *   POST   /v1/verify          ?personId&name, raw image bytes -> { personId, match, distance,
  *                                  threshold, faceIndex } | 404
  *   GET    /healthz            -> 200 { status: 'ok' }
@@ -42,7 +43,12 @@ import { faceDistance } from '../engine/face-distance.js';
 import { FaceError } from '../errors/face-error.js';
 import type { ImageInput } from '../engine/types.js';
 import { FaceIndex, FaceIndexError, type FaceMatch } from './face-index.js';
-import { bestPerPerson, decideIdentity, type IdentificationRule } from '../identification/identification-rule.js';
+import {
+  identifyFace,
+  personsToFetch,
+  type DecisionRule,
+  type IdentificationRule,
+} from '../identification/identification-rule.js';
 import { validationMessage, validatorCompiler } from './api-validation.js';
 import { ACCEPTED_IMAGE_BODIES, readImageBody, registerImageBodies, unsupportedMediaMessage } from './image-body.js';
 import { type ApiAuthOptions, installApiAuth } from './auth/api-auth-hook.js';
@@ -62,6 +68,7 @@ import {
   personsQuerySchema,
   personsResponseSchema,
   searchBodySchema,
+  searchQuerySchema,
   searchResponseSchema,
   verifyQuerySchema,
   verifyResponseSchema,
@@ -89,8 +96,12 @@ export interface IndexServerOptions {
    * is refused with 409 MODEL_MISMATCH, since distances between two models' vectors mean nothing.
    */
   model?: string;
-  /** The 1:N decision rule used by identify; default: a plain distance threshold at `threshold`. */
-  rule?: IdentificationRule;
+  /**
+   * The 1:N decision rule of identify and person search, or a function giving the current one (the
+   * deployment's calibrated setting can change while the service runs); default: a plain distance
+   * threshold at `threshold`. Whatever the rule, `threshold` caps the distance of a named face.
+   */
+  rule?: IdentificationRule | (() => IdentificationRule);
   /**
    * The engine (FaceEngine.analyze): every face of an image with its embedding, rejecting with a
    * FaceError for a bad image. Without it, /v1/identify and /v1/verify answer 503.
@@ -136,7 +147,16 @@ function errorBody(code: ApiErrorCode, message: string): ApiErrorBody {
 
 export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   const { threshold } = options;
-  const rule: IdentificationRule = options.rule ?? { threshold, marginWeight: 0 };
+  const givenRule = options.rule ?? { threshold, marginWeight: 0 };
+  /** The rule of one request: the service's current one, with the request's query parameters over it. */
+  const ruleFor = (query: { threshold?: number; marginWeight?: number }): DecisionRule => {
+    const base = typeof givenRule === 'function' ? givenRule() : givenRule;
+    return {
+      threshold: query.threshold ?? base.threshold,
+      marginWeight: query.marginWeight ?? base.marginWeight,
+      maxDistance: threshold,
+    };
+  };
   const given = options.index;
   const current: () => FaceIndex = typeof given === 'function' ? given : () => given;
   const ready = options.ready ?? (() => true);
@@ -223,7 +243,11 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     },
   );
 
-  const searchSchema = { body: searchBodySchema, response: { 200: searchResponseSchema, ...errorResponses } };
+  const searchSchema = {
+    body: searchBodySchema,
+    querystring: searchQuerySchema,
+    response: { 200: searchResponseSchema, ...errorResponses },
+  };
   app.post('/v1/search', { config: { role: 'read' }, schema: searchSchema }, async (request) => {
     const { vectors, k = DEFAULT_K, persons = false, model } = request.body;
     if (model !== undefined && options.model !== undefined && model !== options.model) {
@@ -244,13 +268,20 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     }
     let matches: FaceMatch[][];
     try {
-      matches = persons ? current().searchPersons(vectors, k) : current().search(vectors, k);
+      // Persons: as many as the rule compares, whatever k, so that the decision never depends on k.
+      matches = persons ? current().searchPersons(vectors, personsToFetch(k)) : current().search(vectors, k);
     } catch (err) {
       if (err instanceof FaceIndexError) throw new ApiError(400, 'BAD_REQUEST', `body: ${err.message}`);
       throw err;
     }
+    const plain = (list: readonly FaceMatch[]) =>
+      list.map(({ personId, faceId, distance }) => ({ personId, faceId, distance }));
+    if (!persons) return { results: matches.map(plain) } satisfies SearchResponse;
+    const rule = ruleFor(request.query);
+    const decided = matches.map((list) => identifyFace(list, k, rule));
     const response: SearchResponse = {
-      results: matches.map((list) => list.map(({ personId, faceId, distance }) => ({ personId, faceId, distance }))),
+      results: decided.map((d) => plain(d.matches)),
+      decisions: decided.map((d) => ({ personId: d.personId, ...d.decision })),
     };
     return response;
   });
@@ -334,21 +365,22 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     async (request) => {
       requireEngine();
       const { k = DEFAULT_K } = request.query;
+      const rule = ruleFor(request.query);
       const { width, height, faces } = await analyzeBody(request, request.query.name);
       const found =
         faces.length === 0
           ? []
           : current().searchPersons(
               faces.map((f) => f.embedding),
-              k,
+              personsToFetch(k),
             );
       const response: IdentifyResponse = {
         width,
         height,
         threshold: rule.threshold,
         faces: faces.map(({ box, score, landmarks }, i) => {
-          const matches = bestPerPerson(found[i], k);
-          return { box, score, landmarks, matches, personId: decideIdentity(matches, rule) };
+          const { matches, personId, decision } = identifyFace(found[i], k, rule);
+          return { box, score, landmarks, matches, personId, decision };
         }),
       };
       return response;

@@ -5,6 +5,9 @@ import { BASE_MODEL, type EmbeddingModel } from '../engine/embedding-model.js';
 import type { FaceAnalyzer } from '../engine/face-analyzer.js';
 import type { ImageInput } from '../engine/types.js';
 import { GalleryStore } from '../gallery/gallery-store.js';
+import type { IdentificationRule } from '../identification/identification-rule.js';
+import { IdentificationSettingsStore } from '../identification/identification-settings-store.js';
+import { LiveIdentificationRule } from '../identification/live-identification-rule.js';
 import { logger } from '../logger.js';
 import { MatchStore } from '../matches/match-store.js';
 import { ChangeLog } from '../queue/change-log.js';
@@ -40,6 +43,10 @@ export interface IndexServiceRuntimeOptions {
   keyRefreshMs?: number;
   /** Limits of the image routes and connections (default HTTP_LIMIT_DEFAULTS). */
   limits?: Partial<HttpLimits>;
+  /** The 1:N rule settings given explicitly (flags, environment): they win over the deployment's calibrated rule. */
+  rule?: Partial<IdentificationRule>;
+  /** How often the deployment's rule is looked at, ms (tests shorten it). */
+  rulePollMs?: number;
   /** Snapshot cadence and log reads (tests shorten them). */
   service?: Partial<Omit<IndexServiceOptions, 'dim' | 'ef'>>;
 }
@@ -116,10 +123,15 @@ export async function startIndexService(
           return (await analyzer).analyze(input);
         };
 
+  const rule = new LiveIdentificationRule(new IdentificationSettingsStore(storage, model.id), {
+    fallback: model.identification,
+    overrides: options.rule,
+    pollMs: options.rulePollMs,
+  });
   const app = buildIndexServer({
     index: () => service.current,
     threshold: model.threshold,
-    rule: model.identification,
+    rule: () => rule.current(),
     model: model.id,
     ready: () => service.isReady,
     analyze,
@@ -137,6 +149,7 @@ export async function startIndexService(
   registerIndexAdminRoutes(app, service);
   registerMatchRoutes(app, new MatchStore(writer, matchKeyPrefix(config)));
 
+  await rule.start();
   await service.start();
   await app.listen({ port: options.port, host: options.host });
   const address = app.server.address();
@@ -150,6 +163,7 @@ export async function startIndexService(
     async close() {
       keys.stop();
       await app.close();
+      await rule.stop();
       await service.stop();
       await closeOps();
       reader.disconnect();

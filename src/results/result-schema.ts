@@ -55,6 +55,22 @@ export const resultFaceSchema = z
     matches: z.array(resultMatchSchema),
     /** The decision: the identified person, or null for nobody in the gallery. */
     personId: z.string().nullable(),
+    /**
+     * Why (an addition to DESIGN.md's format; older results lack it): the 1:N rule's score and what
+     * it was compared with. Named when score <= threshold and the closest distance <= maxDistance.
+     */
+    decision: z
+      .strictObject({
+        score: z.number().nullable(),
+        threshold: z.number(),
+        marginWeight: z.number().min(0),
+        maxDistance: z.number().min(0),
+      })
+      .optional()
+      .register(resultSchemaMetadata, {
+        description:
+          "the 1:N rule's score (d1 - marginWeight x margin to the runners-up; null for an empty gallery) and what it was compared with: named when score <= threshold and the closest person's distance <= maxDistance (the model's 1:1 threshold)",
+      }),
   })
   .register(resultSchemaMetadata, { id: 'face' });
 

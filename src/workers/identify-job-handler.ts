@@ -4,11 +4,14 @@ import type { EmbeddingModel } from '../engine/embedding-model.js';
 import type { FaceAnalyzer } from '../engine/face-analyzer.js';
 import { fivePoints } from '../engine/face-quality.js';
 import {
-  bestPerPerson,
-  decideIdentity,
+  identifyFace,
+  personsToFetch,
+  type DecisionRule,
   type IdentificationRule,
   type PersonMatch,
 } from '../identification/identification-rule.js';
+import { IdentificationSettingsStore } from '../identification/identification-settings-store.js';
+import { LiveIdentificationRule } from '../identification/live-identification-rule.js';
 import { IndexClient } from '../index/index-client.js';
 import { MatchStore } from '../matches/match-store.js';
 import type { IdentifyJobData, IdentifyJobResult, SnapshotItem } from '../queue/jobs.js';
@@ -32,8 +35,12 @@ export interface IdentifyJobHandlerDeps {
   storageUrl: string;
   /** The embedding model of the analyzer and of the index searched; jobs of another model are refused. */
   model: EmbeddingModel;
-  /** Default: the model's. */
-  rule?: IdentificationRule;
+  /**
+   * The 1:N rule, or a function giving the current one (read once per job: the deployment's
+   * calibrated setting can change while the worker runs). Default: the model's. The model's 1:1
+   * threshold caps the distance of a named face whatever the rule.
+   */
+  rule?: IdentificationRule | (() => IdentificationRule);
   /** Called after each result file is written (matches by person). */
   onResult?: (run: string, resultKey: string, result: ResultJson) => Promise<void>;
   openSource?: (url: string) => Storage;
@@ -56,7 +63,7 @@ type Analyzed =
  */
 export class IdentifyJobHandler {
   private readonly sources: JobSources;
-  private readonly rule: IdentificationRule;
+  private readonly rule: () => IdentificationRule;
   private readonly now: () => Date;
 
   constructor(private readonly deps: IdentifyJobHandlerDeps) {
@@ -66,24 +73,26 @@ export class IdentifyJobHandler {
       verb: 'identifies',
       openSource: deps.openSource,
     });
-    this.rule = deps.rule ?? deps.model.identification;
+    const rule = deps.rule ?? deps.model.identification;
+    this.rule = typeof rule === 'function' ? rule : () => rule;
     this.now = deps.now ?? (() => new Date());
   }
 
   async handle(jobId: string, data: IdentifyJobData, lastAttempt = false): Promise<IdentifyJobResult> {
     const source = this.sources.open(jobId, data);
     const analyzed = await Promise.all(data.items.map((item) => this.analyzeOne(source, item, lastAttempt)));
+    const rule: DecisionRule = { ...this.rule(), maxDistance: this.deps.model.threshold };
 
     const faces = analyzed.flatMap((a) => ('faces' in a ? a.faces : []));
     let matches: PersonMatch[][] = [];
     let searchError: ResultError | undefined;
     if (faces.length > 0) {
       try {
-        const hits = await this.deps.search(
+        // As many persons as the rule compares, whatever RESULT_MATCHES: identifyFace cuts the list.
+        matches = await this.deps.search(
           faces.map((f) => f.embedding),
-          RESULT_MATCHES,
+          personsToFetch(RESULT_MATCHES),
         );
-        matches = hits.map((list) => bestPerPerson(list, RESULT_MATCHES));
       } catch (err) {
         if (!lastAttempt) throw err;
         searchError = {
@@ -96,7 +105,7 @@ export class IdentifyJobHandler {
     const outcome: IdentifyJobResult = { snapshots: data.items.length, failed: 0, faces: 0, identified: 0 };
     let next = 0;
     for (const a of analyzed) {
-      const result = this.resultFor(a, searchError, () => matches[next++] ?? []);
+      const result = this.resultFor(a, rule, searchError, () => matches[next++] ?? []);
       if (result.error !== null) {
         outcome.failed++;
         outcome.errors = { ...outcome.errors, [result.error.code]: (outcome.errors?.[result.error.code] ?? 0) + 1 };
@@ -124,14 +133,19 @@ export class IdentifyJobHandler {
     }
   }
 
-  private resultFor(a: Analyzed, searchError: ResultError | undefined, nextMatches: () => PersonMatch[]): ResultJson {
+  private resultFor(
+    a: Analyzed,
+    rule: DecisionRule,
+    searchError: ResultError | undefined,
+    nextMatches: () => PersonMatch[],
+  ): ResultJson {
     const base = {
       schema: RESULT_SCHEMA_ID,
       model: {
         id: this.deps.model.id,
         detector: this.deps.model.detector,
         embedder: this.deps.model.embedder,
-        threshold: this.rule.threshold,
+        threshold: rule.threshold,
       },
       processedAt: this.now().toISOString(),
     } as const;
@@ -147,7 +161,7 @@ export class IdentifyJobHandler {
       ),
     };
     if ('error' in a) return { ...base, input, faces: [], error: a.error };
-    const faceMatches = a.faces.map(() => nextMatches());
+    const decided = a.faces.map(() => identifyFace(nextMatches(), RESULT_MATCHES, rule));
     if (searchError !== undefined && a.faces.length > 0) return { ...base, input, faces: [], error: searchError };
     const faces: ResultFace[] = a.faces.map((face, i) => ({
       box: {
@@ -159,20 +173,33 @@ export class IdentifyJobHandler {
       score: Math.round(face.score * 1e4) / 1e4,
       landmarks: fivePoints(face.landmarks),
       quality: face.quality,
-      matches: faceMatches[i].map((m) => ({
+      matches: decided[i].matches.map((m) => ({
         personId: m.personId,
         faceId: m.faceId,
         distance: Math.round(m.distance * 1e4) / 1e4,
       })),
-      personId: decideIdentity(faceMatches[i], this.rule),
+      personId: decided[i].personId,
+      decision: { ...decided[i].decision, score: round4(decided[i].decision.score) },
     }));
     return { ...base, input, faces, error: null };
   }
 }
 
 /** The identify queue's handler: the index service's person search, result files, match records. */
-export function createIdentifyProcessor({ config, analyzer, storage, redis }: WorkerContext): JobProcessor<'identify'> {
+export function createIdentifyProcessor({
+  config,
+  analyzer,
+  storage,
+  redis,
+  rule: overrides,
+}: WorkerContext): JobProcessor<'identify'> {
   const { model } = analyzer;
+  // The deployment's calibrated rule, followed while the worker runs (explicit settings win).
+  const rule = new LiveIdentificationRule(new IdentificationSettingsStore(storage, model.id), {
+    fallback: model.identification,
+    overrides,
+  });
+  const started = rule.start();
   const index = new IndexClient(config.indexUrl);
   const matches = new MatchStore(redis, matchKeyPrefix(config));
   const handler = new IdentifyJobHandler({
@@ -182,12 +209,20 @@ export function createIdentifyProcessor({ config, analyzer, storage, redis }: Wo
     model,
     search: async (vectors, k) => (await index.search(vectors, k, { persons: true, model: model.id })).results,
     capture: captureSettings({ keyPattern: config.captureKeyPattern, timeZone: config.captureTimeZone }),
+    rule: () => rule.current(),
     onResult: async (run, resultKey, result) => {
       await matches.recordResult(run, resultKey, result);
     },
   });
   // On the last attempt, faults end up in the result files instead of failing the job.
-  return (job) => handler.handle(job.id!, job.data, job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
+  return async (job) => {
+    await started;
+    return handler.handle(job.id!, job.data, job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
+  };
+}
+
+function round4<T extends number | null>(value: T): T {
+  return (value === null ? null : Math.round(value * 1e4) / 1e4) as T;
 }
 
 function round1(value: number): number {

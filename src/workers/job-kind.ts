@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config.js';
 import type { EmbeddingModel } from '../engine/embedding-model.js';
 import type { FaceAnalyzer } from '../engine/face-analyzer.js';
+import type { IdentificationRule } from '../engine/model-card.js';
 import type { JobData, JobResult, ScheduleJobResult } from '../queue/jobs.js';
 import type { QueueName } from '../queue/queue-names.js';
 import type { Storage } from '../storage/storage.js';
@@ -27,6 +28,8 @@ export interface WorkerContext {
   redis: Redis;
   /** Needed by the schedule queue only. */
   runIdentify?: RunIdentify;
+  /** The 1:N rule settings given explicitly (flags, environment): they win over the deployment's. */
+  rule?: Partial<IdentificationRule>;
 }
 
 /** Runs one job of queue Q: its return value is the job's result in BullMQ. */

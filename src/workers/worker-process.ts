@@ -25,6 +25,8 @@ export interface WorkerWiring {
   registry?: JobRegistry;
   /** Where the job metrics go (default: the process's registry, served by --metrics-port or the service). */
   metrics?: Registry;
+  /** The 1:N rule settings given explicitly (flags, environment), for the identify queue. */
+  rule?: WorkerContext['rule'];
 }
 
 /**
@@ -53,6 +55,7 @@ export async function startWorkers(
     storage: openStorage(config.storage),
     redis,
     runIdentify: wiring.runIdentify,
+    rule: wiring.rule,
   };
   const connection = queueConnectionOptions(config);
 

@@ -9,6 +9,7 @@ import { IndexClient } from '../../index/index-client.js';
 import { IndexServiceError } from '../../index/index-service-error.js';
 import { intArg } from '../arg-parsers.js';
 import { EXIT, fixed, printJson, printLine } from '../output.js';
+import { addRuleOptions, ruleOverrides } from '../rule-options.js';
 
 interface SearchOptions {
   k: number;
@@ -21,18 +22,19 @@ interface SearchOptions {
  * starts no engine of its own.
  */
 export function registerSearch(program: Command): void {
-  program
-    .command('search')
+  addRuleOptions(program.command('search'))
     .description('identify the faces of an image against the index service: top-k persons per face and the decision')
     .argument('<image>', 'image file')
     .option('-k, --k <n>', `persons per face, 1 to ${MAX_K}`, intArg(1, MAX_K), DEFAULT_K)
     .option(
       '--json',
-      'print one JSON object (the last line): {image, width, height, threshold, k, faces: [{box, score, landmarks, matches: [{personId, faceId, distance}], personId}], error}',
+      'print one JSON object (the last line): {image, width, height, threshold, k, faces: [{box, score, landmarks, matches: [{personId, faceId, distance}], personId, decision: {score, threshold, marginWeight, maxDistance}}], error}',
     )
     .action(async (image: string, opts: SearchOptions, command: Command) => {
       const globals = command.optsWithGlobals();
       const client = new IndexClient(loadAppConfig(globals).indexUrl);
+      // Sent to the service as query parameters: they override its rule for this request only.
+      const rule = ruleOverrides(globals);
       const { adapter } = loadEngineConfig(globals);
       if (adapter !== undefined) {
         // The service's engine embeds the image: make sure it is the adapter asked for.
@@ -50,7 +52,7 @@ export function registerSearch(program: Command): void {
       let result: IdentifyResponse | null = null;
       let error: FaceErrorJson | null = null;
       try {
-        result = await client.identify(bytes, opts.k, { name: image });
+        result = await client.identify(bytes, opts.k, { name: image, ...rule });
       } catch (err) {
         // The engine refused the image (not an image, truncated, ...): that image's error, like detect's.
         if (!(err instanceof IndexServiceError && err.status === 400 && isFaceErrorCode(err.code))) throw err;
@@ -92,11 +94,19 @@ function printHuman(image: string, { faces, threshold }: IdentifyResponse): void
   });
 }
 
-function decision({ personId, matches }: IdentifiedFace, threshold: number): string {
+function decision({ personId, matches, decision: d }: IdentifiedFace, threshold: number): string {
   const best = matches[0];
-  if (personId !== null) return `-> ${personId}`;
+  // The rule's score next to the distance: why the face was named or not.
+  const why =
+    d?.score == null
+      ? ''
+      : `rule score ${fixed(d.score)} vs threshold ${fixed(d.threshold)}, margin weight ${d.marginWeight}, distance cap ${fixed(d.maxDistance)}`;
+  if (personId !== null) return `-> ${personId} (${why})`;
   if (!best) return '-> nobody (the index is empty)';
-  return `-> nobody (closest: ${best.personId} at ${fixed(best.distance)}, threshold ${threshold})`;
+  if (d === undefined)
+    return `-> nobody (closest: ${best.personId} at ${fixed(best.distance)}, threshold ${threshold})`;
+  const reason = best.distance > d.maxDistance ? 'farther than the distance cap' : 'score above the threshold';
+  return `-> nobody (closest: ${best.personId} at ${fixed(best.distance)}; ${reason}: ${why})`;
 }
 
 function isFaceErrorCode(code: string): code is FaceErrorCode {

@@ -9,6 +9,7 @@ import { requireRedis } from '../../queue/require-redis.js';
 import { intArg } from '../arg-parsers.js';
 import { runUntilSignal } from '../until-signal.js';
 import { deploymentModel } from '../engine-session.js';
+import { addRuleOptions, ruleOverrides } from '../rule-options.js';
 
 export interface ServeFlags {
   port?: number;
@@ -35,7 +36,7 @@ export function serveLimits(flags: ServeFlags): HttpLimits {
 
 /** The index-service flags, shared by `serve` and `up`. */
 export function addServeOptions(command: Command): Command {
-  return command
+  return addRuleOptions(command)
     .option('--port <n>', 'port to listen on (default: the port of --index-url, 7070)', intArg(0, 65535))
     .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--ef <n>', 'HNSW query-time ef: higher is more exact and slower (default 96)', intArg(1, 10_000))
@@ -88,6 +89,7 @@ export function registerServe(program: Command): void {
       service: snapshotCadence(flags),
       insecureNoAuth: flags.insecureNoAuth === true,
       limits,
+      rule: ruleOverrides(globals),
       // identify/verify need the engine: started on the first such request, not before.
       analyzer: () => {
         engine ??= FaceEngine.start(engineOptions).then((e) => {

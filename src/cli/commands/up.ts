@@ -6,6 +6,7 @@ import { runIdentify } from '../../producers/identify-run.js';
 import { startWorkers } from '../../workers/worker-process.js';
 import { requireRedis } from '../../queue/require-redis.js';
 import { withEngine } from '../engine-session.js';
+import { ruleOverrides } from '../rule-options.js';
 import { runUntilSignal } from '../until-signal.js';
 import { addServeOptions, servePort, serveLimits, snapshotCadence, type ServeFlags } from './serve.js';
 import { addWorkerOptions, serveWorkerMetrics, type WorkerFlags } from './worker.js';
@@ -25,6 +26,7 @@ export function registerUp(program: Command): void {
     const engineOptions = loadEngineConfig(globals);
     await requireRedis(config.redisUrl);
     const limits = serveLimits(flags);
+    const rule = ruleOverrides(globals);
     await withEngine(engineOptions, async (engine) => {
       const index = await startIndexService(config, {
         model: engine.model,
@@ -35,6 +37,7 @@ export function registerUp(program: Command): void {
         insecureNoAuth: flags.insecureNoAuth === true,
         limits,
         analyzer: engine,
+        rule,
       });
       const workers = await startWorkers(
         config,
@@ -45,7 +48,7 @@ export function registerUp(program: Command): void {
           lockDurationMs: flags.lockDuration,
           stalledIntervalMs: flags.stalledInterval,
         },
-        { runIdentify },
+        { runIdentify, rule },
       );
       // The service's /metrics already shows the workers' (one registry); --metrics-port adds a port.
       const closeMetrics = await serveWorkerMetrics(flags);

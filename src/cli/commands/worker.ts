@@ -14,6 +14,7 @@ import { startWorkers } from '../../workers/worker-process.js';
 import { requireRedis } from '../../queue/require-redis.js';
 import { intArg, listArg } from '../arg-parsers.js';
 import { withEngine } from '../engine-session.js';
+import { addRuleOptions, ruleOverrides } from '../rule-options.js';
 import { runUntilSignal } from '../until-signal.js';
 
 export interface WorkerFlags {
@@ -65,16 +66,15 @@ const noEngine = (model: EmbeddingModel): FaceAnalyzer => ({
 
 export function registerWorker(program: Command): void {
   addWorkerOptions(
-    program
-      .command('worker')
-      .description(
-        'work on the queues until SIGTERM (finishes the jobs in flight, then exits); run any number, anywhere',
-      ),
+    addRuleOptions(program.command('worker')).description(
+      'work on the queues until SIGTERM (finishes the jobs in flight, then exits); run any number, anywhere',
+    ),
   ).action(async (flags: WorkerFlags, command: Command) => {
     const globals = command.optsWithGlobals();
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
     await requireRedis(config.redisUrl);
+    const rule = ruleOverrides(globals);
     const work = async (engine: FaceAnalyzer) => {
       // Metrics first: a port in use stops the command before any job is taken.
       const closeMetrics = await serveWorkerMetrics(flags);
@@ -87,7 +87,7 @@ export function registerWorker(program: Command): void {
           lockDurationMs: flags.lockDuration,
           stalledIntervalMs: flags.stalledInterval,
         },
-        { runIdentify },
+        { runIdentify, rule },
       ).catch(async (err: unknown) => {
         await closeMetrics();
         throw err;

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { loadSettings, type SettingSource } from './config-source.js';
+
+const decimal = (min: number, max: number, what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?(?:\d+(?:\.\d*)?|\.\d+)$/, { error: `expected ${what}` })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, { error: `expected ${what}` })
+        .max(max, { error: `expected ${what}` }),
+    );
+
+/**
+ * The 1:N rule's settings (src/identification/identification-rule.ts). Unset, a process applies the
+ * deployment's calibrated rule (`facepipe calibrate --apply`), else the model card's.
+ */
+export const identificationConfigSchema = z.object({
+  /** Score threshold: a face is named when its score is at most this. */
+  threshold: decimal(
+    0,
+    2,
+    'a number from 0 to 2 (the rule score, a Euclidean distance less the weighted margin)',
+  ).optional(),
+  /** How much the margin to the runners-up counts; 0 is the plain distance threshold. */
+  marginWeight: decimal(0, 10, 'a number from 0 to 10').optional(),
+});
+
+export type IdentificationConfig = z.output<typeof identificationConfigSchema>;
+
+type Key = keyof IdentificationConfig;
+
+export type IdentificationFlags = Partial<Record<Key, string | number>>;
+
+export const IDENTIFICATION_SETTINGS: Record<Key, SettingSource> = {
+  threshold: { env: 'FACEPIPE_IDENTIFICATION_THRESHOLD', flag: '--identification-threshold' },
+  marginWeight: { env: 'FACEPIPE_MARGIN_WEIGHT', flag: '--margin-weight' },
+};
+
+/**
+ * The rule settings given by flags (`identificationThreshold`, `marginWeight` as commander names
+ * them) or the environment; unset ones stay undefined. Throws a ConfigError naming a bad value.
+ */
+export function loadIdentificationConfig(
+  flags: { identificationThreshold?: string | number; marginWeight?: string | number } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): IdentificationConfig {
+  const given: IdentificationFlags = { threshold: flags.identificationThreshold, marginWeight: flags.marginWeight };
+  return loadSettings(identificationConfigSchema, IDENTIFICATION_SETTINGS, given, env);
+}
