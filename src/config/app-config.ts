@@ -4,7 +4,7 @@ import { canonicalTimeZone } from '../results/zoned-time.js';
 import { DEFAULT_STORAGE_URL } from '../storage/open-storage.js';
 import { parseS3Url } from '../storage/parse-s3-url.js';
 import { storageUrlScheme } from '../storage/storage-url.js';
-import { loadSettings, type SettingSource } from './config-source.js';
+import { loadSettings, type SettingSource, settingsNamedAfter } from './config-source.js';
 
 const urlWith = (protocols: string[], what: string) =>
   z
@@ -102,15 +102,16 @@ export const APP_DEFAULTS: AppConfig = {
   indexUrl: 'http://127.0.0.1:7070',
 };
 
-/** Where each setting comes from: environment variable and CLI flag. */
-export const APP_SETTINGS: Record<Key, SettingSource> = {
-  storage: { env: 'FACEPIPE_STORAGE', flag: '--storage' },
-  redisUrl: { env: 'REDIS_URL', flag: '--redis-url' },
-  queuePrefix: { env: 'FACEPIPE_QUEUE_PREFIX', flag: '--queue-prefix' },
-  indexUrl: { env: 'FACEPIPE_INDEX_URL', flag: '--index-url' },
-  captureKeyPattern: { env: 'FACEPIPE_CAPTURE_KEY_PATTERN', flag: '--capture-key-pattern' },
-  captureTimeZone: { env: 'FACEPIPE_CAPTURE_TIME_ZONE', flag: '--capture-time-zone' },
-};
+/**
+ * Where each setting comes from: environment variable and CLI flag, by the naming rule but for
+ * REDIS_URL (the variable other Redis tools read too).
+ */
+export const APP_SETTINGS: Record<Key, SettingSource> = settingsNamedAfter(
+  Object.keys(appConfigSchema.shape) as Key[],
+  {
+    redisUrl: 'REDIS_URL',
+  },
+);
 
 /**
  * The app's settings from the environment and CLI flags (a flag wins over its variable; an empty

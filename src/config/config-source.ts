@@ -1,5 +1,5 @@
 import { redactUrl } from '../util/redact-url.js';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** A setting that is not valid; the message names the variable or flag and the allowed values. */
 export class ConfigError extends Error {
@@ -9,10 +9,43 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * An integer setting >= `min` given as a string (env or flag); `what` is the allowed form for the
+ * message ("expected <what>"). Shared so every integer setting is read and reported alike.
+ */
+export const intSetting = (min: number, what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { error: `expected ${what}` })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { error: `expected ${what}` }),
+    );
+
 /** Where a setting comes from: environment variable and CLI flag. */
 export interface SettingSource {
   env: string;
   flag: string;
+}
+
+/**
+ * Each setting's sources by the one naming rule (`minFaceSize`: FACEPIPE_MIN_FACE_SIZE and
+ * --min-face-size), so that no setting's names stray from it; `env` gives the exceptions.
+ */
+export function settingsNamedAfter<K extends string>(
+  keys: readonly K[],
+  env: Partial<Record<K, string>> = {},
+): Record<K, SettingSource> {
+  return Object.fromEntries(
+    keys.map((key) => {
+      const words = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      return [key, { env: env[key] ?? `FACEPIPE_${words.replaceAll('-', '_').toUpperCase()}`, flag: `--${words}` }];
+    }),
+  ) as Record<K, SettingSource>;
 }
 
 /**

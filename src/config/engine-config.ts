@@ -3,33 +3,20 @@ import type { EngineOptions } from '../engine/engine-types.js';
 import { DETECTORS } from '../engine/face-detector.js';
 import { DEFAULT_ENGINE_OPTIONS } from '../engine/face-engine.js';
 import { BACKEND_NAMES } from '../engine/tf-backend.js';
-import { loadSettings, type SettingSource } from './config-source.js';
+import { intSetting, loadSettings, type SettingSource, settingsNamedAfter } from './config-source.js';
 
 /** Re-exported for existing importers of engine-config. */
 export { ConfigError } from './config-source.js';
 
-const int = (min: number, what: string) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, { error: `expected ${what}` })
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(min, { error: `expected ${what}` }),
-    );
-
 /** The one schema: raw strings (env or flags) in, typed engine settings out. */
 export const engineConfigSchema = z.object({
   backend: z.enum(BACKEND_NAMES, { error: `expected one of ${BACKEND_NAMES.join(', ')}` }).optional(),
-  threads: int(1, 'a positive integer').optional(),
+  threads: intSetting(1, 'a positive integer').optional(),
   detector: z.enum(DETECTORS, { error: `expected one of ${DETECTORS.join(', ')}` }).optional(),
-  minFaceSize: int(0, 'an integer >= 0 (pixels)').optional(),
-  maxPixels: int(1, 'a positive integer (width x height)').optional(),
-  maxBatch: int(1, 'a positive integer').optional(),
-  maxWaitMs: int(0, 'an integer >= 0 (milliseconds)').optional(),
+  minFaceSize: intSetting(0, 'an integer >= 0 (pixels)').optional(),
+  maxPixels: intSetting(1, 'a positive integer (width x height)').optional(),
+  maxBatch: intSetting(1, 'a positive integer').optional(),
+  maxWaitMs: intSetting(0, 'an integer >= 0 (milliseconds)').optional(),
   flipTta: z
     .string()
     .trim()
@@ -53,17 +40,9 @@ type Key = keyof EngineConfig;
 export type EngineFlags = { [K in Key]?: K extends 'flipTta' ? boolean | string : string };
 
 /** Where each setting comes from: environment variable and CLI flag. */
-export const ENGINE_SETTINGS: Record<Key, SettingSource> = {
-  backend: { env: 'FACEPIPE_BACKEND', flag: '--backend' },
-  threads: { env: 'FACEPIPE_THREADS', flag: '--threads' },
-  detector: { env: 'FACEPIPE_DETECTOR', flag: '--detector' },
-  minFaceSize: { env: 'FACEPIPE_MIN_FACE_SIZE', flag: '--min-face-size' },
-  maxPixels: { env: 'FACEPIPE_MAX_PIXELS', flag: '--max-pixels' },
-  maxBatch: { env: 'FACEPIPE_MAX_BATCH', flag: '--max-batch' },
-  maxWaitMs: { env: 'FACEPIPE_MAX_WAIT_MS', flag: '--max-wait-ms' },
-  flipTta: { env: 'FACEPIPE_FLIP_TTA', flag: '--flip-tta' },
-  adapter: { env: 'FACEPIPE_ADAPTER', flag: '--adapter' },
-};
+export const ENGINE_SETTINGS: Record<Key, SettingSource> = settingsNamedAfter(
+  Object.keys(engineConfigSchema.shape) as Key[],
+);
 
 /**
  * The engine's options from the environment and CLI flags (a flag wins over its variable), validated

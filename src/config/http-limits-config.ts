@@ -1,29 +1,16 @@
 import { z } from 'zod';
-import { loadSettings, type SettingSource } from './config-source.js';
-
-const int = (min: number, what: string) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, { error: `expected ${what}` })
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(min, { error: `expected ${what}` }),
-    );
+import { intSetting, loadSettings, type SettingSource } from './config-source.js';
 
 /** The index service's limits on its image routes (/v1/identify, /v1/verify) and connections. */
 export const httpLimitsSchema = z.object({
   /** Images analysed at once; one more is answered 503 BUSY with Retry-After. */
-  maxConcurrentImages: int(1, 'a positive integer'),
+  maxConcurrentImages: intSetting(1, 'a positive integer'),
   /** Whole request (headers and body) must arrive within this, ms: a trickled body is dropped. */
-  requestTimeoutMs: int(1, 'a positive integer (milliseconds)'),
+  requestTimeoutMs: intSetting(1, 'a positive integer (milliseconds)'),
   /** A connection idle this long is closed, ms. */
-  connectionTimeoutMs: int(1, 'a positive integer (milliseconds)'),
+  connectionTimeoutMs: intSetting(1, 'a positive integer (milliseconds)'),
   /** Largest uploaded image, width x height: lower than the batch jobs' --max-pixels (an upload is anyone's). */
-  maxPixels: int(1, 'a positive integer (width x height)'),
+  maxPixels: intSetting(1, 'a positive integer (width x height)'),
 });
 
 export type HttpLimits = z.output<typeof httpLimitsSchema>;

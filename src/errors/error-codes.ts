@@ -69,11 +69,15 @@ export const FACE_ERROR_CODES = [
 
 export type FaceErrorCode = (typeof FACE_ERROR_CODES)[number];
 
+/** The codes whose `where` is W. */
+type CodeWhere<W> = { [C in ErrorCode]: (typeof ERROR_CODES)[C]['where'] extends W ? C : never }[ErrorCode];
+
+/** The codes whose `where` is `where`, in the table's order: lists read from the table cannot miss a code. */
+export function errorCodesWhere<W extends (typeof ERROR_CODES)[ErrorCode]['where']>(where: W): CodeWhere<W>[] {
+  return ALL_ERROR_CODES.filter((code): code is CodeWhere<W> => ERROR_CODES[code].where === where);
+}
+
 /** Codes a result file's `error` may carry: a refused input or a transient outage. */
-export const RESULT_ERROR_CODES = [
-  ...FACE_ERROR_CODES,
-  'INDEX_UNAVAILABLE',
-  'SOURCE_UNAVAILABLE',
-] as const satisfies readonly ErrorCode[];
+export const RESULT_ERROR_CODES = errorCodesWhere('result');
 
 export type ResultErrorCode = (typeof RESULT_ERROR_CODES)[number];

@@ -10,7 +10,7 @@ import { listAll } from '../storage/list-all.js';
 import { openStorage } from '../storage/open-storage.js';
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
 import type { IdentifiedFace, IdentifyResponse } from './index-api-schemas.js';
-import type { IndexClient } from './index-client.js';
+import { type IndexClient, isEnrolled } from './index-client.js';
 import { IndexServiceError } from './index-service-error.js';
 
 /** Images sent at once: the service's engine is the bottleneck, a few keep it busy. */
@@ -118,15 +118,4 @@ export async function matedProbes(
   const probes = labelled.filter((p) => enrolled.get(p.personId)).map(({ personId: _, ...p }) => p);
   const notEnrolled = [...enrolled].filter(([, known]) => !known).map(([personId]) => personId);
   return { ...run, probes, notEnrolled: notEnrolled.sort(), unlabelled: unlabelled.sort() };
-}
-
-/** Whether the service holds the person (GET /v1/persons/:id answers 404 when not). */
-async function isEnrolled(client: IndexClient, personId: string): Promise<boolean> {
-  try {
-    await client.person(personId);
-    return true;
-  } catch (err) {
-    if (err instanceof IndexServiceError && err.status === 404) return false;
-    throw err;
-  }
 }

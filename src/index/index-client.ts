@@ -246,3 +246,17 @@ export class IndexClient {
     );
   }
 }
+
+/**
+ * Whether the service holds the person (GET /v1/persons/:id answers 404 when not); any other
+ * failure is thrown. Shared by `facepipe matches` and calibrate's probes so both read a 404 alike.
+ */
+export async function isEnrolled(client: IndexClient, personId: string): Promise<boolean> {
+  try {
+    await client.person(personId);
+    return true;
+  } catch (err) {
+    if (err instanceof IndexServiceError && err.status === 404) return false;
+    throw err;
+  }
+}

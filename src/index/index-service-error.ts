@@ -2,17 +2,11 @@
  * A failed call to the index service (index-client.ts): the service's own error answer
  * (`{ error: { code, message } }` with its HTTP status) or no answer at all (UNREACHABLE).
  */
-import type { ErrorCode } from '../errors/error-codes.js';
+import { errorCodesWhere } from '../errors/error-codes.js';
 import { API_ERROR_CODES } from './index-api-schemas.js';
 
-/** The service's error codes, plus the client's own: no answer (UNREACHABLE, TIMEOUT), /readyz's 503 (NOT_READY), an answer that is not the API's (BAD_RESPONSE). */
-export const INDEX_SERVICE_ERROR_CODES = [
-  ...API_ERROR_CODES,
-  'UNREACHABLE',
-  'TIMEOUT',
-  'NOT_READY',
-  'BAD_RESPONSE',
-] as const satisfies readonly ErrorCode[];
+/** The service's error codes, /readyz's 503 (NOT_READY), and the client's own (`where: 'client'`): no answer (UNREACHABLE, TIMEOUT), an answer that is not the API's (BAD_RESPONSE). */
+export const INDEX_SERVICE_ERROR_CODES = [...API_ERROR_CODES, 'NOT_READY' as const, ...errorCodesWhere('client')];
 
 export type IndexServiceErrorCode = (typeof INDEX_SERVICE_ERROR_CODES)[number];
 

@@ -7,7 +7,7 @@ import { waitForJobs } from '../queue/job-tracker.js';
 import type { EnrollItem, EnrollJobData, EnrollJobResult } from '../queue/jobs.js';
 import { logQueueErrors } from '../queue/log-queue-errors.js';
 import { QUEUE_NAMES, queueConnectionOptions } from '../queue/queue-names.js';
-import { NO_WORKER_WARNING_MS, noWorkerMessage, warnWithoutWorkers } from '../queue/warn-without-workers.js';
+import { warnWaitingProducer } from '../queue/warn-without-workers.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { compareKeys } from '../storage/compare-keys.js';
@@ -108,11 +108,7 @@ export async function runEnroll(
 
     const total = enqueued.enqueued + enqueued.alreadyQueued;
     options.onProgress?.({ done: 0, total, failed: 0, faces: 0 });
-    const warnAfter = options.noWorkerWarningMs ?? NO_WORKER_WARNING_MS;
-    const cancelWarning = warnWithoutWorkers(queue, {
-      afterMs: warnAfter,
-      onNoWorker: () => options.onNoWorker?.(noWorkerMessage(queue, warnAfter)),
-    });
+    const cancelWarning = warnWaitingProducer(queue, options);
     const tracked = await waitForJobs<EnrollJobResult>(queue, jobIds, {
       abort: options.abort,
       onProgress: ({ completed, failed }) => {

@@ -44,3 +44,18 @@ export function noWorkerMessage(queue: Queue, waitedMs: number): string {
     '--storage, --redis-url and --queue-prefix; still waiting (Ctrl-C stops waiting, the jobs stay queued)'
   );
 }
+
+/**
+ * warnWithoutWorkers as the waiting producers (enroll, identify) use it: after `noWorkerWarningMs`
+ * (default NO_WORKER_WARNING_MS) their `onNoWorker` gets noWorkerMessage's text. Returns the cancel.
+ */
+export function warnWaitingProducer(
+  queue: Queue,
+  options: { noWorkerWarningMs?: number; onNoWorker?: (message: string) => void },
+): () => void {
+  const warnAfter = options.noWorkerWarningMs ?? NO_WORKER_WARNING_MS;
+  return warnWithoutWorkers(queue, {
+    afterMs: warnAfter,
+    onNoWorker: () => options.onNoWorker?.(noWorkerMessage(queue, warnAfter)),
+  });
+}

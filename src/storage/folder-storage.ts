@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { compareKeys } from './compare-keys.js';
 import { InvalidStorageKeyError } from './invalid-storage-key-error.js';
 import {
-  DEFAULT_LIST_LIMIT,
+  listLimit,
   type ListOptions,
   type ListPage,
   type PutOptions,
@@ -38,7 +38,7 @@ export class FolderStorage implements Storage {
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
-    const limit = checkLimit(options.limit);
+    const limit = listLimit(options.limit);
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
     const found: StorageObject[] = [];
     // One more than asked, so the last page says it is the last.
@@ -183,13 +183,6 @@ function toObject(key: string, stats: BigIntStats): StorageObject {
 
 function etagOf(stats: BigIntStats): string {
   return `${stats.size.toString(16)}-${stats.mtimeNs.toString(16)}-${stats.ino.toString(16)}`;
-}
-
-function checkLimit(limit: number | undefined): number {
-  if (limit === undefined) return DEFAULT_LIST_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1)
-    throw new RangeError(`list limit must be a positive integer, got ${limit}`);
-  return limit;
 }
 
 function encodeCursor(lastKey: string): string {

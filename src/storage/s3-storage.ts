@@ -9,12 +9,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { parseS3Url } from './parse-s3-url.js';
 import {
-  DEFAULT_LIST_LIMIT,
   type ListOptions,
   type ListPage,
   type PutOptions,
   type Storage,
   type StorageObject,
+  listLimit,
 } from './storage.js';
 import { StorageNotFoundError } from './storage-not-found-error.js';
 
@@ -47,9 +47,7 @@ export class S3Storage implements Storage {
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
-    const limit = options.limit ?? DEFAULT_LIST_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new RangeError(`list limit must be a positive integer, got ${limit}`);
+    const limit = listLimit(options.limit);
     const out = await this.client.send(
       new ListObjectsV2Command({
         Bucket: this.bucket,

@@ -57,3 +57,11 @@ export interface Storage {
 }
 
 export const DEFAULT_LIST_LIMIT = 1000;
+
+/** The page size a `list` call asked for (default DEFAULT_LIST_LIMIT); shared so both storages refuse the same limits alike. */
+export function listLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_LIST_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`list limit must be a positive integer, got ${limit}`);
+  return limit;
+}

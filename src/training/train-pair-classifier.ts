@@ -4,6 +4,7 @@ import { pairVerification } from './held-out.js';
 import { PairClassifier, type PairTrainingOptions } from './pair-classifier.js';
 import { Rng } from './rng.js';
 import {
+  dataCounts,
   prepareTraining,
   writeTrainingReport,
   type EmbedLabelledFolder,
@@ -103,10 +104,7 @@ export async function trainPairClassifier(
   classifier.dispose();
   return {
     out: options.out,
-    images: data.vectors.length,
-    people: new Set(data.labels).size,
-    skipped: data.skipped.length,
-    cached: data.cached,
+    ...dataCounts(data),
     heldOut,
     seconds,
   };

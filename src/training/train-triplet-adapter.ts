@@ -9,6 +9,7 @@ import {
   writeTrainingReport,
   type EmbedLabelledFolder,
   type TrainingDataOptions,
+  dataCounts,
 } from './training-data.js';
 import type { TripletDistance } from './triplet-loss.js';
 import type { MiningStrategy } from './triplet-mining.js';
@@ -167,10 +168,7 @@ export async function trainTripletAdapter(
     epochs: result.history.length,
     loss: last?.loss,
     activeShare: last?.activeShare,
-    images: data.vectors.length,
-    people: new Set(data.labels).size,
-    skipped: data.skipped.length,
-    cached: data.cached,
+    ...dataCounts(data),
     heldOut,
     seconds,
     heldOutPeople: training.heldOutPeople,

@@ -43,6 +43,16 @@ export async function prepareTraining(options: TrainingDataOptions, embed: Embed
   return { data, tf, rng, split };
 }
 
+/** The counts both trainers report of their data (in this order, as their JSON shows them). */
+export function dataCounts(data: LabelledEmbeddings) {
+  return {
+    images: data.vectors.length,
+    people: new Set(data.labels).size,
+    skipped: data.skipped.length,
+    cached: data.cached,
+  };
+}
+
 /** A people file: one person id per line; blank lines and lines starting with # are skipped. */
 export async function readPeopleFile(file: string): Promise<Set<string>> {
   const text = await readFile(file, 'utf8').catch((err: Error) => {

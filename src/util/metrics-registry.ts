@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 /** Every metric of facepipe starts with this. */
 export const METRIC_PREFIX = 'facepipe_';
@@ -25,6 +25,23 @@ export function processMetricsRegistry(): Registry {
  */
 export function sharedMetric<T>(registry: Registry, name: string, create: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? create();
+}
+
+/**
+ * The histogram facepipe_<name>, shared as by sharedMetric (the service and the workers of `up` time
+ * into one series); the name is given once, so the lookup and the new metric cannot disagree.
+ */
+export function sharedHistogram<L extends string>(
+  registry: Registry,
+  name: string,
+  options: { help: string; labelNames: L[]; buckets: number[] },
+): Histogram<L> {
+  const fullName = METRIC_PREFIX + name;
+  return sharedMetric(
+    registry,
+    fullName,
+    () => new Histogram<L>({ name: fullName, ...options, registers: [registry] }),
+  );
 }
 
 /**

@@ -42,12 +42,8 @@ export class EnrollJobHandler {
   private readonly now: () => Date;
 
   constructor(private readonly deps: EnrollJobHandlerDeps) {
-    this.sources = new JobSources({
-      storageUrl: deps.storageUrl,
-      model: deps.gallery.model,
-      verb: 'enrolls',
-      openSource: deps.openSource,
-    });
+    // The deps carry storageUrl and openSource under JobSources' own names.
+    this.sources = new JobSources({ ...deps, model: deps.gallery.model, verb: 'enrolls' });
     this.now = deps.now ?? (() => new Date());
   }
 

@@ -67,12 +67,8 @@ export class IdentifyJobHandler {
   private readonly now: () => Date;
 
   constructor(private readonly deps: IdentifyJobHandlerDeps) {
-    this.sources = new JobSources({
-      storageUrl: deps.storageUrl,
-      model: deps.model.id,
-      verb: 'identifies',
-      openSource: deps.openSource,
-    });
+    // The deps carry storageUrl and openSource under JobSources' own names.
+    this.sources = new JobSources({ ...deps, model: deps.model.id, verb: 'identifies' });
     const rule = deps.rule ?? deps.model.identification;
     this.rule = typeof rule === 'function' ? rule : () => rule;
     this.now = deps.now ?? (() => new Date());

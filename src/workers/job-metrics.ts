@@ -1,9 +1,9 @@
 import type { Job } from 'bullmq';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, type Histogram, type Registry } from 'prom-client';
 import { FaceError } from '../errors/face-error.js';
 import { logger } from '../logger.js';
 import type { QueueName } from '../queue/queue-names.js';
-import { METRIC_PREFIX, sharedMetric } from '../util/metrics-registry.js';
+import { METRIC_PREFIX, sharedHistogram, sharedMetric } from '../util/metrics-registry.js';
 import type { JobProcessor } from './job-kind.js';
 
 /** What one finished job did, whatever its queue: the log line and the counters. */
@@ -51,18 +51,11 @@ export class JobMetrics {
       'queue',
       'code',
     ]);
-    this.duration = sharedMetric(
-      registry,
-      `${METRIC_PREFIX}job_duration_seconds`,
-      () =>
-        new Histogram({
-          name: `${METRIC_PREFIX}job_duration_seconds`,
-          help: 'Job run time on this worker by queue and outcome (stands in for detect+embed latency)',
-          labelNames: ['queue', 'outcome'],
-          buckets: JOB_BUCKETS,
-          registers: [registry],
-        }),
-    );
+    this.duration = sharedHistogram(registry, 'job_duration_seconds', {
+      help: 'Job run time on this worker by queue and outcome (stands in for detect+embed latency)',
+      labelNames: ['queue', 'outcome'],
+      buckets: JOB_BUCKETS,
+    });
   }
 
   /**

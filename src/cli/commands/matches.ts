@@ -2,10 +2,9 @@ import { redactUrl } from '../../util/redact-url.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { Redis } from 'ioredis';
 import { loadAppConfig, type AppFlags } from '../../config/app-config.js';
-import { IndexClient } from '../../index/index-client.js';
+import { IndexClient, isEnrolled } from '../../index/index-client.js';
 import { DEFAULT_RESULTS_PREFIX, MatchStore, parseIsoTime } from '../../matches/match-store.js';
 import { DEFAULT_MATCHES_LIMIT, MAX_MATCHES_LIMIT, type MatchRecord } from '../../matches/types.js';
-import { IndexServiceError } from '../../index/index-service-error.js';
 import { matchKeyPrefix } from '../../queue/queue-names.js';
 import { requireRedis } from '../../queue/require-redis.js';
 import { openStorage } from '../../storage/open-storage.js';
@@ -167,15 +166,4 @@ function sightingLine(item: MatchRecord): string {
   const box = `box x=${Math.round(x)} y=${Math.round(y)} w=${Math.round(width)} h=${Math.round(height)}`;
   const distance = item.distance === null ? 'distance -' : `distance ${fixed(item.distance)}`;
   return `${item.seenAt}\t${item.key}\t${box}\t${distance}\t${item.resultKey}`;
-}
-
-/** Whether the index holds the person (a 404 NOT_FOUND says it does not). */
-async function isEnrolled(client: IndexClient, personId: string): Promise<boolean> {
-  try {
-    await client.person(personId);
-    return true;
-  } catch (err) {
-    if (err instanceof IndexServiceError && err.status === 404) return false;
-    throw err;
-  }
 }

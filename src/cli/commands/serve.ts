@@ -65,6 +65,22 @@ export function servePort(flags: ServeFlags, config: AppConfig): number {
   return url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
 }
 
+/**
+ * The index-service options the serve flags set, shared by `serve` and `up` so both read them alike;
+ * call it before starting anything: bad HTTP limits throw a ConfigError here.
+ */
+export function serveFlagOptions(flags: ServeFlags, config: AppConfig) {
+  const limits = serveLimits(flags);
+  return {
+    port: servePort(flags, config),
+    host: flags.host,
+    ef: flags.ef,
+    service: snapshotCadence(flags),
+    insecureNoAuth: flags.insecureNoAuth === true,
+    limits,
+  };
+}
+
 export function snapshotCadence(flags: ServeFlags): { snapshotEveryChanges: number; snapshotEveryMs: number } {
   return { snapshotEveryChanges: flags.snapshotChanges, snapshotEveryMs: flags.snapshotSeconds * 1000 };
 }
@@ -79,16 +95,11 @@ export function registerServe(program: Command): void {
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
     await requireRedis(config.redisUrl);
-    const limits = serveLimits(flags);
+    const options = serveFlagOptions(flags, config);
     let engine: Promise<FaceEngine> | undefined;
     const running = await startIndexService(config, {
       model: await deploymentModel(globals),
-      port: servePort(flags, config),
-      host: flags.host,
-      ef: flags.ef,
-      service: snapshotCadence(flags),
-      insecureNoAuth: flags.insecureNoAuth === true,
-      limits,
+      ...options,
       rule: ruleOverrides(globals),
       // identify/verify need the engine: started on the first such request, not before.
       analyzer: () => {

@@ -2,14 +2,12 @@ import type { Command } from 'commander';
 import { loadAppConfig } from '../../config/app-config.js';
 import { loadEngineConfig } from '../../config/engine-config.js';
 import { startIndexService } from '../../index/index-service-runtime.js';
-import { runIdentify } from '../../producers/identify-run.js';
-import { startWorkers } from '../../workers/worker-process.js';
 import { requireRedis } from '../../queue/require-redis.js';
 import { withEngine } from '../engine-session.js';
 import { ruleOverrides } from '../rule-options.js';
 import { runUntilSignal } from '../until-signal.js';
-import { addServeOptions, servePort, serveLimits, snapshotCadence, type ServeFlags } from './serve.js';
-import { addWorkerOptions, serveWorkerMetrics, type WorkerFlags } from './worker.js';
+import { addServeOptions, serveFlagOptions, type ServeFlags } from './serve.js';
+import { addWorkerOptions, serveWorkerMetrics, startFlaggedWorkers, type WorkerFlags } from './worker.js';
 
 export function registerUp(program: Command): void {
   addWorkerOptions(
@@ -25,31 +23,16 @@ export function registerUp(program: Command): void {
     const config = loadAppConfig(globals);
     const engineOptions = loadEngineConfig(globals);
     await requireRedis(config.redisUrl);
-    const limits = serveLimits(flags);
+    const options = serveFlagOptions(flags, config);
     const rule = ruleOverrides(globals);
     await withEngine(engineOptions, async (engine) => {
       const index = await startIndexService(config, {
         model: engine.model,
-        port: servePort(flags, config),
-        host: flags.host,
-        ef: flags.ef,
-        service: snapshotCadence(flags),
-        insecureNoAuth: flags.insecureNoAuth === true,
-        limits,
+        ...options,
         analyzer: engine,
         rule,
       });
-      const workers = await startWorkers(
-        config,
-        engine,
-        flags.queues,
-        {
-          concurrency: flags.concurrency ?? 2 * engineOptions.threads,
-          lockDurationMs: flags.lockDuration,
-          stalledIntervalMs: flags.stalledInterval,
-        },
-        { runIdentify, rule },
-      );
+      const workers = await startFlaggedWorkers(config, engine, flags, engineOptions.threads, rule);
       // The service's /metrics already shows the workers' (one registry); --metrics-port adds a port.
       const closeMetrics = await serveWorkerMetrics(flags);
       process.stderr.write(

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { loadAppConfig } from '../../config/app-config.js';
+import { loadAppConfig, type AppConfig } from '../../config/app-config.js';
 import { loadEngineConfig } from '../../config/engine-config.js';
 import { resolveEmbeddingModel, type EmbeddingModel } from '../../engine/embedding-model.js';
 import type { FaceAnalyzer } from '../../engine/face-analyzer.js';
+import type { IdentificationRule } from '../../engine/model-card.js';
 import { logger } from '../../logger.js';
 import { runIdentify } from '../../producers/identify-run.js';
 import type { QueueName } from '../../queue/queue-names.js';
@@ -10,7 +11,7 @@ import { queuesNeedEngine, WORKER_QUEUES } from '../../workers/job-registry.js';
 import { processMetricsRegistry } from '../../util/metrics-registry.js';
 import { startMetricsServer } from '../../util/metrics-server.js';
 import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../../workers/queue-worker-options.js';
-import { startWorkers } from '../../workers/worker-process.js';
+import { type RunningWorkers, startWorkers } from '../../workers/worker-process.js';
 import { requireRedis } from '../../queue/require-redis.js';
 import { intArg, listArg } from '../arg-parsers.js';
 import { withEngine } from '../engine-session.js';
@@ -58,6 +59,30 @@ export async function serveWorkerMetrics(flags: WorkerFlags): Promise<() => Prom
   return () => server.close();
 }
 
+/**
+ * The workers the worker flags ask for, shared by `worker` and `up` so both size and wire them alike:
+ * 2 jobs per engine thread unless --concurrency, identify runs through the producer's runIdentify.
+ */
+export function startFlaggedWorkers(
+  config: AppConfig,
+  engine: FaceAnalyzer,
+  flags: WorkerFlags,
+  engineThreads: number,
+  rule: Partial<IdentificationRule>,
+): Promise<RunningWorkers> {
+  return startWorkers(
+    config,
+    engine,
+    flags.queues,
+    {
+      concurrency: flags.concurrency ?? 2 * engineThreads,
+      lockDurationMs: flags.lockDuration,
+      stalledIntervalMs: flags.stalledInterval,
+    },
+    { runIdentify, rule },
+  );
+}
+
 /** The analyzer of a worker that runs no inference. */
 const noEngine = (model: EmbeddingModel): FaceAnalyzer => ({
   model,
@@ -78,20 +103,12 @@ export function registerWorker(program: Command): void {
     const work = async (engine: FaceAnalyzer) => {
       // Metrics first: a port in use stops the command before any job is taken.
       const closeMetrics = await serveWorkerMetrics(flags);
-      const workers = await startWorkers(
-        config,
-        engine,
-        flags.queues,
-        {
-          concurrency: flags.concurrency ?? 2 * engineOptions.threads,
-          lockDurationMs: flags.lockDuration,
-          stalledIntervalMs: flags.stalledInterval,
+      const workers = await startFlaggedWorkers(config, engine, flags, engineOptions.threads, rule).catch(
+        async (err: unknown) => {
+          await closeMetrics();
+          throw err;
         },
-        { runIdentify, rule },
-      ).catch(async (err: unknown) => {
-        await closeMetrics();
-        throw err;
-      });
+      );
       await runUntilSignal('worker', async () => {
         await workers.close();
         await closeMetrics();

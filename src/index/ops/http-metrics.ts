@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { Gauge, Histogram, type Registry } from 'prom-client';
-import { METRIC_PREFIX, replacingMetric, sharedMetric } from '../../util/metrics-registry.js';
+import { Gauge, type Registry } from 'prom-client';
+import { METRIC_PREFIX, replacingMetric, sharedHistogram } from '../../util/metrics-registry.js';
 import type { FaceIndex } from '../face-index.js';
 
 /** Routes whose time is the index search (plus, for identify and verify, the engine's). */
@@ -21,30 +21,16 @@ export interface HttpMetricsOptions {
  * search routes' latency, and the index's size. Register it before the routes.
  */
 export function registerHttpMetrics(app: FastifyInstance, { registry, index }: HttpMetricsOptions): void {
-  const requests = sharedMetric(
-    registry,
-    `${METRIC_PREFIX}http_request_duration_seconds`,
-    () =>
-      new Histogram({
-        name: `${METRIC_PREFIX}http_request_duration_seconds`,
-        help: 'HTTP requests of the index service by method, route pattern and status code',
-        labelNames: ['method', 'route', 'status_code'],
-        buckets: LATENCY_BUCKETS,
-        registers: [registry],
-      }),
-  );
-  const search = sharedMetric(
-    registry,
-    `${METRIC_PREFIX}search_duration_seconds`,
-    () =>
-      new Histogram({
-        name: `${METRIC_PREFIX}search_duration_seconds`,
-        help: 'Answered search, identify and verify requests (status < 400), by route',
-        labelNames: ['route'],
-        buckets: LATENCY_BUCKETS,
-        registers: [registry],
-      }),
-  );
+  const requests = sharedHistogram(registry, 'http_request_duration_seconds', {
+    help: 'HTTP requests of the index service by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: LATENCY_BUCKETS,
+  });
+  const search = sharedHistogram(registry, 'search_duration_seconds', {
+    help: 'Answered search, identify and verify requests (status < 400), by route',
+    labelNames: ['route'],
+    buckets: LATENCY_BUCKETS,
+  });
   new Gauge({
     name: replacingMetric(registry, `${METRIC_PREFIX}index_faces`),
     help: 'Faces in the index served',
