@@ -9,23 +9,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppConfig, loadAppConfig } from '../src/config/app-config.js';
 import { decodeImage } from '../src/engine/decode-image.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
-import { type RunningIndexService, startIndexService } from '../src/index/index-service-runtime.js';
+import type { RunningIndexService } from '../src/index/index-service-runtime.js';
 import type { MatchPage } from '../src/matches/types.js';
 import { type EnrollRunSummary, runEnroll } from '../src/producers/enroll-run.js';
 import { type IdentifyRunSummary, runIdentify } from '../src/producers/identify-run.js';
-import { changeLogKey, QUEUE_NAMES, queueConnectionOptions } from '../src/queue/queue-names.js';
 import { ResultStore } from '../src/results/result-store.js';
 import type { ResultJson } from '../src/results/result-types.js';
 import { FolderStorage } from '../src/storage/folder-storage.js';
-import { type RunningWorkers, startWorkers } from '../src/workers/worker-process.js';
 import { PIXEL_CARD } from './support/pixel-embedder.js';
+import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
 import { assertValidResult } from './support/result-schema.js';
 import { faceImage, sample } from './support/sample-faces.js';
 
@@ -37,7 +34,7 @@ let dir: string;
 let config: AppConfig;
 let engine: FaceEngine;
 let index: RunningIndexService;
-let workers: RunningWorkers;
+let pipeline: TestPipeline;
 /** The upload of the export: today, long after the night. */
 const uploaded = new Date(Date.now() - 600_000);
 
@@ -70,35 +67,13 @@ beforeAll(async () => {
     captureTimeZone: 'Europe/Paris',
   });
   engine = await FaceEngine.start({ threads: 1, card: PIXEL_CARD, plugins: [PLUGIN] });
-  index = await startIndexService(config, {
-    model: engine.model,
-    port: 0,
-    host: '127.0.0.1',
-    analyzer: engine,
-    service: { readBlockMs: 100 },
-  });
-  config = { ...config, indexUrl: index.url };
-  workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], {
-    concurrency: 2,
-    lockDurationMs: 30_000,
-    stalledIntervalMs: 30_000,
-  });
+  pipeline = await startTestPipeline(config, engine);
+  ({ config, index } = pipeline);
 }, 120_000);
 
 afterAll(async () => {
-  await workers?.close();
-  await index?.close();
+  await pipeline?.close();
   await engine?.close();
-  for (const name of [QUEUE_NAMES.enroll, QUEUE_NAMES.identify]) {
-    const queue = new Queue(name, queueConnectionOptions(config));
-    await queue.obliterate({ force: true });
-    await queue.close();
-  }
-  const redis = new Redis(config.redisUrl);
-  await redis.del(changeLogKey(config, PIXEL_CARD.id));
-  const leftovers = await redis.keys(`${config.queuePrefix}:*`);
-  if (leftovers.length > 0) await redis.del(...leftovers);
-  redis.disconnect();
   await rm(dir, { recursive: true, force: true });
 });
 

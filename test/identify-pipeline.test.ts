@@ -7,22 +7,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAppConfig, type AppConfig } from '../src/config/app-config.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
-import { FACE_MODEL } from '../src/engine/face-model.js';
-import { startIndexService, type RunningIndexService } from '../src/index/index-service-runtime.js';
+import type { RunningIndexService } from '../src/index/index-service-runtime.js';
 import { runEnroll, type EnrollRunSummary } from '../src/producers/enroll-run.js';
 import { runIdentify, type IdentifyRunSummary } from '../src/producers/identify-run.js';
 import type { IdentifyEnqueueReport } from '../src/queue/jobs.js';
-import { changeLogKey, QUEUE_NAMES, queueConnectionOptions } from '../src/queue/queue-names.js';
 import { ResultStore } from '../src/results/result-store.js';
 import type { ResultJson } from '../src/results/result-types.js';
 import { FolderStorage } from '../src/storage/folder-storage.js';
-import { startWorkers, type RunningWorkers } from '../src/workers/worker-process.js';
+import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
 import { assertValidResult } from './support/result-schema.js';
 import { faceImage } from './support/sample-faces.js';
 
@@ -30,7 +26,7 @@ let dir: string;
 let config: AppConfig;
 let engine: FaceEngine;
 let index: RunningIndexService;
-let workers: RunningWorkers;
+let pipeline: TestPipeline;
 /** When the night's first snapshots were taken. */
 const old = new Date(Date.now() - 3600_000);
 
@@ -55,34 +51,13 @@ beforeAll(async () => {
 
   config = loadAppConfig({ storage: path.join(dir, 'data'), queuePrefix: `fptest-${randomBytes(4).toString('hex')}` });
   engine = await FaceEngine.start({ threads: 1 });
-  index = await startIndexService(config, {
-    port: 0,
-    host: '127.0.0.1',
-    analyzer: engine,
-    service: { readBlockMs: 100 },
-  });
-  config = { ...config, indexUrl: index.url };
-  workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], {
-    concurrency: 2,
-    lockDurationMs: 30_000,
-    stalledIntervalMs: 30_000,
-  });
+  pipeline = await startTestPipeline(config, engine);
+  ({ config, index } = pipeline);
 });
 
 afterAll(async () => {
-  await workers?.close();
-  await index?.close();
+  await pipeline?.close();
   await engine?.close();
-  for (const name of [QUEUE_NAMES.enroll, QUEUE_NAMES.identify]) {
-    const queue = new Queue(name, queueConnectionOptions(config));
-    await queue.obliterate({ force: true });
-    await queue.close();
-  }
-  const redis = new Redis(config.redisUrl);
-  await redis.del(changeLogKey(config, FACE_MODEL.id));
-  const leftovers = await redis.keys(`${config.queuePrefix}:*`); // match records (random prefix: ours alone)
-  if (leftovers.length > 0) await redis.del(...leftovers);
-  redis.disconnect();
   await rm(dir, { recursive: true, force: true });
 });
 

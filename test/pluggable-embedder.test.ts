@@ -7,8 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAppConfig, type AppConfig } from '../src/config/app-config.js';
 import {
@@ -19,16 +17,15 @@ import {
 } from '../src/engine/component-registry.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
 import { selectBackend } from '../src/engine/tf-backend.js';
-import { startIndexService, type RunningIndexService } from '../src/index/index-service-runtime.js';
+import type { RunningIndexService } from '../src/index/index-service-runtime.js';
 import { runEnroll, type EnrollRunSummary } from '../src/producers/enroll-run.js';
 import { runIdentify, type IdentifyRunSummary } from '../src/producers/identify-run.js';
-import { changeLogKey, QUEUE_NAMES, queueConnectionOptions } from '../src/queue/queue-names.js';
 import { ResultStore } from '../src/results/result-store.js';
 import type { ResultJson } from '../src/results/result-types.js';
 import { FolderStorage } from '../src/storage/folder-storage.js';
 import { keySegment } from '../src/storage/key-segment.js';
-import { startWorkers, type RunningWorkers } from '../src/workers/worker-process.js';
 import { PIXEL_CARD, PIXEL_EMBEDDER, PixelEmbedder } from './support/pixel-embedder.js';
+import { startTestPipeline, type TestPipeline } from './support/pipeline.js';
 import { assertValidResult } from './support/result-schema.js';
 import { faceImage } from './support/sample-faces.js';
 
@@ -38,7 +35,7 @@ let dir: string;
 let config: AppConfig;
 let engine: FaceEngine;
 let index: RunningIndexService;
-let workers: RunningWorkers;
+let pipeline: TestPipeline;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'facepipe-pluggable-'));
@@ -55,35 +52,13 @@ beforeAll(async () => {
 
   config = loadAppConfig({ storage: path.join(dir, 'data'), queuePrefix: `fptest-${randomBytes(4).toString('hex')}` });
   engine = await FaceEngine.start({ threads: 1, card: PIXEL_CARD, plugins: [PLUGIN] });
-  index = await startIndexService(config, {
-    model: engine.model,
-    port: 0,
-    host: '127.0.0.1',
-    analyzer: engine,
-    service: { readBlockMs: 100 },
-  });
-  config = { ...config, indexUrl: index.url };
-  workers = await startWorkers(config, engine, [QUEUE_NAMES.enroll, QUEUE_NAMES.identify], {
-    concurrency: 2,
-    lockDurationMs: 30_000,
-    stalledIntervalMs: 30_000,
-  });
+  pipeline = await startTestPipeline(config, engine);
+  ({ config, index } = pipeline);
 });
 
 afterAll(async () => {
-  await workers?.close();
-  await index?.close();
+  await pipeline?.close();
   await engine?.close();
-  for (const name of [QUEUE_NAMES.enroll, QUEUE_NAMES.identify]) {
-    const queue = new Queue(name, queueConnectionOptions(config));
-    await queue.obliterate({ force: true });
-    await queue.close();
-  }
-  const redis = new Redis(config.redisUrl);
-  await redis.del(changeLogKey(config, PIXEL_CARD.id));
-  const leftovers = await redis.keys(`${config.queuePrefix}:*`);
-  if (leftovers.length > 0) await redis.del(...leftovers);
-  redis.disconnect();
   await rm(dir, { recursive: true, force: true });
 });
 
