@@ -49,6 +49,23 @@ export const ERROR_CODES = {
   UNREACHABLE: { where: 'client', description: 'the index service did not accept the connection' },
   TIMEOUT: { where: 'client', description: 'the index service did not answer in time' },
   BAD_RESPONSE: { where: 'client', description: "the answer was not the API's JSON" },
+  // Sources: files a run does not read, and why (summaries' `skipped`, result files).
+  SYMLINK_REFUSED: {
+    where: 'result',
+    description: 'a symbolic link inside a folder source: not followed (FACEPIPE_FOLLOW_SYMLINKS=true allows)',
+  },
+  UNSUPPORTED_TYPE: {
+    where: 'job',
+    description: 'a file of a source whose extension is not an image type facepipe reads (.bmp, .pgm, ...): skipped',
+  },
+  OUTSIDE_LAYOUT: {
+    where: 'job',
+    description: 'an image of a folder enroll source that is not at <personId>/<image>: skipped',
+  },
+  INVALID_KEY: {
+    where: 'job',
+    description: 'a manifest key the storage refuses (absolute, "..", empty segment): not read',
+  },
 } as const satisfies Record<string, { where: 'result' | 'job' | 'http' | 'client'; description: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -65,6 +82,7 @@ export const FACE_ERROR_CODES = [
   'TOO_MANY_PIXELS',
   'NO_FACE',
   'ENGINE_FAILURE',
+  'SYMLINK_REFUSED',
 ] as const satisfies readonly ErrorCode[];
 
 export type FaceErrorCode = (typeof FACE_ERROR_CODES)[number];
