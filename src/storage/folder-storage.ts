@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats, Dirent } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compareKeys } from './compare-keys.js';
@@ -10,13 +10,28 @@ import {
   type ListOptions,
   type ListPage,
   type PutOptions,
+  type RefusedObject,
   type Storage,
   type StorageObject,
 } from './storage.js';
 import { StorageNotFoundError } from './storage-not-found-error.js';
+import { SymlinkRefusedError } from './symlink-refused-error.js';
 
 /** Names of in-flight writes; listings never show them. */
 const TEMP_PREFIX = '.facepipe-tmp-';
+
+/** A temp file older than this is a killed writer's: no `put` takes that long. */
+export const DEFAULT_TEMP_MAX_AGE_MS = 15 * 60_000;
+
+export interface FolderStorageOptions {
+  /**
+   * Follow symbolic links inside the folder (default true). Sources are opened with false unless
+   * FACEPIPE_FOLLOW_SYMLINKS says otherwise: a link is then left out of listings (reported in
+   * `refused`) and any key that is or passes through a link is refused (SymlinkRefusedError), so
+   * nothing outside the folder is read or written through one.
+   */
+  followSymlinks?: boolean;
+}
 
 /**
  * Storage in a local folder; a key is a path relative to the root.
@@ -31,26 +46,34 @@ const TEMP_PREFIX = '.facepipe-tmp-';
 export class FolderStorage implements Storage {
   readonly root: string;
   readonly url: string;
+  readonly followSymlinks: boolean;
+  private realRoot: Promise<string> | undefined;
 
-  constructor(root: string) {
+  constructor(root: string, options: FolderStorageOptions = {}) {
     this.root = path.resolve(root);
     this.url = pathToFileURL(this.root).href;
+    this.followSymlinks = options.followSymlinks ?? true;
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
     const limit = listLimit(options.limit);
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
     const found: StorageObject[] = [];
+    const refused: RefusedObject[] = [];
     // One more than asked, so the last page says it is the last.
-    await this.walk('', prefix, after, limit + 1, found);
-    if (found.length <= limit) return { items: found };
+    await this.walk('', prefix, after, limit + 1, found, refused);
+    if (found.length <= limit) return refused.length > 0 ? { items: found, refused } : { items: found };
     const items = found.slice(0, limit);
-    return { items, cursor: encodeCursor(items[items.length - 1].key) };
+    const last = items[items.length - 1].key;
+    // Links after the page's last key are the next page's to report.
+    const mine = refused.filter((r) => compareKeys(r.key, last) < 0);
+    return { items, cursor: encodeCursor(last), ...(mine.length > 0 ? { refused: mine } : {}) };
   }
 
   async get(key: string): Promise<Uint8Array> {
     const file = this.resolve(key);
     try {
+      await this.refuseLinks(key, file);
       return await readFile(file);
     } catch (err) {
       if (isMissing(err) || errnoCode(err) === 'EISDIR') throw new StorageNotFoundError(key, this.url);
@@ -61,6 +84,7 @@ export class FolderStorage implements Storage {
   async put(key: string, body: Uint8Array | string, _options: PutOptions = {}): Promise<{ etag: string }> {
     const file = this.resolve(key);
     const dir = path.dirname(file);
+    await this.refuseLinks(key, dir, true);
     await mkdir(dir, { recursive: true });
     const temp = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     try {
@@ -83,6 +107,7 @@ export class FolderStorage implements Storage {
   async head(key: string): Promise<StorageObject | null> {
     const file = this.resolve(key);
     try {
+      await this.refuseLinks(key, file);
       const stats = await stat(file, { bigint: true });
       return stats.isFile() ? toObject(key, stats) : null;
     } catch (err) {
@@ -94,11 +119,64 @@ export class FolderStorage implements Storage {
   async delete(key: string): Promise<void> {
     const file = this.resolve(key);
     try {
+      await this.refuseLinks(key, path.dirname(file), true);
       await unlink(file);
     } catch (err) {
       if (isMissing(err)) return;
       throw err;
     }
+  }
+
+  /**
+   * Removes the temp files of writers killed mid-`put` (older than `maxAgeMs`, so that live writes
+   * are left alone), anywhere under the root; returns how many. Run at the start of a process.
+   */
+  async removeStaleTempFiles(maxAgeMs: number = DEFAULT_TEMP_MAX_AGE_MS, now = Date.now()): Promise<number> {
+    let removed = 0;
+    const visit = async (dir: string): Promise<void> => {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isMissing(err)) return;
+        throw err;
+      }
+      for (const entry of entries) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) await visit(full);
+        else if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX)) {
+          const stats = await lstat(full).catch(() => null);
+          if (stats === null || now - stats.mtimeMs < maxAgeMs) continue;
+          await unlink(full).catch(() => undefined);
+          removed++;
+        }
+      }
+    };
+    await visit(this.root);
+    return removed;
+  }
+
+  /**
+   * When links are not followed: refuses a path (`file`, the key's file or folder) that is a link or
+   * passes through one, by comparing its real path with where it would be without links. A missing
+   * path throws ENOENT as reading it would; with `missingOk` (a folder about to be made) its
+   * nearest existing parent is checked instead.
+   */
+  private async refuseLinks(key: string, file: string, missingOk = false): Promise<void> {
+    if (this.followSymlinks) return;
+    this.realRoot ??= realpath(this.root);
+    const realRoot = await this.realRoot.catch((err) => {
+      this.realRoot = undefined; // the root may be made later
+      throw err;
+    });
+    let real: string;
+    try {
+      real = await realpath(file);
+    } catch (err) {
+      if (missingOk && isMissing(err) && file !== this.root) return this.refuseLinks(key, path.dirname(file), true);
+      throw err;
+    }
+    if (real !== path.join(realRoot, path.relative(this.root, file))) throw new SymlinkRefusedError(key, this.url);
   }
 
   /** The absolute path of a key, refusing keys that would leave the root. */
@@ -132,6 +210,7 @@ export class FolderStorage implements Storage {
     after: string | undefined,
     want: number,
     found: StorageObject[],
+    refused: RefusedObject[],
   ): Promise<void> {
     let entries: Dirent[];
     try {
@@ -145,6 +224,12 @@ export class FolderStorage implements Storage {
       if (entry.name.startsWith(TEMP_PREFIX)) continue;
       let dir = entry.isDirectory();
       let file = entry.isFile();
+      if (entry.isSymbolicLink() && !this.followSymlinks) {
+        const key = dirKey + entry.name;
+        if (key.startsWith(prefix) && (after === undefined || compareKeys(key, after) > 0))
+          refused.push({ key, code: 'SYMLINK_REFUSED', reason: 'a symbolic link: not followed' });
+        continue;
+      }
       if (entry.isSymbolicLink()) {
         const target = await stat(path.join(this.root, dirKey, entry.name)).catch(() => null);
         dir = target?.isDirectory() ?? false;
@@ -162,7 +247,7 @@ export class FolderStorage implements Storage {
         // Every key below starts with sortKey ("dir/").
         const matchesPrefix = sortKey.startsWith(prefix) || prefix.startsWith(sortKey);
         const beforeCursor = after !== undefined && compareKeys(sortKey, after) < 0 && !after.startsWith(sortKey);
-        if (matchesPrefix && !beforeCursor) await this.walk(sortKey, prefix, after, want, found);
+        if (matchesPrefix && !beforeCursor) await this.walk(sortKey, prefix, after, want, found, refused);
         continue;
       }
       if (!key.startsWith(prefix)) continue;

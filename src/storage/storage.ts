@@ -26,9 +26,19 @@ export interface ListOptions {
   limit?: number;
 }
 
+/** An entry a listing left out on purpose (a symbolic link a folder source does not follow). */
+export interface RefusedObject {
+  key: string;
+  /** An error code of src/errors/error-codes.ts, e.g. SYMLINK_REFUSED. */
+  code: string;
+  reason: string;
+}
+
 export interface ListPage {
   /** Keys in lexicographic (UTF-8 byte) order. */
   items: StorageObject[];
+  /** Entries under the prefix left out of `items`, and why (folder storage not following links). */
+  refused?: RefusedObject[];
   /** Present when more objects follow: pass it back as `options.cursor`. */
   cursor?: string;
 }
