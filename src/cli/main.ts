@@ -86,6 +86,11 @@ export function buildProgram(): Command {
       'workers: where a snapshot key says when it was taken, e.g. {yyyy}-{MM}-{dd}/{camera}/{HH}{mm}{ss}.jpg (default: none; EXIF, else last-modified)',
     )
     .option('--capture-time-zone <zone>', 'workers: IANA zone of camera clocks without an offset (default: UTC)')
+    .option('--follow-symlinks', 'folder sources: follow symbolic links (default: refused, SYMLINK_REFUSED)')
+    .option(
+      '--index-wait-ms <ms>',
+      'workers: how long an identify job waits for an unreachable index service, then fails the attempt (default: 300000)',
+    )
     .addHelpText('after', HELP_FOOTER);
   registerDemo(program);
   registerDetect(program);

@@ -4,7 +4,7 @@ import { canonicalTimeZone } from '../results/zoned-time.js';
 import { DEFAULT_STORAGE_URL } from '../storage/open-storage.js';
 import { parseS3Url } from '../storage/parse-s3-url.js';
 import { storageUrlScheme } from '../storage/storage-url.js';
-import { loadSettings, type SettingSource, settingsNamedAfter } from './config-source.js';
+import { intSetting, loadSettings, type SettingSource, settingsNamedAfter } from './config-source.js';
 
 const urlWith = (protocols: string[], what: string) =>
   z
@@ -85,6 +85,13 @@ export const appConfigSchema = z.object({
       }
     })
     .optional(),
+  /** Folder sources: follow symbolic links (default false: links are refused, SYMLINK_REFUSED). */
+  followSymlinks: z
+    .enum(['true', 'false'], { error: 'expected true or false' })
+    .transform((value) => value === 'true')
+    .optional(),
+  /** Workers: how long an identify job waits for an unreachable index service before failing the attempt (default 300000). */
+  indexWaitMs: intSetting(0, 'a whole number of milliseconds, e.g. 300000').optional(),
 });
 
 export type AppConfig = z.output<typeof appConfigSchema>;
@@ -95,7 +102,7 @@ type Key = keyof AppConfig;
 export type AppFlags = Partial<Record<Key, string>>;
 
 /** The defaults; the capture settings have none (no key pattern; times without an offset in UTC). */
-export const APP_DEFAULTS: AppConfig = {
+export const APP_DEFAULTS: Pick<AppConfig, 'storage' | 'redisUrl' | 'queuePrefix' | 'indexUrl'> = {
   storage: DEFAULT_STORAGE_URL,
   redisUrl: 'redis://127.0.0.1:6379',
   queuePrefix: 'facepipe',
