@@ -1,12 +1,15 @@
 import { listAll } from '../storage/list-all.js';
 import type { Storage } from '../storage/storage.js';
+import { forEachConcurrent } from '../util/for-each-concurrent.js';
 import type { ResultJson } from './result-types.js';
+import { isTransientResult } from './transient-error.js';
 
 export const DEFAULT_RESULTS_ROOT = 'facepipe/results';
 
 /**
  * Result files in storage: `<root>/<run>/<input key>.json`, one per input image, written whole
- * (a retried job overwrites its own files, never adds copies).
+ * (a retried job overwrites its own files, never adds copies). A result whose error is a transient
+ * outage (transient-error.ts) is stored but does not count as done.
  */
 export class ResultStore {
   private readonly root: string;
@@ -37,12 +40,31 @@ export class ResultStore {
     return JSON.parse(Buffer.from(await this.storage.get(resultKey)).toString('utf8')) as ResultJson;
   }
 
-  /** The input keys that have a result in this run. */
-  async inputKeys(run: string): Promise<Set<string>> {
+  /** The result, or undefined when it was removed meanwhile or is not JSON (it is then written again). */
+  private async readIfValid(resultKey: string): Promise<ResultJson | undefined> {
+    try {
+      const result = await this.get(resultKey);
+      return typeof result === 'object' && result !== null && 'error' in result ? result : undefined;
+    } catch (err) {
+      if (err instanceof SyntaxError || (err as { code?: string }).code === 'MISSING_FILE') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * The input keys of this run that are done: they have a result file, and it is not one of a
+   * transient outage (INDEX_UNAVAILABLE, SOURCE_UNAVAILABLE), which a re-run must identify again.
+   * Reads every result (`concurrency` at a time): a file's name cannot say what it holds.
+   */
+  async doneInputKeys(run: string, concurrency = 16): Promise<Set<string>> {
     const prefix = this.prefix(run);
+    const resultKeys: string[] = [];
+    for await (const { key } of listAll(this.storage, prefix)) if (key.endsWith('.json')) resultKeys.push(key);
     const keys = new Set<string>();
-    for await (const { key } of listAll(this.storage, prefix))
-      if (key.endsWith('.json')) keys.add(key.slice(prefix.length, -'.json'.length));
+    await forEachConcurrent(resultKeys, concurrency, async (resultKey) => {
+      const result = await this.readIfValid(resultKey);
+      if (result !== undefined && !isTransientResult(result)) keys.add(resultKey.slice(prefix.length, -'.json'.length));
+    });
     return keys;
   }
 
