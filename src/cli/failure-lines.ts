@@ -1,4 +1,4 @@
-import type { RunFailure } from '../producers/types.js';
+import type { RunFailure, SkippedFiles } from '../producers/types.js';
 import { printLine } from './output.js';
 
 /** Failures a text summary names; the rest are counted, and `facepipe failures` lists them all. */
@@ -19,4 +19,15 @@ export function printFailures(failures: readonly RunFailure[], total: number, mo
 /** key, person (enrollment), code, message: tab-separated. */
 export function failureLine(f: RunFailure): string {
   return [f.key, ...(f.personId !== undefined ? [f.personId] : []), f.code, f.message].join('\t');
+}
+
+/** Files of a source a run did not read (unsupported types, refused links): a count by code, and the first of them. */
+export function printSkipped(skipped: SkippedFiles): void {
+  const entries = Object.entries(skipped.skippedByCode);
+  const total = entries.reduce((sum, [, n]) => sum + n, 0);
+  if (total === 0) return;
+  const shown = skipped.skippedFiles.slice(0, FAILURES_SHOWN);
+  printLine(`not read (${total}: ${entries.map(([code, n]) => `${code} ${n}`).join(', ')}):`);
+  for (const f of shown) printLine(`  ${failureLine(f)}`);
+  if (total > shown.length) printLine(`  ... ${total - shown.length} more: --json lists the first 100`);
 }

@@ -1,7 +1,9 @@
 import { personIdProblem } from '../gallery/person-id.js';
 import path from 'node:path';
+import { FaceError } from '../errors/face-error.js';
 import { hasImageExtension } from '../files/image-files.js';
 import { compareKeys } from '../storage/compare-keys.js';
+import { InvalidStorageKeyError } from '../storage/invalid-storage-key-error.js';
 import { listAll } from '../storage/list-all.js';
 import type { Storage } from '../storage/storage.js';
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
@@ -36,14 +38,23 @@ async function fromFolders(source: Storage, prefix: string): Promise<EnrollListi
   const items: EnrollItem[] = [];
   const skipped: SkippedKey[] = [];
   const invalid: InvalidPersonKey[] = [];
-  for await (const object of listAll(source, prefix)) {
+  const refused = ({ key, code, reason }: { key: string; code: string; reason: string }) =>
+    skipped.push({ key, code, reason });
+  for await (const object of listAll(source, prefix, undefined, refused)) {
     const parts = object.key.slice(prefix.length).split('/');
-    if (!hasImageExtension(object.key))
-      skipped.push({ key: object.key, reason: `not an image (${path.extname(object.key) || 'no extension'})` });
+    if (!hasImageExtension(object.key)) skipped.push(unsupported(object.key));
     else if (parts.length === 1)
-      skipped.push({ key: object.key, reason: 'not in a person folder (expected <personId>/<image>)' });
+      skipped.push({
+        key: object.key,
+        code: 'OUTSIDE_LAYOUT',
+        reason: 'not in a person folder (expected <personId>/<image>)',
+      });
     else if (parts.length > 2)
-      skipped.push({ key: object.key, reason: 'nested deeper than one folder (expected <personId>/<image>)' });
+      skipped.push({
+        key: object.key,
+        code: 'OUTSIDE_LAYOUT',
+        reason: 'nested deeper than one folder (expected <personId>/<image>)',
+      });
     else {
       const problem = personIdProblem(parts[0]);
       if (problem !== undefined)
@@ -51,7 +62,17 @@ async function fromFolders(source: Storage, prefix: string): Promise<EnrollListi
       else items.push({ key: object.key, personId: parts[0], etag: object.etag, size: object.size });
     }
   }
+  skipped.sort((a, b) => compareKeys(a.key, b.key));
   return { items, skipped, missing: [], invalid };
+}
+
+/** A file whose extension is not an image type facepipe reads. */
+export function unsupported(key: string, where = ''): SkippedKey {
+  return {
+    key,
+    code: 'UNSUPPORTED_TYPE',
+    reason: `not an image type facepipe reads (${path.extname(key) || 'no extension'})${where}`,
+  };
 }
 
 async function fromManifest(source: Storage, manifest: ManifestEntry[], concurrency: number): Promise<EnrollListing> {
@@ -68,13 +89,21 @@ async function fromManifest(source: Storage, manifest: ManifestEntry[], concurre
       return;
     }
     if (!hasImageExtension(entry.key)) {
-      skipped.push({
-        key: entry.key,
-        reason: `not an image (${path.extname(entry.key) || 'no extension'}), manifest line ${entry.line}`,
-      });
+      skipped.push(unsupported(entry.key, `, manifest line ${entry.line}`));
       return;
     }
-    const object = await source.head(entry.key);
+    let object: Awaited<ReturnType<Storage['head']>>;
+    try {
+      object = await source.head(entry.key);
+    } catch (err) {
+      // A key the storage refuses ('..', absolute, a link): that line fails, the run goes on.
+      if (err instanceof InvalidStorageKeyError)
+        invalid.push({ key: entry.key, code: 'INVALID_KEY', reason: `manifest line ${entry.line}: ${err.message}` });
+      else if (FaceError.isFaceError(err))
+        invalid.push({ key: entry.key, code: err.code, reason: `manifest line ${entry.line}: ${err.message}` });
+      else throw err;
+      return;
+    }
     if (object === null) {
       missing.push({ key: entry.key, personId: entry.personId, line: entry.line });
       return;

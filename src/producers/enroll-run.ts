@@ -8,12 +8,13 @@ import type { EnrollItem, EnrollJobData, EnrollJobResult } from '../queue/jobs.j
 import { logQueueErrors } from '../queue/log-queue-errors.js';
 import { QUEUE_NAMES, queueConnectionOptions } from '../queue/queue-names.js';
 import { warnWaitingProducer } from '../queue/warn-without-workers.js';
-import { openStorage } from '../storage/open-storage.js';
+import { openSourceStorage, openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { compareKeys } from '../storage/compare-keys.js';
 import { canonicalStorageUrl } from '../storage/storage-url.js';
 import { listEnrollItems } from './enroll-items.js';
 import { EnrollProducer } from './enroll-producer.js';
+import { skippedFiles } from './skipped-files.js';
 import { noImageError, requireSourceExists, sourceName } from './source-check.js';
 import { SourceError } from './source-error.js';
 import {
@@ -24,6 +25,7 @@ import {
   type ManifestEntry,
   type MissingKey,
   type RunFailure,
+  type SkippedFiles,
 } from './types.js';
 
 export const DEFAULT_CHUNK_SIZE = 8;
@@ -47,7 +49,7 @@ export interface EnrollRunOptions {
 }
 
 /** Without --wait: what was listed and enqueued. */
-export interface EnrollEnqueueReport extends Omit<EnqueueSummary, 'jobIds'> {
+export interface EnrollEnqueueReport extends Omit<EnqueueSummary, 'jobIds'>, SkippedFiles {
   skipped: number;
   missing: number;
   /** Manifest lines or folders refused for their person id (INVALID_PERSON_ID). */
@@ -55,7 +57,7 @@ export interface EnrollEnqueueReport extends Omit<EnqueueSummary, 'jobIds'> {
 }
 
 /** With --wait: the state of every listed image in the gallery once the jobs finished. */
-export interface EnrollRunSummary {
+export interface EnrollRunSummary extends SkippedFiles {
   images: number;
   enrolled: number;
   failed: number;
@@ -80,7 +82,7 @@ export async function runEnroll(
   options: EnrollRunOptions,
 ): Promise<EnrollEnqueueReport | EnrollRunSummary> {
   const started = performance.now();
-  const source = openStorage(options.source);
+  const source = openSourceStorage(options.source, config.followSymlinks);
   const model = options.model ?? BASE_MODEL;
   const gallery = new GalleryStore(openStorage(config.storage), model.id);
   const queue = new Queue<EnrollJobData>(QUEUE_NAMES.enroll, queueConnectionOptions(config));
@@ -90,7 +92,9 @@ export async function runEnroll(
     const listing = await listEnrollItems(source, { manifest: options.manifest });
     if (options.manifest === undefined && listing.invalid.length === 0) requireEnrollable(source, listing);
     // Each refused line or folder is named once, where the user sees it; the run goes on without it.
-    for (const { reason } of listing.invalid) logger.warn({ code: 'INVALID_PERSON_ID' }, `not enrolled: ${reason}`);
+    for (const { reason, code } of listing.invalid)
+      logger.warn({ code: code ?? 'INVALID_PERSON_ID' }, `not enrolled: ${reason}`);
+    const skipped = skippedFiles(listing.skipped);
     const producer = new EnrollProducer(queue, gallery, {
       chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
       model: model.id,
@@ -104,6 +108,7 @@ export async function runEnroll(
         skipped: listing.skipped.length,
         missing: listing.missing.length,
         invalid: listing.invalid.length,
+        ...skipped,
       };
 
     const total = enqueued.enqueued + enqueued.alreadyQueued;
@@ -141,6 +146,7 @@ export async function runEnroll(
       seconds: (performance.now() - started) / 1000,
       enqueued: enqueued.enqueued + enqueued.alreadyQueued,
       alreadyEnrolled: enqueued.alreadyEnrolled,
+      ...skipped,
     };
   } finally {
     await queue.close();
@@ -153,7 +159,7 @@ export async function runEnroll(
  */
 function requireEnrollable(source: Storage, listing: EnrollListing): void {
   if (listing.items.length > 0) return;
-  const images = listing.skipped.filter((s) => !s.reason.startsWith('not an image'));
+  const images = listing.skipped.filter((s) => s.code === 'OUTSIDE_LAYOUT');
   if (images.length === 0) throw noImageError(source, listing.skipped.length);
   throw new SourceError(
     `source ${sourceName(source)}: none of its ${images.length} image(s) is in a <personId>/ folder ` +
@@ -224,7 +230,7 @@ async function summarize(
       code: 'MISSING_FILE',
       message: `manifest line ${m.line}: no such key in the source`,
     });
-  for (const bad of invalid) fail({ key: bad.key, code: 'INVALID_PERSON_ID', message: bad.reason });
+  for (const bad of invalid) fail({ key: bad.key, code: bad.code ?? 'INVALID_PERSON_ID', message: bad.reason });
   const images = items.length + missing.length + invalid.length;
   failures.sort((a, b) => compareKeys(a.key, b.key));
   return {

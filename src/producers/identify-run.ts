@@ -9,8 +9,9 @@ import { logQueueErrors } from '../queue/log-queue-errors.js';
 import { QUEUE_NAMES, queueConnectionOptions } from '../queue/queue-names.js';
 import { warnWaitingProducer } from '../queue/warn-without-workers.js';
 import { ResultStore } from '../results/result-store.js';
+import { isTransientResult } from '../results/transient-error.js';
 import { listAll } from '../storage/list-all.js';
-import { openStorage } from '../storage/open-storage.js';
+import { openSourceStorage, openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { compareKeys } from '../storage/compare-keys.js';
 import { canonicalStorageUrl } from '../storage/storage-url.js';
@@ -18,8 +19,17 @@ import { shortHash } from '../util/short-hash.js';
 import { IdentifyProducer } from './identify-producer.js';
 import { PersonsSeen } from './persons-seen.js';
 import { RunStore } from './run-store.js';
+import { unsupported } from './enroll-items.js';
+import { skippedFiles } from './skipped-files.js';
 import { noImageError, requireSourceExists } from './source-check.js';
-import { MAX_SUMMARY_FAILURES, type IdentifyRunRecord, type PersonSeen, type RunFailure } from './types.js';
+import {
+  MAX_SUMMARY_FAILURES,
+  type IdentifyRunRecord,
+  type PersonSeen,
+  type RunFailure,
+  type SkippedFiles,
+  type SkippedKey,
+} from './types.js';
 
 export const DEFAULT_IDENTIFY_CHUNK_SIZE = 8;
 
@@ -50,7 +60,10 @@ export interface IdentifyRunOptions {
   noWorkerWarningMs?: number;
 }
 
-export interface IdentifyRunSummary {
+/** Without --wait: what was planned and enqueued, and the files of the source not read. */
+export type IdentifyRunReport = IdentifyEnqueueReport & SkippedFiles;
+
+export interface IdentifyRunSummary extends SkippedFiles {
   run: string;
   /** The run took the snapshots modified after this (null: all). */
   since: string | null;
@@ -67,6 +80,14 @@ export interface IdentifyRunSummary {
   failures: RunFailure[];
   /** Who was seen: per person, in how many snapshots, the first and the last; most snapshots first. */
   seen: PersonSeen[];
+  /**
+   * Every snapshot has a result that is not a transient outage's. False while some hit an outage
+   * (INDEX_UNAVAILABLE, SOURCE_UNAVAILABLE: counted in `pending`) or have no result (NO_RESULT):
+   * a re-run of the run, or the next run of the source, identifies them again.
+   */
+  complete: boolean;
+  /** Snapshots whose result records a transient outage: to be identified again. */
+  pending: number;
 }
 
 /**
@@ -77,15 +98,15 @@ export interface IdentifyRunSummary {
 export function runIdentify(
   config: AppConfig,
   options: IdentifyRunOptions & { wait?: false },
-): Promise<IdentifyEnqueueReport>;
+): Promise<IdentifyRunReport>;
 export function runIdentify(
   config: AppConfig,
   options: IdentifyRunOptions,
-): Promise<IdentifyEnqueueReport | IdentifyRunSummary>;
+): Promise<IdentifyRunReport | IdentifyRunSummary>;
 export async function runIdentify(
   config: AppConfig,
   options: IdentifyRunOptions,
-): Promise<IdentifyEnqueueReport | IdentifyRunSummary> {
+): Promise<IdentifyRunReport | IdentifyRunSummary> {
   const started = performance.now();
   if (options.run !== undefined && !RUN_ID_PATTERN.test(options.run)) {
     throw new Error(
@@ -96,7 +117,7 @@ export async function runIdentify(
     throw new Error(`--since ${JSON.stringify(options.since)} is not an ISO 8601 time`);
 
   const storage = openStorage(config.storage);
-  const source = openStorage(options.source);
+  const source = openSourceStorage(options.source, config.followSymlinks);
   const sourceUrl = canonicalStorageUrl(source.url);
   const runs = new RunStore(storage);
   const results = new ResultStore(storage);
@@ -115,7 +136,7 @@ export async function runIdentify(
     if (record === undefined) {
       const since = options.since ?? (await lastWatermark(runs, results, sourceUrl));
       if (options.requireImages) await requireSourceExists(source);
-      const { items, objects, images } = await listSnapshots(source, since);
+      const { items, objects, images, skipped } = await listSnapshots(source, since);
       if (options.requireImages && images === 0) throw noImageError(source, objects);
       const run = options.run ?? newRunId(sourceUrl);
       record = {
@@ -129,13 +150,17 @@ export async function runIdentify(
         snapshots: items.length,
         createdAt: new Date().toISOString(),
         jobs: producer.plan(run, sourceUrl, items),
+        skipped: skippedFiles(skipped),
       };
+      for (const [code, n] of Object.entries(record.skipped?.skippedByCode ?? {}))
+        logger.warn({ run, code, files: n }, `${n} file(s) of the source not read: ${code}`);
       // The plan is stored before any job exists: a producer killed half-way re-enqueues the same ids.
       await runs.save(record);
     }
-    const { jobIds, ...enqueued } = await producer.enqueue(record, await results.inputKeys(record.run));
+    const { jobIds, ...enqueued } = await producer.enqueue(record, await results.doneInputKeys(record.run));
     const resultsPrefix = results.prefix(record.run);
-    if (!options.wait) return { run: record.run, since: record.since, resultsPrefix, ...enqueued };
+    const skipped = record.skipped ?? { skippedByCode: {}, skippedFiles: [] };
+    if (!options.wait) return { run: record.run, since: record.since, resultsPrefix, ...enqueued, ...skipped };
 
     const total = enqueued.enqueued + enqueued.alreadyQueued;
     options.onProgress?.({ done: 0, total, failed: 0, faces: 0 });
@@ -163,26 +188,36 @@ export async function runIdentify(
       resultsPrefix,
       failures: summary.failures.slice(0, MAX_SUMMARY_FAILURES),
       seen: summary.seen,
+      complete: summary.complete,
+      pending: summary.pending,
+      ...skipped,
     };
   } finally {
     await queue.close();
   }
 }
 
-/** Images anywhere under the source modified after `since`, and how many objects and images it holds in all. */
+/**
+ * Images anywhere under the source modified after `since`, how many objects and images it holds in
+ * all, and the files not read (of an unsupported type, or links refused) modified after `since`.
+ */
 async function listSnapshots(source: Storage, since: string | null) {
   const after = since === null ? -Infinity : Date.parse(since);
   const items: SnapshotItem[] = [];
+  const skipped: SkippedKey[] = [];
   let objects = 0;
   let images = 0;
-  for await (const object of listAll(source, '')) {
+  for await (const object of listAll(source, '', undefined, (r) => skipped.push(r))) {
     objects++;
-    if (!hasImageExtension(object.key)) continue;
+    if (!hasImageExtension(object.key)) {
+      if (object.modified.getTime() > after) skipped.push(unsupported(object.key));
+      continue;
+    }
     images++;
     if (object.modified.getTime() <= after) continue;
     items.push({ key: object.key, etag: object.etag, size: object.size, modified: object.modified.toISOString() });
   }
-  return { items, objects, images };
+  return { items, objects, images, skipped };
 }
 
 /**
@@ -193,7 +228,7 @@ async function listSnapshots(source: Storage, since: string | null) {
 async function lastWatermark(runs: RunStore, results: ResultStore, source: string): Promise<string | null> {
   for (const record of await runs.forSource(source)) {
     if (record.completedAt === undefined) {
-      const done = await results.inputKeys(record.run);
+      const done = await results.doneInputKeys(record.run);
       if (!record.jobs.every((job) => job.items.every((item) => done.has(item.key)))) {
         logger.warn(
           { run: record.run },
@@ -218,6 +253,7 @@ function newRunId(source: string): string {
 
 async function summarize(results: ResultStore, record: IdentifyRunRecord, failedJobs: Map<string, string>) {
   const counts = { snapshots: 0, faces: 0, identified: 0, unknown: 0, failed: 0, errors: {} as Record<string, number> };
+  let pending = 0;
   const failures: RunFailure[] = [];
   const seen = new PersonsSeen();
   const planned = new Set(record.jobs.flatMap((job) => job.items.map((item) => item.key)));
@@ -230,6 +266,7 @@ async function summarize(results: ResultStore, record: IdentifyRunRecord, failed
       counts.failed++;
       counts.errors[result.error.code] = (counts.errors[result.error.code] ?? 0) + 1;
       failures.push({ key: result.input.key, code: result.error.code, message: result.error.message });
+      if (isTransientResult(result)) pending++;
     }
     for (const face of result.faces) {
       counts.faces++;
@@ -258,5 +295,6 @@ async function summarize(results: ResultStore, record: IdentifyRunRecord, failed
     }
   }
   failures.sort((a, b) => compareKeys(a.key, b.key));
-  return { counts, failures, seen: seen.list(), complete: counts.errors.NO_RESULT === undefined };
+  const complete = counts.errors.NO_RESULT === undefined && pending === 0;
+  return { counts, failures, seen: seen.list(), complete, pending };
 }

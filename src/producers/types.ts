@@ -12,16 +12,30 @@ export interface ManifestEntry {
   personIdProblem?: string;
 }
 
-/** An image not enrolled because its person id breaks the rule; `reason` names the line or path. */
+/**
+ * A manifest line or folder not enrolled because its person id breaks the rule (INVALID_PERSON_ID),
+ * or its key is one the storage refuses (INVALID_KEY, SYMLINK_REFUSED); `reason` names the line or path.
+ */
 export interface InvalidPersonKey {
   key: string;
   reason: string;
+  /** Default INVALID_PERSON_ID. */
+  code?: string;
 }
 
-/** A key that is not enrolled, and why. */
+/** A file of a source that is not read, and why: UNSUPPORTED_TYPE, SYMLINK_REFUSED, OUTSIDE_LAYOUT. */
 export interface SkippedKey {
   key: string;
   reason: string;
+  code: string;
+}
+
+/** Files of a source a run did not read (not failures): how many by code, and the first of them by key. */
+export interface SkippedFiles {
+  /** Code (UNSUPPORTED_TYPE, SYMLINK_REFUSED, OUTSIDE_LAYOUT) -> files. */
+  skippedByCode: Record<string, number>;
+  /** The first MAX_SUMMARY_FAILURES skipped files by key, each with its code and why. */
+  skippedFiles: RunFailure[];
 }
 
 /** A manifest key that the source storage does not hold (the summary reports MISSING_FILE). */
@@ -67,8 +81,10 @@ export interface IdentifyRunRecord {
   watermark: string | null;
   snapshots: number;
   createdAt: string;
-  /** Set once every snapshot has its result file. */
+  /** Set once every snapshot has its result file, none of them a transient outage's. */
   completedAt?: string;
+  /** Files of the source the run did not read (unsupported types, refused links); absent in older runs. */
+  skipped?: SkippedFiles;
   /** The job plan: re-running the run re-enqueues exactly these jobs. */
   jobs: Array<{ jobId: string; items: SnapshotItem[] }>;
 }

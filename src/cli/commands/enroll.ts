@@ -3,7 +3,7 @@ import { loadAppConfig } from '../../config/app-config.js';
 import { DEFAULT_CHUNK_SIZE, runEnroll } from '../../producers/enroll-run.js';
 import { readManifestFile } from '../../producers/manifest.js';
 import { requireRedis } from '../../queue/require-redis.js';
-import { printFailures } from '../failure-lines.js';
+import { printFailures, printSkipped } from '../failure-lines.js';
 import { intArg } from '../arg-parsers.js';
 import { EXIT, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress-bar.js';
@@ -61,14 +61,16 @@ export function registerEnroll(program: Command): void {
             `${report.images} images: ${report.enrolled} enrolled (${report.persons} persons), ${report.failed} failed${errors ? ` (${errors})` : ''}, ${report.seconds.toFixed(1)} s`,
           );
           printFailures(report.failures, report.failed, 'facepipe failures --enroll');
+          printSkipped(report);
         } else {
           printLine(
             `${report.images} images: ${report.enqueued} enqueued in ${report.jobs} jobs, ${report.alreadyQueued} already queued, ${report.alreadyEnrolled} already enrolled, ${report.alreadyFailed} failed before`,
           );
-          if (report.skipped + report.missing + report.invalid > 0)
+          if (report.missing + report.invalid > 0)
             printLine(
-              `${report.skipped} keys skipped (not <personId>/<image>), ${report.missing} manifest keys missing, ${report.invalid} refused for their person id (INVALID_PERSON_ID)`,
+              `${report.missing} manifest keys missing, ${report.invalid} refused for their person id or key (INVALID_PERSON_ID, INVALID_KEY)`,
             );
+          printSkipped(report);
           printLine('workers (`facepipe worker` or `facepipe up`) enroll them; add --wait to follow');
         }
         const failed = 'enrolled' in report ? report.failed : report.invalid;

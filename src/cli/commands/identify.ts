@@ -4,7 +4,7 @@ import { DEFAULT_IDENTIFY_CHUNK_SIZE, runIdentify } from '../../producers/identi
 import type { PersonSeen } from '../../producers/types.js';
 import { requireRedis } from '../../queue/require-redis.js';
 import { intArg } from '../arg-parsers.js';
-import { printFailures } from '../failure-lines.js';
+import { printFailures, printSkipped } from '../failure-lines.js';
 import { EXIT, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress-bar.js';
 import { withInterrupt } from '../until-signal.js';
@@ -69,11 +69,18 @@ export function registerIdentify(program: Command): void {
           );
           printSeen(report.seen);
           printFailures(report.failures, report.failed, `facepipe failures ${report.run}`);
+          printSkipped(report);
+          if (!report.complete)
+            printLine(
+              `run ${report.run} is not complete: ${report.pending > 0 ? `${report.pending} snapshots hit an outage (INDEX_UNAVAILABLE, SOURCE_UNAVAILABLE); ` : ''}` +
+                `\`facepipe identify ${sourceArg} --run ${report.run}\` (or the next run) identifies them again`,
+            );
           printLine(`results: ${report.resultsPrefix}`);
         } else {
           printLine(
             `run ${report.run}: ${report.snapshots} snapshots${report.since ? ` modified after ${report.since}` : ''}; ${report.enqueued} enqueued in ${report.jobs} jobs, ${report.alreadyQueued} already queued, ${report.alreadyDone} done before`,
           );
+          printSkipped(report);
           printLine(
             `workers (\`facepipe worker\` or \`facepipe up\`) write ${report.resultsPrefix}; add --wait to follow`,
           );
