@@ -7,6 +7,7 @@ import { ChangeLog } from '../queue/change-log.js';
 import type { EnrollItem, EnrollJobData, EnrollJobResult } from '../queue/jobs.js';
 import { changeLogKey } from '../queue/queue-names.js';
 import { StorageNotFoundError } from '../storage/storage-not-found-error.js';
+import { openSourceStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import type { JobProcessor, WorkerContext } from './job-kind.js';
 import { JobSources } from './job-sources.js';
@@ -136,6 +137,7 @@ export function createEnrollProcessor({ config, analyzer, storage, redis }: Work
     gallery: new GalleryStore(storage, model.id),
     changeLog: new ChangeLog(redis, changeLogKey(config, model.id)),
     storageUrl: config.storage,
+    openSource: (url) => openSourceStorage(url, config.followSymlinks),
   });
   return (job) => handler.handle(job.id!, job.data);
 }

@@ -20,8 +20,10 @@ import { captureTime, type CaptureSettings, captureSettings } from '../results/c
 import { ResultStore } from '../results/result-store.js';
 import { RESULT_SCHEMA_ID, type ResultError, type ResultFace, type ResultJson } from '../results/result-types.js';
 import { StorageNotFoundError } from '../storage/storage-not-found-error.js';
+import { openSourceStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import type { JobProcessor, WorkerContext } from './job-kind.js';
+import { DEFAULT_INDEX_WAIT_MS, withIndexWait } from './index-wait.js';
 import { JobSources } from './job-sources.js';
 
 /** Top-k gallery persons kept per face in a result. */
@@ -59,7 +61,9 @@ type Analyzed =
  * snapshot (facepipe.result/v1). A snapshot that cannot be processed gets a result with its error.
  *
  * Transient faults (storage, index service, engine) throw so that BullMQ retries the job; on the
- * job's last attempt they are written into the results instead, so every snapshot ends with a file.
+ * job's last attempt they are written into the results instead, so every snapshot ends with a file
+ * the operator can see. A result of an outage (INDEX_UNAVAILABLE, SOURCE_UNAVAILABLE) does not count
+ * as done: a re-run of the run identifies the snapshot again and overwrites it (transient-error.ts).
  */
 export class IdentifyJobHandler {
   private readonly sources: JobSources;
@@ -203,7 +207,13 @@ export function createIdentifyProcessor({
     results: new ResultStore(storage),
     storageUrl: config.storage,
     model,
-    search: async (vectors, k) => (await index.search(vectors, k, { persons: true, model: model.id })).results,
+    // A restarting service is waited for (FACEPIPE_INDEX_WAIT_MS), not turned into INDEX_UNAVAILABLE.
+    search: (vectors, k) =>
+      withIndexWait(async () => (await index.search(vectors, k, { persons: true, model: model.id })).results, {
+        waitMs: config.indexWaitMs ?? DEFAULT_INDEX_WAIT_MS,
+        what: 'identify search',
+      }),
+    openSource: (url) => openSourceStorage(url, config.followSymlinks),
     capture: captureSettings({ keyPattern: config.captureKeyPattern, timeZone: config.captureTimeZone }),
     rule: () => rule.current(),
     onResult: async (run, resultKey, result) => {

@@ -5,7 +5,9 @@ import type { AppConfig } from '../config/app-config.js';
 import type { FaceAnalyzer } from '../engine/face-analyzer.js';
 import { logger } from '../logger.js';
 import { queueConnectionOptions, type QueueName } from '../queue/queue-names.js';
+import { FolderStorage } from '../storage/folder-storage.js';
 import { openStorage } from '../storage/open-storage.js';
+import type { Storage } from '../storage/storage.js';
 import { processMetricsRegistry } from '../util/metrics-registry.js';
 import type { JobProcessor, JobRegistry, RunIdentify, WorkerContext } from './job-kind.js';
 import { JobMetrics, jobErrorCode } from './job-metrics.js';
@@ -49,10 +51,12 @@ export async function startWorkers(
     );
   }
   const redis = new Redis(config.redisUrl, { lazyConnect: false });
+  const storage = openStorage(config.storage);
+  removeStaleTempFiles(storage);
   const context: WorkerContext = {
     config,
     analyzer,
-    storage: openStorage(config.storage),
+    storage,
     redis,
     runIdentify: wiring.runIdentify,
     rule: wiring.rule,
@@ -89,6 +93,21 @@ export async function startWorkers(
       redis.disconnect();
     },
   };
+}
+
+/**
+ * In the background: the temp files that writers killed mid-`put` left in a folder storage (old
+ * enough not to be a live write's). A failure is logged, never fatal.
+ */
+function removeStaleTempFiles(storage: Storage): void {
+  if (!(storage instanceof FolderStorage)) return;
+  storage.removeStaleTempFiles().then(
+    (removed) => {
+      if (removed > 0)
+        logger.info({ removed, root: storage.root }, `removed ${removed} temp file(s) of killed writers`);
+    },
+    (err: Error) => logger.warn({ err: err.message, root: storage.root }, 'could not clean temp files'),
+  );
 }
 
 function createProcessor<Q extends QueueName>(
