@@ -4,6 +4,7 @@ import { BASE_MODEL, type EmbeddingModel } from '../engine/embedding-model.js';
 import { hasImageExtension } from '../files/image-files.js';
 import { logger } from '../logger.js';
 import { waitForJobs } from '../queue/job-tracker.js';
+import type { ProducerJobOptions } from '../queue/job-defaults.js';
 import type { IdentifyEnqueueReport, IdentifyJobData, IdentifyJobResult, SnapshotItem } from '../queue/jobs.js';
 import { logQueueErrors } from '../queue/log-queue-errors.js';
 import { QUEUE_NAMES, queueConnectionOptions } from '../queue/queue-names.js';
@@ -58,6 +59,8 @@ export interface IdentifyRunOptions {
   onNoWorker?: (message: string) => void;
   /** Default NO_WORKER_WARNING_MS (15 s). */
   noWorkerWarningMs?: number;
+  /** The identify jobs' options (attempts, backoff); default DEFAULT_JOB_OPTIONS. */
+  jobOptions?: ProducerJobOptions;
 }
 
 /** Without --wait: what was planned and enqueued, and the files of the source not read. */
@@ -128,6 +131,7 @@ export async function runIdentify(
       chunkSize: options.chunkSize ?? DEFAULT_IDENTIFY_CHUNK_SIZE,
       model: (options.model ?? BASE_MODEL).id,
       storageUrl: config.storage,
+      jobOptions: options.jobOptions,
     });
     let record = options.run !== undefined ? await runs.get(options.run) : undefined;
     if (record !== undefined && record.source !== sourceUrl) {
