@@ -1,10 +1,14 @@
 import { listAll } from '../storage/list-all.js';
 import type { Storage } from '../storage/storage.js';
 import { forEachConcurrent } from '../util/for-each-concurrent.js';
+import { shortHash } from '../util/short-hash.js';
 import type { ResultJson } from './result-types.js';
 import { isTransientResult } from './transient-error.js';
 
 export const DEFAULT_RESULTS_ROOT = 'facepipe/results';
+
+/** The longest file name most file systems take (ext4, APFS, NTFS: 255 bytes). */
+const MAX_NAME_BYTES = 255;
 
 /**
  * Result files in storage: `<root>/<run>/<input key>.json`, one per input image, written whole
@@ -26,8 +30,18 @@ export class ResultStore {
     return `${this.root}/${run}/`;
   }
 
+  /**
+   * `<root>/<run>/<input key>.json`; a last segment too long for a file name (255 bytes with
+   * '.json') is cut and suffixed with a hash of the whole key, so that its result can be written.
+   */
   keyFor(run: string, inputKey: string): string {
-    return `${this.prefix(run)}${inputKey}.json`;
+    const slash = inputKey.lastIndexOf('/');
+    const name = inputKey.slice(slash + 1);
+    if (Buffer.byteLength(`${name}.json`) <= MAX_NAME_BYTES) return `${this.prefix(run)}${inputKey}.json`;
+    const suffix = `~${shortHash(inputKey, 16)}.json`;
+    let cut = name;
+    while (Buffer.byteLength(cut + suffix) > MAX_NAME_BYTES) cut = [...cut].slice(0, -1).join('');
+    return `${this.prefix(run)}${inputKey.slice(0, slash + 1)}${cut}${suffix}`;
   }
 
   async put(run: string, result: ResultJson): Promise<string> {
@@ -63,7 +77,8 @@ export class ResultStore {
     const keys = new Set<string>();
     await forEachConcurrent(resultKeys, concurrency, async (resultKey) => {
       const result = await this.readIfValid(resultKey);
-      if (result !== undefined && !isTransientResult(result)) keys.add(resultKey.slice(prefix.length, -'.json'.length));
+      // The key inside the file: a long name's file is named by a hash.
+      if (result !== undefined && !isTransientResult(result)) keys.add(result.input.key);
     });
     return keys;
   }
