@@ -21,6 +21,14 @@ import { FolderStorage } from '../src/storage/folder-storage.js';
 import { listAll } from '../src/storage/list-all.js';
 import { SymlinkRefusedError } from '../src/storage/symlink-refused-error.js';
 import { lastJson, runCli } from './support/cli-process.js';
+import { Redis } from 'ioredis';
+import type { FaceAnalyzer } from '../src/engine/face-analyzer.js';
+import { FACE_MODEL } from '../src/engine/face-model.js';
+import { GalleryStore } from '../src/gallery/gallery-store.js';
+import { ChangeLog } from '../src/queue/change-log.js';
+import { openSourceStorage } from '../src/storage/open-storage.js';
+import { canonicalStorageUrl } from '../src/storage/storage-url.js';
+import { EnrollJobHandler } from '../src/workers/enroll-job-handler.js';
 
 let dir: string;
 let archive: string;
@@ -103,6 +111,42 @@ describe('symbolic links in a folder source', () => {
       ['ann/link.jpg', 'SYMLINK_REFUSED'],
       ['eve/1.jpg', 'SYMLINK_REFUSED'],
     ]);
+  });
+});
+
+describe('a job reaching a link', () => {
+  it('fails that image with SYMLINK_REFUSED (not a retry, not a read of the target)', async () => {
+    const storageUrl = canonicalStorageUrl(config.storage);
+    const gallery = new GalleryStore(new FolderStorage(config.storage), FACE_MODEL.id);
+    const redis = new Redis(config.redisUrl);
+    const changes = `${config.queuePrefix}:test-changes`;
+    // The link is refused before any image is analysed: an analyzer that is reached fails the test.
+    const unreached = {
+      model: FACE_MODEL,
+      analyze: async () => {
+        throw new Error('the analyzer was reached: the link was read');
+      },
+    } as unknown as FaceAnalyzer;
+    try {
+      const handler = new EnrollJobHandler({
+        analyzer: unreached,
+        gallery,
+        changeLog: new ChangeLog(redis, changes),
+        storageUrl,
+        openSource: (url) => openSourceStorage(url),
+      });
+      const result = await handler.handle('enroll-link-test', {
+        storageUrl,
+        sourceUrl: canonicalStorageUrl(archive),
+        model: FACE_MODEL.id,
+        items: [{ key: 'ann/link.jpg', personId: 'ann', etag: 'x', size: 1 }],
+      });
+      expect(result).toMatchObject({ images: 1, enrolled: 0, failed: 1, errors: { SYMLINK_REFUSED: 1 } });
+      expect((await gallery.readFailures()).map((f) => f.code)).toEqual(['SYMLINK_REFUSED']);
+    } finally {
+      await redis.del(changes);
+      redis.disconnect();
+    }
   });
 });
 

@@ -6,7 +6,6 @@ import { GalleryStore } from '../gallery/gallery-store.js';
 import { ChangeLog } from '../queue/change-log.js';
 import type { EnrollItem, EnrollJobData, EnrollJobResult } from '../queue/jobs.js';
 import { changeLogKey } from '../queue/queue-names.js';
-import { StorageNotFoundError } from '../storage/storage-not-found-error.js';
 import { openSourceStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import type { JobProcessor, WorkerContext } from './job-kind.js';
@@ -93,7 +92,8 @@ export class EnrollJobHandler {
     try {
       bytes = await source.get(item.key);
     } catch (err) {
-      if (err instanceof StorageNotFoundError) return fail(err.code, err.message);
+      // Missing, or a link the source refuses (SYMLINK_REFUSED): that image fails alone.
+      if (FaceError.isFaceError(err)) return fail(err.code, err.message);
       throw err; // transient: the job is retried
     }
 
