@@ -63,6 +63,7 @@ export function registerIdentify(program: Command): void {
           printLine(
             `run ${report.run}: no snapshot under ${sourceArg}${report.since ? ` modified after ${report.since}` : ''}: nothing to identify`,
           );
+          printSkipped(report);
         } else if ('identified' in report) {
           printLine(
             `run ${report.run}: ${report.snapshots} snapshots, ${report.faces} faces: ${report.identified} identified, ${report.unknown} unknown; ${report.failed} snapshots failed; ${report.seconds.toFixed(1)} s`,
