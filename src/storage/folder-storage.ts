@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats, Dirent } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compareKeys } from './compare-keys.js';
@@ -64,7 +64,12 @@ export class FolderStorage implements Storage {
     await mkdir(dir, { recursive: true });
     const temp = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     try {
-      const handle = await open(temp, 'wx');
+      // A concurrent delete() may remove the folder, empty, between mkdir and open: make it again.
+      const handle = await open(temp, 'wx').catch(async (err: unknown) => {
+        if (!isMissing(err)) throw err;
+        await mkdir(dir, { recursive: true });
+        return open(temp, 'wx');
+      });
       try {
         await handle.writeFile(body);
         await handle.sync();
@@ -99,6 +104,45 @@ export class FolderStorage implements Storage {
       if (isMissing(err)) return;
       throw err;
     }
+    // Folders are not objects: one left empty by the delete goes too, and its empty parents.
+    for (let dir = path.dirname(file); dir.startsWith(this.root + path.sep); dir = path.dirname(dir)) {
+      if (
+        !(await rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
+    }
+  }
+
+  /** Removes temp files older than `staleMs` (of writers that died) and empty folders under `prefix`. */
+  async sweep(prefix: string, staleMs: number): Promise<void> {
+    const base = prefix === '' ? this.root : this.resolve(prefix.replace(/\/+$/, ''));
+    const now = Date.now();
+    const visit = async (dir: string): Promise<boolean> => {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isMissing(err)) return true;
+        throw err;
+      }
+      let empty = true;
+      for (const entry of entries) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (await visit(full)) await rmdir(full).catch(() => (empty = false));
+          else empty = false;
+        } else if (entry.name.startsWith(TEMP_PREFIX)) {
+          const stats = await stat(full).catch(() => null);
+          if (stats !== null && now - stats.mtimeMs > staleMs) await unlink(full).catch(() => (empty = false));
+          else empty = false;
+        } else empty = false;
+      }
+      return empty;
+    };
+    await visit(base);
   }
 
   /** The absolute path of a key, refusing keys that would leave the root. */
