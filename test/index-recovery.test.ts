@@ -18,9 +18,11 @@ import { type RunningIndexService, startIndexService } from '../src/index/index-
 import { IndexSnapshotStore } from '../src/index/index-snapshot-store.js';
 import { logger } from '../src/logger.js';
 import { ChangeLog } from '../src/queue/change-log.js';
-import { changeLogKey } from '../src/queue/queue-names.js';
+import { MatchStore } from '../src/matches/match-store.js';
+import { changeLogKey, matchKeyPrefix } from '../src/queue/queue-names.js';
 import { FolderStorage } from '../src/storage/folder-storage.js';
 import { waitFor } from './support/cli-process.js';
+import { resultJson } from './support/result-json.js';
 import { clusteredFaces, prng } from './support/synthetic-embeddings.js';
 
 const DIM = 16;
@@ -369,6 +371,20 @@ describe('erasure', () => {
     };
     expect((await found()).length).toBeGreaterThan(1); // the segment and the snapshot hold it now
 
+    // A sighting of them ("where was X seen") goes with them.
+    const sightings = new MatchStore(redis, matchKeyPrefix(config));
+    await sightings.recordResult(
+      'night-1',
+      'cam-1/0215.jpg',
+      resultJson('cam-1/0215.jpg', [{ personId: 'gone-person' }]),
+    );
+    await sightings.recordResult(
+      'night-1',
+      'cam-1/0216.jpg',
+      resultJson('cam-1/0216.jpg', [{ personId: others[0].personId }]),
+    );
+    expect((await sightings.query('gone-person')).total).toBe(1);
+
     const deletedAt = Date.now();
     const res = await call<{ removed: number }>(service, '/v1/persons/gone-person', { method: 'DELETE' });
     expect(res.body.removed).toBe(2);
@@ -386,6 +402,8 @@ describe('erasure', () => {
     const seconds = (Date.now() - deletedAt) / 1000;
     expect(erased.records).toBe(2);
     expect(await found()).toEqual([]);
+    expect((await sightings.query('gone-person')).total).toBe(0);
+    expect((await sightings.query(others[0].personId)).total).toBe(1);
     expect(seconds).toBeLessThan(10);
     process.stderr.write(`erasure: bytes gone ${seconds.toFixed(2)} s after DELETE answered\n`);
 

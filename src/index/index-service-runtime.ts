@@ -123,6 +123,7 @@ export async function startIndexService(
           return (await analyzer).analyze(input);
         };
 
+  const matches = new MatchStore(writer, matchKeyPrefix(config));
   const rule = new LiveIdentificationRule(new IdentificationSettingsStore(storage, model.id), {
     fallback: model.identification,
     overrides: options.rule,
@@ -136,7 +137,10 @@ export async function startIndexService(
     ready: () => service.isReady,
     loaded: () => service.isLoaded,
     analyze,
-    onDeletePerson: (personId) => service.recordDeletion(personId),
+    onDeletePerson: async (personId) => {
+      await service.recordDeletion(personId);
+      await matches.forgetPerson(personId); // their sightings go with them
+    },
     metrics: processMetricsRegistry(),
     auth: options.insecureNoAuth ? undefined : { keys, openWhileNoKeys: loopback },
     limits: options.limits,
@@ -148,7 +152,7 @@ export async function startIndexService(
     changeLog: new ChangeLog(writer, key),
   });
   registerIndexAdminRoutes(app, service);
-  registerMatchRoutes(app, new MatchStore(writer, matchKeyPrefix(config)));
+  registerMatchRoutes(app, matches);
 
   await rule.start();
   // Listen first, load after: while a snapshot restores or the gallery is read (minutes for a large
