@@ -4,7 +4,8 @@
  * a storage fault that stops the change log, start-up while loading, and erasure of a person.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, symlink, unlink } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -277,6 +278,27 @@ describe('a corrupt gallery object', () => {
 });
 
 describe('start-up', () => {
+  it('removes the temp folders of index writers that died, not those of live ones', async () => {
+    // A real process that wrote an index temp folder and was killed before removing it.
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+    const pid = child.pid!;
+    const dead = path.join(tmpdir(), `facepipe-index-${pid}-killed`);
+    await mkdir(dead, { recursive: true });
+    await writeFile(path.join(dead, 'index.hnsw'), 'half an index');
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    const live = await mkdtemp(path.join(tmpdir(), `facepipe-index-${process.pid}-`));
+    try {
+      await start();
+      await expect(stat(dead)).rejects.toThrow(/ENOENT/);
+      expect((await stat(live)).isDirectory()).toBe(true);
+    } finally {
+      await rm(live, { recursive: true, force: true });
+      await rm(dead, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('answers while it loads: /healthz 200, /readyz and search 503 NOT_READY, then serves', async () => {
     // Large enough that building it from the gallery takes seconds.
     const dim = 64;

@@ -289,7 +289,7 @@ export class FaceIndex {
 
   /** A snapshot: the hnswlib index bytes and the label maps. */
   serialize(): FaceIndexSnapshot {
-    const dir = mkdtempSync(join(tmpdir(), 'facepipe-index-'));
+    const dir = mkdtempSync(join(tmpdir(), `facepipe-index-${process.pid}-`));
     try {
       const file = join(dir, 'index.hnsw');
       this.hnsw.writeIndexSync(file);
@@ -317,7 +317,7 @@ export class FaceIndex {
   static restore(snapshot: FaceIndexSnapshot, options: { ef?: number } = {}): FaceIndex {
     const { maps } = snapshot;
     if (maps.version !== 1) throw new FaceIndexError(`unsupported snapshot version ${String(maps.version)}`);
-    const dir = mkdtempSync(join(tmpdir(), 'facepipe-index-'));
+    const dir = mkdtempSync(join(tmpdir(), `facepipe-index-${process.pid}-`));
     let hnsw: Hnsw;
     try {
       const file = join(dir, 'index.hnsw');

@@ -7,6 +7,7 @@ import { buildIndexInWorker } from './build-index-in-worker.js';
 import { DEFAULT_EF_CONSTRUCTION, DEFAULT_M, FaceIndex } from './face-index.js';
 import type { IndexServiceStatus, RebuildStatus } from './index-api-schemas.js';
 import type { IndexSnapshotStore } from './index-snapshot-store.js';
+import { removeStaleIndexTemp } from './stale-index-temp.js';
 
 export interface IndexServiceOptions {
   /** Embedding dimension of the model. */
@@ -135,6 +136,7 @@ export class IndexService {
 
   /** Loads the index (snapshot + log, or the gallery) and starts following the change log. */
   async start(): Promise<void> {
+    await removeStaleIndexTemp();
     this.quarantinedAtStart = await this.gallery.countQuarantined();
     const bounds = await this.changeLog.bounds();
     const snapshot = await this.snapshots.loadNewest({ ef: this.opts.ef });
