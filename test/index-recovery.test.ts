@@ -261,6 +261,18 @@ describe('a corrupt gallery object', () => {
     expect((await status(service)).faces).toBe(6);
   }, 60_000);
 
+  it('a change-log entry that can never apply is skipped, not retried forever', async () => {
+    await enroll(records(14, 2, 1));
+    const service = await start();
+    await waitFor('loaded', async () => ((await status(service)).faces === 2 ? true : undefined), 20_000, 50);
+    await redis.xadd(log.key, '*', 'change', '{"type": "segment", "key": ');
+    await redis.xadd(log.key, '*', 'change', JSON.stringify({ type: 'delete', personId: 42 }));
+    await log.publish({ type: 'segment', key: 'elsewhere/segments/x.jsonl' });
+    await enroll(records(15, 2, 1));
+    await waitFor('later faces', async () => ((await status(service)).faces === 4 ? true : undefined), 20_000, 50);
+    expect((await call(service, '/readyz')).status).toBe(200);
+  }, 60_000);
+
   it('a storage fault that stops the change log makes /readyz say so, until it clears', async () => {
     await enroll(records(7, 2, 1));
     const service = await start();

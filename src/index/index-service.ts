@@ -270,8 +270,16 @@ export class IndexService {
         const entries = await this.changeLog.read(this.position, { blockMs: this.opts.readBlockMs, count: 500 });
         for (const entry of entries) {
           if (this.pendingSwap) break; // the swap resets the position; the rest is read again
-          await this.apply(entry.change);
-          if (entry.change.type === 'delete') this.erasurePending = true;
+          if (entry.change === null) {
+            // It can never apply: retrying it would stop the service forever.
+            logger.error(
+              { entry: entry.id, reason: entry.invalid },
+              'change log entry is not a gallery change: skipped',
+            );
+          } else {
+            await this.apply(entry.change);
+            if (entry.change.type === 'delete') this.erasurePending = true;
+          }
           this.position = entry.id;
           this.markUnsaved();
         }
@@ -322,6 +330,13 @@ export class IndexService {
   private async apply(change: GalleryChange): Promise<void> {
     if (change.type === 'delete') {
       this.applyDelete(change);
+      return;
+    }
+    if (!change.key.startsWith(`${this.gallery.prefix}segments/`)) {
+      logger.error(
+        { segment: change.key, gallery: this.gallery.prefix },
+        'change log names a key outside the gallery: skipped',
+      );
       return;
     }
     let records: GalleryRecord[];
