@@ -133,6 +133,54 @@ describe.each(implementations)('gallery store: $name', ({ fresh }) => {
     expect(ids(await gallery.readAll())).toEqual([a2.faceId]);
   });
 
+  it('compact() erases what tombstones delete: segments rewritten or removed, re-enrollments kept', async () => {
+    const { storage, gallery } = open();
+    const gone1 = record('gone', '1.jpg', T(1));
+    const kept1 = record('kept', '1.jpg', T(1));
+    const mixed = await gallery.append([gone1, kept1]);
+    const onlyGone = await gallery.append([record('gone', '2.jpg', T(2))]);
+    const face = record('partly', '1.jpg', T(1));
+    const faceKept = record('partly', '2.jpg', T(1));
+    await gallery.append([face, faceKept]);
+    await gallery.tombstone({ personId: 'gone', deletedAt: T(3) });
+    await gallery.tombstone({ personId: 'partly', deletedAt: T(3), faceIds: [face.faceId] });
+    const back = record('gone', '3.jpg', T(4)); // re-enrolled after the deletion
+    await gallery.append([back]);
+    const before = await gallery.readAll();
+
+    expect(await gallery.compact()).toEqual({ rewritten: 2, removed: 1, records: 3 });
+    expect(await gallery.readAll()).toEqual(before);
+    expect(await storage.head(onlyGone)).toBeNull();
+    const text = Buffer.from(await storage.get(mixed)).toString('utf8');
+    expect(text).not.toContain(gone1.faceId);
+    expect(text).toContain(kept1.faceId);
+    expect(ids(await gallery.readAll())).toContain(back.faceId);
+    expect(await gallery.compact()).toEqual({ rewritten: 0, removed: 0, records: 0 });
+  });
+
+  it('quarantines a corrupt segment, tombstone or failures object; readers go on', async () => {
+    const { storage, gallery } = open();
+    const good = record('alice', '1.jpg', T(1));
+    await gallery.append([good]);
+    const bad = [
+      `${gallery.prefix}segments/zz-bad.jsonl`,
+      `${gallery.prefix}tombstones/zz-bad.json`,
+      `${gallery.prefix}failures/zz-bad.jsonl`,
+    ];
+    for (const key of bad) await storage.put(key, '{"half": ');
+    const noEmbedding = await gallery.append([good]);
+    await storage.put(noEmbedding, `${JSON.stringify({ ...good, embedding: 'none' })}\n`);
+
+    expect(ids(await gallery.readAll())).toEqual([good.faceId]);
+    expect(await gallery.readFailures()).toEqual([]);
+    expect(await gallery.readTombstones()).toEqual([]);
+    expect(await gallery.countQuarantined()).toBe(4);
+    for (const key of [...bad, noEmbedding]) {
+      expect(await storage.head(key)).toBeNull();
+      expect(await storage.head(`${gallery.quarantinePrefix}${key.slice(gallery.prefix.length)}`)).not.toBeNull();
+    }
+  });
+
   it('reads every segment with small list pages (pageSize 2 over 5 segments)', async () => {
     const { storage, gallery } = open({ pageSize: 2 });
     const listSpy = vi.spyOn(storage, 'list');

@@ -1,8 +1,12 @@
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FaceIndex } from '../src/index/face-index.js';
 import { IndexSnapshotStore } from '../src/index/index-snapshot-store.js';
 import type { IndexSnapshotMeta } from '../src/index/index-snapshot-types.js';
 import { logger } from '../src/logger.js';
+import { FolderStorage } from '../src/storage/folder-storage.js';
 import { clusteredFaces, noisy, prng } from './support/synthetic-embeddings.js';
 import { useStorageImplementations } from './support/storage-implementations.js';
 
@@ -72,7 +76,8 @@ describe.each(implementations)('index snapshot store: $name', ({ fresh }) => {
 
     const loaded = await store.loadNewest();
     expect(loaded?.name).toBe(name);
-    expect(loaded?.meta).toEqual({ ...meta, indexSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const sha = expect.stringMatching(/^[0-9a-f]{64}$/);
+    expect(loaded?.meta).toEqual({ ...meta, indexSha256: sha, files: { 'index.bin': sha, 'maps.json': sha } });
     expect(loaded?.index.size).toBe(index.size);
     expect(loaded?.index.persons()).toEqual(index.persons());
     expect(loaded?.index.ef).toBe(index.ef);
@@ -197,5 +202,79 @@ describe.each(implementations)('index snapshot store: $name', ({ fresh }) => {
       /deletions/,
     );
     expect(await store.list()).toEqual([]);
+  });
+
+  it('checksums maps.json: a swapped label (valid JSON, same counts) is refused, not loaded', async () => {
+    const { storage, store } = open();
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const good = build(16, 6, 2);
+    const goodName = await save(store, good.index, { changePosition: '20-0' });
+    const tampered = await save(store, build(17, 6, 2).index, { changePosition: '21-0' });
+    const key = `${store.prefix}${tampered}/maps.json`;
+    const maps = JSON.parse(Buffer.from(await storage.get(key)).toString('utf8'));
+    // The faces of p0 and p1 trade names: every count in meta.json still matches.
+    const [a, b] = [maps.faces[0], maps.faces.find((f: [number, string, string]) => f[2] !== maps.faces[0][2])];
+    [a[2], b[2]] = [b[2], a[2]];
+    await storage.put(key, JSON.stringify(maps));
+
+    const loaded = await store.loadNewest();
+    expect(loaded?.name).toBe(goodName);
+    expect(store.skipped).toEqual([{ name: tampered, reason: expect.stringMatching(/maps\.json has sha256/) }]);
+  });
+
+  it('prune after a fallback removes the damaged snapshot and keeps the good ones; before= removes older', async () => {
+    const { storage, store } = open();
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const { index } = build(18, 5, 2);
+    await save(store, index);
+    const s2 = await save(store, index);
+    const broken = await save(store, index);
+    const key = `${store.prefix}${broken}/index.bin`;
+    const bytes = await storage.get(key);
+    await storage.put(key, bytes.subarray(0, bytes.length >> 1)); // truncated
+    expect((await store.loadNewest())?.name).toBe(s2);
+    const s3 = await save(store, index); // what the service writes next
+
+    expect(await store.prune(2)).toBe(2); // the broken one, and s1 (beyond the 2 newest good ones)
+    expect(await store.list()).toEqual([
+      { name: s3, complete: true },
+      { name: s2, complete: true },
+    ]);
+    const s4 = await save(store, index);
+    expect(await store.prune(2, { before: s4 })).toBe(2);
+    expect((await store.list()).map((s) => s.name)).toEqual([s4]);
+  });
+});
+
+describe('index snapshot store on a folder: what writers that died leave behind', () => {
+  it('prune leaves no empty snapshot folder and removes stale temp files', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'facepipe-snapshot-sweep-'));
+    try {
+      const storage = new FolderStorage(root);
+      const store = new IndexSnapshotStore(storage, MODEL);
+      const { index } = build(19, 5, 2);
+      const old = await save(store, index);
+      await save(store, index);
+      await save(store, index);
+      // A writer killed mid-put: only its temp file is left, in a folder of its own (stale), and a
+      // fresh one of a live writer next to it.
+      const killed = path.join(root, store.prefix, '20261206T000000000Z-00000000000000aa');
+      await mkdir(killed, { recursive: true });
+      const staleTemp = path.join(killed, '.facepipe-tmp-0123456789abcdef');
+      await writeFile(staleTemp, 'half an index');
+      const longAgo = new Date(Date.now() - 3_600_000);
+      await utimes(staleTemp, longAgo, longAgo);
+      const liveTemp = path.join(root, store.prefix, '.facepipe-tmp-fedcba9876543210');
+      await writeFile(liveTemp, 'being written');
+
+      expect(await store.prune(2)).toBe(1);
+      const left = await readdir(path.join(root, store.prefix));
+      expect(left).not.toContain(old);
+      expect(left).not.toContain(path.basename(killed));
+      expect(left).toContain(path.basename(liveTemp));
+      expect(left.filter((name) => !name.startsWith('.')).length).toBe(2);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

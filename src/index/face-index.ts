@@ -289,7 +289,7 @@ export class FaceIndex {
 
   /** A snapshot: the hnswlib index bytes and the label maps. */
   serialize(): FaceIndexSnapshot {
-    const dir = mkdtempSync(join(tmpdir(), 'facepipe-index-'));
+    const dir = mkdtempSync(join(tmpdir(), `facepipe-index-${process.pid}-`));
     try {
       const file = join(dir, 'index.hnsw');
       this.hnsw.writeIndexSync(file);
@@ -317,7 +317,7 @@ export class FaceIndex {
   static restore(snapshot: FaceIndexSnapshot, options: { ef?: number } = {}): FaceIndex {
     const { maps } = snapshot;
     if (maps.version !== 1) throw new FaceIndexError(`unsupported snapshot version ${String(maps.version)}`);
-    const dir = mkdtempSync(join(tmpdir(), 'facepipe-index-'));
+    const dir = mkdtempSync(join(tmpdir(), `facepipe-index-${process.pid}-`));
     let hnsw: Hnsw;
     try {
       const file = join(dir, 'index.hnsw');
@@ -376,6 +376,16 @@ export class FaceIndex {
     this.link(label, faceId, personId);
   }
 
+  /**
+   * Overwrites a point's vector with zeros before it is marked deleted: hnswlib keeps a deleted
+   * point's bytes (in memory and in every index file written), and a deleted face must be erased,
+   * not hidden. Zeros, not a neighbour's vector: a copy would outlive that neighbour's own deletion.
+   * The node stays a waypoint of the graph until its slot is reused by the next add.
+   */
+  private scrub(label: number): void {
+    this.hnsw.addPoint(new Array<number>(this.dim).fill(0), label);
+  }
+
   private link(label: number, faceId: string, personId: string): void {
     this.byLabel.set(label, { faceId, personId });
     this.labelByFace.set(faceId, label);
@@ -390,6 +400,7 @@ export class FaceIndex {
   private deleteLabel(label: number): void {
     const entry = this.byLabel.get(label);
     if (!entry) return;
+    this.scrub(label);
     this.hnsw.markDelete(label);
     this.byLabel.delete(label);
     this.labelByFace.delete(entry.faceId);

@@ -36,6 +36,7 @@ export const API_ERROR_CODES = [
   'UNAUTHORIZED',
   'FORBIDDEN',
   'BUSY',
+  'NOT_READY',
   'INTERNAL',
   ...FACE_ERROR_CODES,
 ] as const satisfies readonly ErrorCode[];
@@ -309,6 +310,31 @@ export const indexStatusSchema = z.object({
   loadedFrom: z.string(),
   lastSnapshot: z.string().optional(),
   rebuild: rebuildStatusSchema,
+  /** The index is loaded (searches are answered); `ready` also needs the change log followed. */
+  loaded: z.boolean().optional(),
+  /**
+   * What start-up loaded: the newest snapshot, a previous one (newer ones damaged or half-written),
+   * or the gallery; with each snapshot passed over and why.
+   */
+  recovery: z
+    .object({
+      from: z.enum(['empty', 'snapshot', 'previous snapshot', 'gallery', 'gallery after damaged snapshots']),
+      skipped: z.array(z.object({ name: z.string(), reason: z.string() })),
+    })
+    .optional(),
+  /** Gallery objects that did not parse, moved to the gallery's quarantine/ folder. */
+  quarantined: z.int().optional(),
+  /** Deletions: whether one is still being erased, and the last one erased (when, its snapshot, records). */
+  erasure: z
+    .object({
+      pending: z.boolean(),
+      at: z.string().optional(),
+      snapshot: z.string().optional(),
+      records: z.int().optional(),
+    })
+    .optional(),
+  /** Why following the change log fails right now (the service is then not ready). */
+  error: z.string().optional(),
 });
 
 export type RebuildStatus = z.infer<typeof rebuildStatusSchema>;

@@ -112,6 +112,11 @@ export interface IndexServerOptions {
   /** Readiness for /readyz (e.g. snapshot restored and changes replayed). Default: always ready. */
   ready?: () => boolean;
   /**
+   * Whether the index is loaded: until it is, the routes that read or change it (search, identify,
+   * verify, persons) answer 503 NOT_READY with Retry-After. Default: always loaded.
+   */
+  loaded?: () => boolean;
+  /**
    * Called (and awaited) before a person leaves the index: the caller writes the gallery
    * tombstone here, so a crash in between cannot resurrect the person on the next rebuild.
    * If it throws, the index is left untouched and the request fails with 500.
@@ -129,6 +134,9 @@ export interface IndexServerOptions {
   /** The Prometheus registry of GET /metrics (default: the server's own; a service passes the process's). */
   metrics?: Registry;
 }
+
+/** The routes that need the index loaded. */
+const INDEX_ROUTES = new Set(['/v1/search', '/v1/identify', '/v1/verify', '/v1/persons', '/v1/persons/:id']);
 
 export class ApiError extends Error {
   constructor(
@@ -160,6 +168,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   const given = options.index;
   const current: () => FaceIndex = typeof given === 'function' ? given : () => given;
   const ready = options.ready ?? (() => true);
+  const loaded = options.loaded ?? (() => true);
   const onDeletePerson = options.onDeletePerson;
   if (!(current() instanceof FaceIndex)) throw new TypeError('buildIndexServer: index must be a FaceIndex');
   if (!Number.isFinite(threshold) || threshold <= 0) {
@@ -203,7 +212,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ApiError) {
-      if (error.code === 'BUSY') reply.header('retry-after', '1');
+      if (error.code === 'BUSY' || error.code === 'NOT_READY') reply.header('retry-after', '1');
       return reply.status(error.statusCode).send(errorBody(error.code, error.message));
     }
     if (error.validation) {
@@ -223,6 +232,13 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
 
   // Image routes: the encoded image as the body, or as a multipart upload (image-body.ts).
   registerImageBodies(app, maxImageBytes);
+
+  // The service listens before its index is loaded (minutes for a large gallery): answer, not refuse.
+  app.addHook('preHandler', async (request) => {
+    const route = request.routeOptions.url ?? '';
+    if (!INDEX_ROUTES.has(route) || loaded()) return;
+    throw new ApiError(503, 'NOT_READY', 'the index is still loading (snapshot or gallery): retry shortly');
+  });
 
   app.setNotFoundHandler((request, reply) => {
     return reply.status(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));

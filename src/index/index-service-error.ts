@@ -6,7 +6,7 @@ import { errorCodesWhere } from '../errors/error-codes.js';
 import { API_ERROR_CODES } from './index-api-schemas.js';
 
 /** The service's error codes, /readyz's 503 (NOT_READY), and the client's own (`where: 'client'`): no answer (UNREACHABLE, TIMEOUT), an answer that is not the API's (BAD_RESPONSE). */
-export const INDEX_SERVICE_ERROR_CODES = [...API_ERROR_CODES, 'NOT_READY' as const, ...errorCodesWhere('client')];
+export const INDEX_SERVICE_ERROR_CODES = [...API_ERROR_CODES, ...errorCodesWhere('client')];
 
 export type IndexServiceErrorCode = (typeof INDEX_SERVICE_ERROR_CODES)[number];
 

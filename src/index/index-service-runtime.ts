@@ -68,7 +68,7 @@ export async function startIndexService(
   // Before any connection opens: a bad FACEPIPE_API_KEYS stops the start with its message alone.
   const envKeys = parseEnvApiKeys(process.env[API_KEYS_ENV]);
   const storage = openStorage(config.storage);
-  const gallery = new GalleryStore(storage, model.id);
+  const gallery = new GalleryStore(storage, model.id, undefined, { embeddingSize: model.embeddingSize });
   const snapshots = new IndexSnapshotStore(storage, model.id);
   // Two connections: the follow loop blocks on reads; deletions publish on the other.
   const reader = new Redis(config.redisUrl);
@@ -123,6 +123,7 @@ export async function startIndexService(
           return (await analyzer).analyze(input);
         };
 
+  const matches = new MatchStore(writer, matchKeyPrefix(config));
   const rule = new LiveIdentificationRule(new IdentificationSettingsStore(storage, model.id), {
     fallback: model.identification,
     overrides: options.rule,
@@ -134,8 +135,12 @@ export async function startIndexService(
     rule: () => rule.current(),
     model: model.id,
     ready: () => service.isReady,
+    loaded: () => service.isLoaded,
     analyze,
-    onDeletePerson: (personId) => service.recordDeletion(personId),
+    onDeletePerson: async (personId) => {
+      await service.recordDeletion(personId);
+      await matches.forgetPerson(personId); // their sightings go with them
+    },
     metrics: processMetricsRegistry(),
     auth: options.insecureNoAuth ? undefined : { keys, openWhileNoKeys: loopback },
     limits: options.limits,
@@ -147,15 +152,29 @@ export async function startIndexService(
     changeLog: new ChangeLog(writer, key),
   });
   registerIndexAdminRoutes(app, service);
-  registerMatchRoutes(app, new MatchStore(writer, matchKeyPrefix(config)));
+  registerMatchRoutes(app, matches);
 
   await rule.start();
-  await service.start();
+  // Listen first, load after: while a snapshot restores or the gallery is read (minutes for a large
+  // one), /healthz answers, /readyz and the index routes answer 503 NOT_READY, GET /v1/index tells
+  // what is happening; a refused connection would read as "down".
   await app.listen({ port: options.port, host: options.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
   const url = `http://${options.host}:${port}`;
-  logger.info({ url, faces: service.current.size }, 'index service listening');
+  logger.info({ url }, 'index service listening; loading the index');
+  try {
+    await service.start();
+  } catch (err) {
+    keys.stop();
+    await app.close();
+    await rule.stop();
+    await closeOps();
+    reader.disconnect();
+    writer.disconnect();
+    throw err;
+  }
+  logger.info({ url, faces: service.current.size }, 'index service loaded');
 
   return {
     url,

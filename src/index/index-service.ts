@@ -7,6 +7,7 @@ import { buildIndexInWorker } from './build-index-in-worker.js';
 import { DEFAULT_EF_CONSTRUCTION, DEFAULT_M, FaceIndex } from './face-index.js';
 import type { IndexServiceStatus, RebuildStatus } from './index-api-schemas.js';
 import type { IndexSnapshotStore } from './index-snapshot-store.js';
+import { removeStaleIndexTemp } from './stale-index-temp.js';
 
 export interface IndexServiceOptions {
   /** Embedding dimension of the model. */
@@ -51,6 +52,14 @@ export class IndexService {
   /** personId -> time (ms) of their latest whole-person deletion: older records must not come back. */
   private deletions = new Map<string, number>();
   private ready = false;
+  private loaded = false;
+  /** Why the last turn of the follow loop failed; undefined while it works. */
+  private loopError?: string;
+  /** Deletions applied to the index whose gallery compaction and snapshot are still to do. */
+  private erasurePending = false;
+  private lastErasure?: { at: string; snapshot: string; records: number };
+  private recovery: NonNullable<IndexServiceStatus['recovery']> = { from: 'empty', skipped: [] };
+  private quarantinedAtStart = 0;
   private stopped = false;
   private loop?: Promise<void>;
   private loadedFrom = 'empty';
@@ -91,14 +100,24 @@ export class IndexService {
     return this.index;
   }
 
+  /**
+   * Ready to be relied on (/readyz): loaded, caught up with the change log once, and its last
+   * follow turn worked (a corrupt object or an outage that stops it is not "ok").
+   */
   get isReady(): boolean {
-    return this.ready;
+    return this.ready && this.loopError === undefined;
+  }
+
+  /** The index is loaded (a snapshot or the gallery): searches can be answered. */
+  get isLoaded(): boolean {
+    return this.loaded;
   }
 
   status(): IndexServiceStatus {
     return {
       model: this.gallery.model,
-      ready: this.ready,
+      ready: this.isReady,
+      loaded: this.loaded,
       faces: this.index.size,
       persons: this.index.persons().length,
       m: this.index.m,
@@ -108,13 +127,20 @@ export class IndexService {
       loadedFrom: this.loadedFrom,
       lastSnapshot: this.lastSnapshot,
       rebuild: { ...this.rebuildStatus },
+      recovery: { from: this.recovery.from, skipped: [...this.recovery.skipped] },
+      quarantined: this.quarantinedAtStart + this.gallery.quarantinedHere,
+      erasure: { pending: this.erasurePending, ...this.lastErasure },
+      ...(this.loopError === undefined ? {} : { error: this.loopError }),
     };
   }
 
   /** Loads the index (snapshot + log, or the gallery) and starts following the change log. */
   async start(): Promise<void> {
+    await removeStaleIndexTemp();
+    this.quarantinedAtStart = await this.gallery.countQuarantined();
     const bounds = await this.changeLog.bounds();
     const snapshot = await this.snapshots.loadNewest({ ef: this.opts.ef });
+    const skipped = this.snapshots.skipped;
     const position = snapshot?.meta.changePosition;
     // The log covers everything after the snapshot only if it still holds the snapshot's own entry.
     const logCovers =
@@ -131,6 +157,7 @@ export class IndexService {
       );
       this.loadedFrom = `snapshot ${snapshot.name}`;
       this.lastSnapshot = snapshot.name;
+      this.recovery = { from: skipped.length > 0 ? 'previous snapshot' : 'snapshot', skipped };
     } else {
       if (snapshot)
         logger.warn(
@@ -142,9 +169,19 @@ export class IndexService {
       this.position = built.position;
       this.deletions = built.deletions;
       this.loadedFrom = 'gallery';
+      this.recovery = {
+        from: snapshot || skipped.length === 0 ? 'gallery' : 'gallery after damaged snapshots',
+        skipped,
+      };
       this.markUnsaved(); // the next loop turn writes a snapshot
       this.changesSinceSnapshot = this.opts.snapshotEveryChanges;
     }
+    this.loaded = true;
+    if (skipped.length > 0)
+      logger.warn(
+        { from: this.loadedFrom, skipped },
+        `index snapshots skipped at start (${skipped.length}): loaded from ${this.recovery.from}`,
+      );
     logger.info({ faces: this.index.size, from: this.loadedFrom, position: this.position }, 'index loaded');
     this.loop = this.follow();
   }
@@ -153,7 +190,8 @@ export class IndexService {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop;
-    if (this.changesSinceSnapshot > 0) await this.snapshot();
+    if (this.erasurePending) await this.erase();
+    else if (this.changesSinceSnapshot > 0) await this.snapshot();
   }
 
   /** Publishes deletions on this log instead of the one the loop blocks on (its own connection). */
@@ -206,7 +244,9 @@ export class IndexService {
   /** Builds from the gallery; the returned position is the log's end before the gallery was read. */
   private async buildFromGallery(m: number, efConstruction: number): Promise<PendingSwap> {
     const position = (await this.changeLog.bounds()).last ?? LOG_START;
-    const [records, tombstones] = await Promise.all([this.gallery.readAll(), this.gallery.readTombstones()]);
+    // Erasing as it reads: a deletion whose compaction was cut short (a crash) is finished here.
+    const records = await this.gallery.readAll({ erase: true });
+    const tombstones = await this.gallery.readTombstones();
     const deletions = new Map<string, number>();
     for (const t of tombstones)
       if (t.faceIds === undefined)
@@ -225,12 +265,28 @@ export class IndexService {
     while (!this.stopped) {
       try {
         if (this.pendingSwap) this.swap(this.pendingSwap);
+        // A failed erasure is finished before anything else (and before any snapshot).
+        if (this.erasurePending) await this.erase();
         const entries = await this.changeLog.read(this.position, { blockMs: this.opts.readBlockMs, count: 500 });
         for (const entry of entries) {
           if (this.pendingSwap) break; // the swap resets the position; the rest is read again
-          await this.apply(entry.change);
+          if (entry.change === null) {
+            // It can never apply: retrying it would stop the service forever.
+            logger.error(
+              { entry: entry.id, reason: entry.invalid },
+              'change log entry is not a gallery change: skipped',
+            );
+          } else {
+            await this.apply(entry.change);
+            if (entry.change.type === 'delete') this.erasurePending = true;
+          }
           this.position = entry.id;
           this.markUnsaved();
+        }
+        if (this.erasurePending) await this.erase();
+        if (this.loopError !== undefined) {
+          logger.info({ position: this.position }, 'change log: following again');
+          this.loopError = undefined;
         }
         if (entries.length < 500 && !this.ready) {
           this.ready = true;
@@ -244,10 +300,8 @@ export class IndexService {
         }
       } catch (err) {
         // Redis or storage away: keep the position, try again shortly; nothing was skipped.
-        logger.warn(
-          { err: err instanceof Error ? err.message : String(err), position: this.position },
-          'change log: will retry',
-        );
+        this.loopError = err instanceof Error ? err.message : String(err);
+        logger.warn({ err: this.loopError, position: this.position }, 'change log: will retry');
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
@@ -276,6 +330,13 @@ export class IndexService {
   private async apply(change: GalleryChange): Promise<void> {
     if (change.type === 'delete') {
       this.applyDelete(change);
+      return;
+    }
+    if (!change.key.startsWith(`${this.gallery.prefix}segments/`)) {
+      logger.error(
+        { segment: change.key, gallery: this.gallery.prefix },
+        'change log names a key outside the gallery: skipped',
+      );
       return;
     }
     let records: GalleryRecord[];
@@ -317,7 +378,20 @@ export class IndexService {
     this.changesSinceSnapshot++;
   }
 
-  private async snapshot(): Promise<void> {
+  /**
+   * Finishes deletions: the index has already overwritten their vectors (FaceIndex scrubs deleted
+   * points); now the gallery's segments are rewritten without their records, a snapshot of the
+   * index as it is now is written, and every older snapshot (which may hold their vectors) goes.
+   */
+  private async erase(): Promise<void> {
+    const { records } = await this.gallery.compact();
+    const name = await this.snapshot({ pruneBefore: true });
+    this.erasurePending = false;
+    this.lastErasure = { at: new Date().toISOString(), snapshot: name, records };
+    logger.info({ snapshot: name, records }, 'deletion erased: gallery compacted, older snapshots removed');
+  }
+
+  private async snapshot(options: { pruneBefore?: boolean } = {}): Promise<string> {
     const index = this.index;
     const persons = index.persons().length;
     const name = await this.snapshots.save(index.serialize(), {
@@ -333,7 +407,8 @@ export class IndexService {
     });
     this.lastSnapshot = name;
     this.changesSinceSnapshot = 0;
-    await this.snapshots.prune(2);
+    await this.snapshots.prune(2, options.pruneBefore ? { before: name } : {});
     logger.info({ snapshot: name, faces: index.size, position: this.position }, 'index snapshot written');
+    return name;
   }
 }

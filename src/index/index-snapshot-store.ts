@@ -6,7 +6,12 @@ import { listAll } from '../storage/list-all.js';
 import { StorageNotFoundError } from '../storage/storage-not-found-error.js';
 import type { Storage } from '../storage/storage.js';
 import { FaceIndex, type FaceIndexMaps, type FaceIndexSnapshot } from './face-index.js';
-import type { IndexSnapshotListing, IndexSnapshotMeta, StoredIndexSnapshotMeta } from './index-snapshot-types.js';
+import type {
+  IndexSnapshotListing,
+  IndexSnapshotMeta,
+  SkippedSnapshot,
+  StoredIndexSnapshotMeta,
+} from './index-snapshot-types.js';
 import { uniqueName } from '../util/unique-name.js';
 
 export const DEFAULT_INDEX_ROOT = 'facepipe/index';
@@ -15,6 +20,10 @@ const INDEX_FILE = 'index.bin';
 const MAPS_FILE = 'maps.json';
 const META_FILE = 'meta.json';
 const SNAPSHOT_NAME = /^\d{8}T\d{9}Z-[0-9a-f]{16}$/;
+/** The files meta.json must checksum: every file of a snapshot but itself. */
+const CHECKED_FILES = [INDEX_FILE, MAPS_FILE] as const;
+/** Temp files of a writer that died are removed once this old (a live writer finishes long before). */
+const STALE_TEMP_MS = 10 * 60_000;
 
 export interface LoadedIndexSnapshot {
   index: FaceIndex;
@@ -35,10 +44,17 @@ interface ScannedSnapshot extends IndexSnapshotListing {
  *
  * Storage has no transactions, so meta.json is the commit marker: a snapshot without it is still
  * being written (or its writer died) and is never loaded. Snapshot names sort by creation time.
+ * meta.json holds the sha256 of every other file (`files`): a truncated index.bin or an edited
+ * maps.json (a swapped label would name the wrong person at distance 0) is refused on load, and
+ * the snapshot is remembered as damaged so that prune() removes it and never counts it as kept.
  */
 export class IndexSnapshotStore {
   /** '<root>/<encoded model>/', the prefix of every object of this store. */
   readonly prefix: string;
+  /** What the last loadNewest() passed over (newest first), and why. */
+  skipped: SkippedSnapshot[] = [];
+  /** Snapshots found damaged by this store: prune() deletes them. */
+  private readonly damaged = new Set<string>();
 
   constructor(
     readonly storage: Storage,
@@ -54,6 +70,7 @@ export class IndexSnapshotStore {
   async save(snapshot: FaceIndexSnapshot, meta: IndexSnapshotMeta): Promise<string> {
     const problem = metaProblem(meta) ?? mismatch(meta, snapshot.maps);
     if (problem) throw new Error(`index snapshot meta: ${problem}`);
+    const maps = JSON.stringify(snapshot.maps);
     const stored: StoredIndexSnapshotMeta = {
       createdAt: meta.createdAt,
       changePosition: meta.changePosition,
@@ -63,12 +80,13 @@ export class IndexSnapshotStore {
       m: meta.m,
       efConstruction: meta.efConstruction,
       indexSha256: sha256(snapshot.index),
+      files: { [INDEX_FILE]: sha256(snapshot.index), [MAPS_FILE]: sha256(Buffer.from(maps, 'utf8')) },
     };
     const name = uniqueName();
     const dir = `${this.prefix}${name}/`;
     await Promise.all([
       this.storage.put(dir + INDEX_FILE, snapshot.index, { contentType: 'application/octet-stream' }),
-      this.storage.put(dir + MAPS_FILE, JSON.stringify(snapshot.maps), { contentType: 'application/json' }),
+      this.storage.put(dir + MAPS_FILE, maps, { contentType: 'application/json' }),
     ]);
     // Last: only now does the snapshot count as complete.
     await this.storage.put(dir + META_FILE, JSON.stringify(stored), { contentType: 'application/json' });
@@ -77,14 +95,21 @@ export class IndexSnapshotStore {
 
   /**
    * The newest complete snapshot that loads. Incomplete, corrupt and checksum-mismatched snapshots
-   * are skipped with a warning (the older one plus a longer change replay is still correct);
-   * storage faults other than a missing object propagate, so an outage is not mistaken for damage.
+   * are skipped with a warning (the older one plus a longer change replay is still correct) and
+   * listed in `skipped`; storage faults other than a missing object propagate, so an outage is not
+   * mistaken for damage.
    */
   async loadNewest(options: { ef?: number } = {}): Promise<LoadedIndexSnapshot | undefined> {
-    for (const { name, complete } of await this.scan()) {
+    const skipped: SkippedSnapshot[] = [];
+    this.skipped = skipped;
+    for (const { name, complete, keys } of await this.scan()) {
       const dir = `${this.prefix}${name}/`;
       if (!complete) {
-        logger.warn({ snapshot: dir }, 'index snapshot is incomplete (no meta.json); trying an older one');
+        const reason = keys.some((key) => key.endsWith(`/${INDEX_FILE}`) || key.endsWith(`/${MAPS_FILE}`))
+          ? 'incomplete: no meta.json (half-written, or still being written)'
+          : 'incomplete: no meta.json';
+        skipped.push({ name, reason });
+        logger.warn({ snapshot: dir, reason }, 'index snapshot skipped; trying an older one');
         continue;
       }
       let raw: { meta: Uint8Array; index: Uint8Array; maps: Uint8Array };
@@ -94,8 +119,10 @@ export class IndexSnapshotStore {
         );
         raw = { meta, index, maps };
       } catch (err) {
-        // Deleted under us, e.g. by another replica's prune.
+        // Deleted under us (another replica's prune), or a file missing: not this store's to judge
+        // damaged (the other replica may be deleting it), so it is only skipped.
         if (!(err instanceof StorageNotFoundError)) throw err;
+        skipped.push({ name, reason: `a file is missing: ${err.message}` });
         logger.warn({ snapshot: dir, err: err.message }, 'index snapshot lost an object; trying an older one');
         continue;
       }
@@ -103,30 +130,41 @@ export class IndexSnapshotStore {
         const { index, meta } = decode(raw, options.ef);
         return { index, meta, name };
       } catch (err) {
-        logger.warn({ snapshot: dir, err: (err as Error).message }, 'index snapshot is corrupt; trying an older one');
+        const reason = `corrupt: ${(err as Error).message}`;
+        skipped.push({ name, reason });
+        this.damaged.add(name);
+        logger.warn({ snapshot: dir, reason }, 'index snapshot is corrupt; trying an older one');
       }
     }
     return undefined;
   }
 
   /**
-   * Deletes all but the newest `keep` complete snapshots, and incomplete ones older than the newest
-   * complete one (newer ones may still be being written). Returns how many snapshots were deleted.
+   * Deletes all but the newest `keep` good complete snapshots, every snapshot this store found
+   * damaged, incomplete ones older than the newest complete one (newer ones may still be being
+   * written), and with `before`, every snapshot older than that one (erasure: older snapshots may
+   * hold a deleted person's vectors). Then sweeps what writers that died left behind (temp files,
+   * empty folders) where the storage has such things. Returns how many snapshots were deleted.
    */
-  async prune(keep = 2): Promise<number> {
+  async prune(keep = 2, options: { before?: string } = {}): Promise<number> {
     if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`keep must be a positive integer, got ${keep}`);
     const snapshots = await this.scan();
-    const newestComplete = snapshots.findIndex((s) => s.complete);
+    const newestComplete = snapshots.findIndex((s) => s.complete && !this.damaged.has(s.name));
+    const before = options.before;
     let kept = 0;
-    const doomed = snapshots.filter((s, i) =>
-      s.complete ? ++kept > keep : newestComplete !== -1 && i > newestComplete,
-    );
+    const doomed = snapshots.filter((s, i) => {
+      if (before !== undefined && compareKeys(s.name, before) < 0) return true;
+      if (this.damaged.has(s.name)) return true;
+      return s.complete ? ++kept > keep : newestComplete !== -1 && i > newestComplete;
+    });
     for (const snapshot of doomed) {
       // meta.json first: a half-deleted snapshot is then incomplete, never loaded as damaged.
       const meta = snapshot.keys.find((key) => key.endsWith(`/${META_FILE}`));
       if (meta !== undefined) await this.storage.delete(meta);
       await Promise.all(snapshot.keys.filter((key) => key !== meta).map((key) => this.storage.delete(key)));
+      this.damaged.delete(snapshot.name);
     }
+    await this.storage.sweep?.(this.prefix, STALE_TEMP_MS);
     return doomed.length;
   }
 
@@ -164,10 +202,19 @@ function decode(
   const metaIssue =
     metaProblem(meta) ?? (/^[0-9a-f]{64}$/.test(String(meta.indexSha256)) ? undefined : 'indexSha256 is not a sha256');
   if (metaIssue) throw new Error(`meta.json: ${metaIssue}`);
+  const files = meta.files;
+  if (typeof files !== 'object' || files === null)
+    throw new Error('meta.json has no checksum of each file (a snapshot older than file checksums)');
   const indexBytes = Buffer.from(raw.index.buffer, raw.index.byteOffset, raw.index.byteLength);
-  const actual = sha256(indexBytes);
-  if (actual !== meta.indexSha256)
-    throw new Error(`index.bin has sha256 ${actual}, meta.json says ${meta.indexSha256}`);
+  const bytes: Record<(typeof CHECKED_FILES)[number], Uint8Array> = { [INDEX_FILE]: indexBytes, [MAPS_FILE]: raw.maps };
+  for (const file of CHECKED_FILES) {
+    const expected = files[file];
+    if (typeof expected !== 'string' || !/^[0-9a-f]{64}$/.test(expected))
+      throw new Error(`meta.json has no sha256 of ${file}`);
+    const actual = sha256(bytes[file]);
+    if (actual !== expected) throw new Error(`${file} has sha256 ${actual}, meta.json says ${expected}`);
+  }
+  if (files[INDEX_FILE] !== meta.indexSha256) throw new Error('meta.json: indexSha256 and files disagree');
   const maps = JSON.parse(text(raw.maps)) as FaceIndexMaps;
   const mapsIssue = mismatch(meta, maps);
   if (mapsIssue) throw new Error(`maps.json does not match meta.json: ${mapsIssue}`);

@@ -18,8 +18,19 @@ export interface IndexSnapshotMeta {
 
 /** meta.json as stored: the caller's meta plus the checksum the store adds. */
 export interface StoredIndexSnapshotMeta extends IndexSnapshotMeta {
-  /** sha256 (hex) of index.bin, checked on load. */
+  /** sha256 (hex) of index.bin, checked on load (also in `files`; kept for older readers). */
   indexSha256: string;
+  /**
+   * sha256 (hex) of every other file of the snapshot (index.bin, maps.json), all checked on load: a
+   * snapshot without this map, or with a file it does not cover, is refused.
+   */
+  files: Record<string, string>;
+}
+
+/** A snapshot loadNewest() passed over, and why. */
+export interface SkippedSnapshot {
+  name: string;
+  reason: string;
 }
 
 export interface IndexSnapshotListing {

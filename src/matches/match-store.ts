@@ -212,6 +212,22 @@ export class MatchStore {
     return summary;
   }
 
+  /**
+   * Forgets every sighting of a person (erasure: a deleted person is gone from "where was X seen"
+   * too). Returns the keys removed. The result files stay as written; see docs/operations.md.
+   */
+  async forgetPerson(personId: string): Promise<number> {
+    const keys = [this.seenKey(personId), this.faceKey(personId)];
+    const pattern = `${escapeGlob(this.prefix)}:seen-camera:*:${escapeGlob(personId)}`;
+    let cursor = '0';
+    do {
+      const [next, found] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      keys.push(...found);
+      cursor = next;
+    } while (cursor !== '0');
+    return this.redis.unlink(...keys);
+  }
+
   /** Removes every key of this prefix (SCAN + UNLINK). */
   async clear(): Promise<number> {
     const pattern = `${escapeGlob(this.prefix)}:*`;

@@ -7,11 +7,18 @@ export type GalleryChange =
   /** A deletion (a gallery tombstone): the person's faces enrolled at or before deletedAt. */
   | { type: 'delete'; personId: string; deletedAt: string; faceIds?: string[] };
 
-export interface ChangeEntry {
-  /** Redis stream id, 'ms-seq'; ids only grow. */
-  id: string;
-  change: GalleryChange;
-}
+export type ChangeEntry =
+  | {
+      /** Redis stream id, 'ms-seq'; ids only grow. */
+      id: string;
+      change: GalleryChange;
+    }
+  | {
+      id: string;
+      /** An entry that is not a GalleryChange (bad JSON, wrong shape): readers skip it, logged. */
+      change: null;
+      invalid: string;
+    };
 
 export interface ChangeLogBounds {
   /** False when the stream does not exist (never written, or Redis lost it). */
@@ -60,7 +67,14 @@ export class ChangeLog {
         ? await this.redis.xread('COUNT', count, 'BLOCK', options.blockMs, 'STREAMS', this.key, after)
         : await this.redis.xread('COUNT', count, 'STREAMS', this.key, after);
     if (reply === null) return [];
-    return reply[0][1].map(([id, fields]) => ({ id, change: parseChange(id, fields) }));
+    return reply[0][1].map(([id, fields]): ChangeEntry => {
+      try {
+        return { id, change: parseChange(id, fields) };
+      } catch (err) {
+        // One bad entry must not stop every reader forever: it is handed over as invalid.
+        return { id, change: null, invalid: (err as Error).message };
+      }
+    });
   }
 
   async bounds(): Promise<ChangeLogBounds> {
@@ -77,7 +91,25 @@ export class ChangeLog {
 function parseChange(id: string, fields: string[]): GalleryChange {
   const at = fields.indexOf('change');
   if (at < 0 || at + 1 >= fields.length) throw new Error(`change log entry ${id} has no 'change' field`);
-  return JSON.parse(fields[at + 1]) as GalleryChange;
+  let change: GalleryChange;
+  try {
+    change = JSON.parse(fields[at + 1]) as GalleryChange;
+  } catch (err) {
+    throw new Error(`change log entry ${id} is not JSON: ${(err as Error).message}`);
+  }
+  const ok =
+    typeof change === 'object' &&
+    change !== null &&
+    ((change.type === 'segment' && typeof change.key === 'string' && change.key !== '') ||
+      (change.type === 'delete' &&
+        typeof change.personId === 'string' &&
+        change.personId !== '' &&
+        typeof change.deletedAt === 'string' &&
+        Number.isFinite(Date.parse(change.deletedAt)) &&
+        (change.faceIds === undefined ||
+          (Array.isArray(change.faceIds) && change.faceIds.every((f) => typeof f === 'string')))));
+  if (!ok) throw new Error(`change log entry ${id} is not a gallery change: ${fields[at + 1].slice(0, 200)}`);
+  return change;
 }
 
 /** Orders two stream ids ('ms-seq'). */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats, Dirent } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, realpath, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compareKeys } from './compare-keys.js';
@@ -88,7 +88,12 @@ export class FolderStorage implements Storage {
     await mkdir(dir, { recursive: true });
     const temp = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     try {
-      const handle = await open(temp, 'wx');
+      // A concurrent delete() may remove the folder, empty, between mkdir and open: make it again.
+      const handle = await open(temp, 'wx').catch(async (err: unknown) => {
+        if (!isMissing(err)) throw err;
+        await mkdir(dir, { recursive: true });
+        return open(temp, 'wx');
+      });
       try {
         await handle.writeFile(body);
         await handle.sync();
@@ -125,6 +130,53 @@ export class FolderStorage implements Storage {
       if (isMissing(err)) return;
       throw err;
     }
+    // Folders are not objects: one left empty by the delete goes too, and its empty parents.
+    for (let dir = path.dirname(file); dir.startsWith(this.root + path.sep); dir = path.dirname(dir)) {
+      if (
+        !(await rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
+    }
+  }
+
+  /**
+   * Removes temp files older than `staleMs` (of writers that died mid-`put`; live writes are younger)
+   * under `prefix`, and with `removeEmptyFolders` the folders left empty; returns how many temp files.
+   */
+  async sweep(prefix: string, staleMs: number, { removeEmptyFolders = true, now = Date.now() } = {}): Promise<number> {
+    const base = prefix === '' ? this.root : this.resolve(prefix.replace(/\/+$/, ''));
+    let removed = 0;
+    const visit = async (dir: string): Promise<boolean> => {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isMissing(err)) return true;
+        throw err;
+      }
+      let empty = true;
+      for (const entry of entries) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if ((await visit(full)) && removeEmptyFolders) await rmdir(full).catch(() => (empty = false));
+          else empty = false;
+        } else if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX)) {
+          const stats = await lstat(full).catch(() => null);
+          if (stats !== null && now - stats.mtimeMs > staleMs) {
+            await unlink(full).then(
+              () => removed++,
+              () => (empty = false),
+            );
+          } else empty = false;
+        } else empty = false;
+      }
+      return empty;
+    };
+    await visit(base);
+    return removed;
   }
 
   /**
@@ -132,28 +184,7 @@ export class FolderStorage implements Storage {
    * are left alone), anywhere under the root; returns how many. Run at the start of a process.
    */
   async removeStaleTempFiles(maxAgeMs: number = DEFAULT_TEMP_MAX_AGE_MS, now = Date.now()): Promise<number> {
-    let removed = 0;
-    const visit = async (dir: string): Promise<void> => {
-      let entries: Dirent[];
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if (isMissing(err)) return;
-        throw err;
-      }
-      for (const entry of entries) {
-        const full = path.join(dir, entry.name);
-        if (entry.isDirectory()) await visit(full);
-        else if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX)) {
-          const stats = await lstat(full).catch(() => null);
-          if (stats === null || now - stats.mtimeMs < maxAgeMs) continue;
-          await unlink(full).catch(() => undefined);
-          removed++;
-        }
-      }
-    };
-    await visit(this.root);
-    return removed;
+    return this.sweep('', maxAgeMs, { removeEmptyFolders: false, now });
   }
 
   /**

@@ -64,6 +64,11 @@ export interface Storage {
   head(key: string): Promise<StorageObject | null>;
   /** Removes the object; removing a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Removes what writers that died left under `prefix`: temp files older than `staleMs`, and empty
+   * folders. Only storages that have such things implement it (a folder; S3 has neither).
+   */
+  sweep?(prefix: string, staleMs: number): Promise<number>;
 }
 
 export const DEFAULT_LIST_LIMIT = 1000;

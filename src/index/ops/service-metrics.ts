@@ -79,6 +79,22 @@ export function registerServiceMetrics(registry: Registry, sources: ServiceMetri
       this.set(at === undefined ? Number.NaN : Math.max(0, now() - at) / 1000);
     },
   });
+  new Gauge({
+    name: replacingMetric(registry, `${METRIC_PREFIX}gallery_quarantined_objects`),
+    help: 'Gallery objects that did not parse, moved to the quarantine folder (left out of the index)',
+    registers: [registry],
+    collect() {
+      this.set(sources.status().quarantined ?? 0);
+    },
+  });
+  new Gauge({
+    name: replacingMetric(registry, `${METRIC_PREFIX}index_ready`),
+    help: 'Whether the index service is ready: 1 loaded and following the change log, 0 loading or stuck',
+    registers: [registry],
+    collect() {
+      this.set(sources.status().ready ? 1 : 0);
+    },
+  });
 }
 
 /**
