@@ -20,7 +20,7 @@ const CHILD_SCRIPT = `
 const S3rver = require(process.env.S3RVER_MODULE);
 const server = new S3rver({
   address: '127.0.0.1',
-  port: 0,
+  port: Number(process.env.S3RVER_PORT || 0),
   directory: process.env.S3RVER_DIRECTORY,
   silent: true,
   configureBuckets: JSON.parse(process.env.S3RVER_BUCKETS).map((name) => ({ name, configs: [] })),
@@ -33,13 +33,21 @@ process.on('SIGTERM', () => process.exit(0));
 process.on('disconnect', () => process.exit(0));
 `;
 
+export interface S3ServerOptions {
+  /** Listen on this port (default: one the OS chooses). */
+  port?: number;
+  /** Keep the objects in this folder, and leave it on stop (default: a fresh temp folder, removed on stop). */
+  directory?: string;
+}
+
 /**
  * Starts s3rver on 127.0.0.1 with an OS-chosen free port and a fresh temp directory, creates
  * `buckets`, and resolves once it answers HTTP. s3rver runs under `--openssl-legacy-provider`:
- * without it, its paginated listing fails on Node 17+.
+ * without it, its paginated listing fails on Node 17+. With `options.port` and
+ * `options.directory`, a stopped server can be started again on the same address and data.
  */
-export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
-  const directory = await mkdtemp(path.join(tmpdir(), 'facepipe-s3rver-'));
+export async function startS3Server(buckets: string[], options: S3ServerOptions = {}): Promise<S3TestServer> {
+  const directory = options.directory ?? (await mkdtemp(path.join(tmpdir(), 'facepipe-s3rver-')));
   const s3rverModule = createRequire(import.meta.url).resolve('s3rver');
   const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD_SCRIPT], {
     env: {
@@ -47,6 +55,7 @@ export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
       NODE_OPTIONS: '', // vitest's loaders are not for this child
       S3RVER_MODULE: s3rverModule,
       S3RVER_DIRECTORY: directory,
+      S3RVER_PORT: String(options.port ?? 0),
       S3RVER_BUCKETS: JSON.stringify(buckets),
     },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -58,7 +67,7 @@ export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
 
   const stop = async (): Promise<void> => {
     await killChild(child);
-    await rm(directory, { recursive: true, force: true });
+    if (options.directory === undefined) await rm(directory, { recursive: true, force: true });
   };
 
   try {
