@@ -124,6 +124,15 @@ describe.each(implementations)('gallery store: $name', ({ fresh }) => {
     );
   });
 
+  it('deletedPersons: the latest whole-person deletion of each person, face removals left out', async () => {
+    const { gallery } = open();
+    await gallery.tombstone({ personId: 'alice', deletedAt: T(3) });
+    await gallery.tombstone({ personId: 'alice', deletedAt: T(5) });
+    await gallery.tombstone({ personId: 'alice', deletedAt: T(4) });
+    await gallery.tombstone({ personId: 'bob', deletedAt: T(6), faceIds: ['f1'] });
+    expect(await gallery.deletedPersons()).toEqual(new Map([['alice', new Date(T(5))]]));
+  });
+
   it('a tombstone with faceIds removes only those faces', async () => {
     const { gallery } = open();
     const a1 = record('alice', '1.jpg', T(1));

@@ -234,6 +234,20 @@ describe('MatchStore.rebuild', () => {
     expect(await store.query('emp-042')).toEqual(page);
   });
 
+  it('keeps an erased person erased: sightings written before their deletion are not brought back', async () => {
+    await put('facepipe/results/night-1/a.jpg.json', resultJson('a.jpg', [{ personId: 'gone' }, { personId: 'kept' }]));
+    const written = (await storage.head('facepipe/results/night-1/a.jpg.json'))!.modified;
+    const store = newStore();
+    const deletedAfter = new Map([['gone', new Date(written.getTime() + 1000)]]);
+    expect(await store.rebuild(storage, undefined, deletedAfter)).toEqual({ results: 1, faces: 1, skipped: 0 });
+    expect((await store.query('gone')).total).toBe(0);
+    expect((await store.query('kept')).total).toBe(1);
+    // Deleted before this file was written (re-enrolled, then seen again): the sighting counts.
+    const deletedBefore = new Map([['gone', new Date(written.getTime() - 1000)]]);
+    expect(await store.rebuild(storage, undefined, deletedBefore)).toEqual({ results: 1, faces: 2, skipped: 0 });
+    expect((await store.query('gone')).total).toBe(1);
+  });
+
   it('takes another results prefix, with or without its trailing slash', async () => {
     await put('elsewhere/run-a/x.jpg.json', resultJson('x.jpg', [{ personId: 'p' }], { modified: at(1) }));
     const store = newStore();

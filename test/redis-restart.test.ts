@@ -166,11 +166,11 @@ async function nightWithRestart(deployment: Deployment): Promise<void> {
   const results = new ResultStore(new FolderStorage(config.storage));
   await waitFor(
     'two results written',
-    async () => ((await results.inputKeys('night-1')).size >= 2 ? true : undefined),
+    async () => ((await results.doneInputKeys('night-1')).size >= 2 ? true : undefined),
     60_000,
     50,
   );
-  expect((await results.inputKeys('night-1')).size).toBeLessThan(SNAPSHOTS);
+  expect((await results.doneInputKeys('night-1')).size).toBeLessThan(SNAPSHOTS);
   await deployment.redis.stop();
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   await deployment.redis.start();

@@ -201,6 +201,17 @@ export class GalleryStore {
     return { live: live.sort((a, b) => compareKeys(a.faceId, b.faceId)), summary };
   }
 
+  /** Person id -> the latest deletion of the whole person (tombstones listing no faceIds). */
+  async deletedPersons(): Promise<Map<string, Date>> {
+    const deleted = new Map<string, Date>();
+    for (const { personId, deletedAt, faceIds } of await this.readTombstones()) {
+      if (faceIds !== undefined) continue;
+      const at = new Date(deletedAt);
+      if (!(at <= (deleted.get(personId) ?? new Date(0)))) deleted.set(personId, at);
+    }
+    return deleted;
+  }
+
   /** Every deletion recorded, in key order (corrupt ones quarantined). */
   async readTombstones(): Promise<Tombstone[]> {
     const tombstones: Tombstone[] = [];

@@ -100,7 +100,12 @@ export class MatchStore {
   }
 
   /** recordResult of a result already parsed (parseResult): what rebuild read from a file. */
-  private async record(run: string, resultKey: string, result: ResultJson): Promise<number> {
+  private async record(
+    run: string,
+    resultKey: string,
+    result: ResultJson,
+    erased: (personId: string) => boolean = () => false,
+  ): Promise<number> {
     if (run === '') throw new TypeError('recordResult: run is empty');
     const { seenAt, seenFrom } = sightingTimeOf(result);
     const score = Date.parse(seenAt);
@@ -108,7 +113,7 @@ export class MatchStore {
     const args: (string | number)[] = [this.prefix, camera === undefined ? '' : encodeURIComponent(camera)];
     result.faces.forEach((face, faceIndex) => {
       const personId = face.personId;
-      if (personId === null || personId === '') return;
+      if (personId === null || personId === '' || erased(personId)) return;
       const { x, y, width, height } = face.box;
       const details: StoredMatch = {
         run,
@@ -173,9 +178,15 @@ export class MatchStore {
    * Recreates the record from the result files alone: clears every key of this prefix, then
    * records every `.json` under `resultsPrefix` (run = its first path segment after the prefix).
    * Files that cannot be read or are not results are logged and counted as skipped. Queries
-   * during a rebuild see a partial record.
+   * during a rebuild see a partial record. `deletedPersons` (person id -> time of their deletion,
+   * from the gallery's tombstones) keeps erased people erased: a sighting in a result file written
+   * before the person's deletion is not recorded again (one written after a re-enrollment is).
    */
-  async rebuild(storage: Storage, resultsPrefix = DEFAULT_RESULTS_PREFIX): Promise<MatchRebuildSummary> {
+  async rebuild(
+    storage: Storage,
+    resultsPrefix = DEFAULT_RESULTS_PREFIX,
+    deletedPersons: ReadonlyMap<string, Date> = new Map(),
+  ): Promise<MatchRebuildSummary> {
     const prefix = resultsPrefix === '' || resultsPrefix.endsWith('/') ? resultsPrefix : `${resultsPrefix}/`;
     await this.clear();
     const summary: MatchRebuildSummary = { results: 0, faces: 0, skipped: 0 };
@@ -197,7 +208,9 @@ export class MatchStore {
           skip(object.key, err instanceof Error ? err.message : String(err));
           continue;
         }
-        const faces = await this.record(rest.slice(0, slash), object.key, result);
+        const written = object.modified.getTime();
+        const erased = (personId: string): boolean => (deletedPersons.get(personId)?.getTime() ?? -1) >= written;
+        const faces = await this.record(rest.slice(0, slash), object.key, result, erased);
         summary.faces += faces;
         summary.results += 1;
       }

@@ -2,6 +2,7 @@ import { redactUrl } from '../../util/redact-url.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { Redis } from 'ioredis';
 import { loadAppConfig, type AppFlags } from '../../config/app-config.js';
+import { GalleryStore } from '../../gallery/gallery-store.js';
 import { IndexClient, isEnrolled } from '../../index/index-client.js';
 import { DEFAULT_RESULTS_PREFIX, MatchStore, parseIsoTime } from '../../matches/match-store.js';
 import { DEFAULT_MATCHES_LIMIT, MAX_MATCHES_LIMIT, type MatchRecord } from '../../matches/types.js';
@@ -9,6 +10,7 @@ import { matchKeyPrefix } from '../../queue/queue-names.js';
 import { requireRedis } from '../../queue/require-redis.js';
 import { openStorage } from '../../storage/open-storage.js';
 import { intArg } from '../arg-parsers.js';
+import { deploymentModel } from '../engine-session.js';
 import { EXIT, fixed, printJson, printLine } from '../output.js';
 
 interface MatchesFlags {
@@ -137,7 +139,13 @@ export function registerMatches(program: Command): void {
       redis.on('error', (err: Error) => (redisError = err));
       try {
         const started = performance.now();
-        const summary = await new MatchStore(redis, matchKeyPrefix(config)).rebuild(storage).catch((err: unknown) => {
+        // Erased people stay erased: their sightings from before the deletion are not brought back.
+        const deletedPersons = await new GalleryStore(
+          storage,
+          (await deploymentModel(command.optsWithGlobals())).id,
+        ).deletedPersons();
+        const store = new MatchStore(redis, matchKeyPrefix(config));
+        const summary = await store.rebuild(storage, undefined, deletedPersons).catch((err: unknown) => {
           if (redisError && redis.status !== 'ready')
             throw new Error(`cannot reach Redis at ${redactUrl(config.redisUrl)}: ${redisError.message}`, {
               cause: err,
