@@ -15,6 +15,7 @@ import { FaceApiLandmarks } from './face-api-landmarks.js';
 import { DLIB_FIVE_POINT_MODEL, FACERES_MODEL, loadFaceApiNets, loadGraphModel } from './face-models.js';
 import { FaceResEmbedder } from './faceres-embedder.js';
 import { FusedEmbedder } from './fused-embedder.js';
+import { OnnxSsdMobilenet } from './onnx/onnx-ssd-mobilenet.js';
 
 /**
  * The norm of FaceRes's descriptor against the ResNet's embedding (norm about 1.4) in the fusion.
@@ -28,11 +29,12 @@ const dlibResnet = async ({ backend, options }: ComponentContext) =>
 const faceres = async ({ backend }: ComponentContext) =>
   new FaceResEmbedder(backend.tf, await loadGraphModel(backend.tf, FACERES_MODEL));
 
-registerDetector(
-  'face-api',
-  async ({ backend, options }) =>
-    new FaceApiDetector(backend.tf, await loadFaceApiNets(backend, ['ssdMobilenetv1', 'tinyFaceDetector']), options),
-);
+registerDetector('face-api', async ({ backend, options }) => {
+  const faceapi = await loadFaceApiNets(backend, ['ssdMobilenetv1', 'tinyFaceDetector']);
+  // On onnx, SSD's network (most of a scene's cost) runs on onnxruntime; the tiny detector stays on tfjs.
+  const ssd = backend.onnx ? await OnnxSsdMobilenet.create(backend.onnx, backend.tf, faceapi) : undefined;
+  return new FaceApiDetector(backend.tf, faceapi, options, ssd);
+});
 registerLandmarkModel('face-api-68+dlib-5', async ({ backend }) => {
   const [faceapi, fivePointModel] = await Promise.all([
     loadFaceApiNets(backend, ['faceLandmark68Net']),
@@ -44,5 +46,8 @@ registerEmbedder('dlib-resnet', dlibResnet);
 registerEmbedder('human-faceres', faceres);
 registerEmbedder('dlib-resnet+human-faceres', async (context) => {
   const [resnet, descriptor] = await Promise.all([dlibResnet(context), faceres(context)]);
-  return new FusedEmbedder([{ embedder: resnet }, { embedder: descriptor, norm: FACERES_WEIGHT }]);
+  return new FusedEmbedder([
+    { embedder: resnet, name: 'dlib-resnet' },
+    { embedder: descriptor, norm: FACERES_WEIGHT, name: 'human-faceres' },
+  ]);
 });
