@@ -48,10 +48,11 @@ export async function startWorkers(
       `no handler for queue ${unknown.join(', ')} in this build (available: ${Object.keys(registry).join(', ')})`,
     );
   }
+  const metrics = new JobMetrics(wiring.metrics ?? processMetricsRegistry());
   const redis = new Redis(config.redisUrl, { lazyConnect: false });
   const context: WorkerContext = {
     config,
-    analyzer,
+    analyzer: metrics.observeAnalyzer(analyzer),
     storage: openStorage(config.storage),
     redis,
     runIdentify: wiring.runIdentify,
@@ -67,7 +68,6 @@ export async function startWorkers(
     redis.disconnect();
     throw err;
   }
-  const metrics = new JobMetrics(wiring.metrics ?? processMetricsRegistry());
   const workers: Worker[] = processors.map(({ queue, processor }) =>
     createQueueWorker(queue, metrics.instrument(queue, processor), connection, options),
   );
