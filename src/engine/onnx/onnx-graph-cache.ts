@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DEFAULT_ONNX_CACHE_DIR } from './onnx-model-cache.js';
 
 /**
  * Where the ONNX graphs the engine builds from the packages' weights are kept between runs:
- * FACEPIPE_ONNX_CACHE, else <os.tmpdir()>/facepipe-onnx. Each file is named after the network and a
+ * FACEPIPE_ONNX_CACHE, else ~/.cache/facepipe/onnx (DEFAULT_ONNX_CACHE_DIR). Each file is named after the network and a
  * hash of what it is built from (weight files and builder version), so new weights or a changed
  * builder make a new file; a deleted folder is rebuilt on the next start. Nothing is downloaded.
  */
 export function onnxCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.FACEPIPE_ONNX_CACHE?.trim() || path.join(tmpdir(), 'facepipe-onnx');
+  return env.FACEPIPE_ONNX_CACHE?.trim() || DEFAULT_ONNX_CACHE_DIR;
 }
 
 /** A SHA-256 of the inputs of a build, in order (file contents, builder version strings). */

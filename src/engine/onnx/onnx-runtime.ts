@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
 import type { InferenceSession } from 'onnxruntime-node';
+import { onnxCacheDir } from './onnx-graph-cache.js';
+import type { OnnxModelOptions } from './onnx-types.js';
 
 export type Ort = typeof import('onnxruntime-node');
 
@@ -16,6 +18,8 @@ export interface OnnxRuntime {
   /** e.g. "onnxruntime-node 1.31.1". */
   name: string;
   sessionOptions: InferenceSession.SessionOptions;
+  /** The same choices for the networks' loaders (onnx-*-embedder.ts, onnx-face-landmarks.ts). */
+  modelOptions: OnnxModelOptions;
 }
 
 const require = createRequire(import.meta.url);
@@ -46,5 +50,15 @@ export function loadOnnxRuntime(threading: OnnxThreading = { mode: 'per-thread' 
     return undefined;
   }
   const { version } = require('onnxruntime-node/package.json') as { version: string };
-  return { ort, name: `onnxruntime-node ${version}`, sessionOptions: sessionOptions(threading) };
+  const options = sessionOptions(threading);
+  return {
+    ort,
+    name: `onnxruntime-node ${version}`,
+    sessionOptions: options,
+    modelOptions: {
+      cacheDir: onnxCacheDir(),
+      intraOpNumThreads: options.intraOpNumThreads,
+      spinning: threading.mode !== 'per-thread',
+    },
+  };
 }
