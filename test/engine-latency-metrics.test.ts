@@ -32,9 +32,11 @@ describe('engine latency histograms', () => {
       analysis({ decode: 20, 'detect.tiny.margin': 30 }),
       analysis(),
     ];
-    const engine: FaceAnalyzer = { model: BASE_MODEL, analyze: async () => answers.shift()! };
+    const engine: FaceAnalyzer = { model: BASE_MODEL, backend: 'wasm', analyze: async () => answers.shift()! };
     const observed = new JobMetrics(registry).observeAnalyzer(engine);
     expect(observed.model).toBe(BASE_MODEL);
+    // The result files name the backend: the wrapper must not hide it.
+    expect(observed.backend).toBe('wasm');
     for (let i = 0; i < 3; i++) await observed.analyze('x.jpg');
 
     const samples = parsePrometheusText(await registry.metrics());

@@ -78,6 +78,7 @@ export class JobMetrics {
   observeAnalyzer(analyzer: FaceAnalyzer): FaceAnalyzer {
     return {
       model: analyzer.model,
+      ...(analyzer.backend === undefined ? {} : { backend: analyzer.backend }),
       analyze: async (input, options) => {
         const analysis = await analyzer.analyze(input, options);
         if (analysis.timings) this.observeTimings(analysis.timings);
