@@ -1,11 +1,12 @@
 /**
- * npx tsx bench/onnx-nets-bench.ts [-- --faces 8 --rounds 7 --intra-op 1]
+ * npx tsx bench/onnx-nets-bench.ts [--faces 8 --rounds 7 --intra-op 1]
  * Per-face time of each network the engine runs, tfjs-wasm against onnxruntime-node, one thread
  * each, in one process and one run: dlib's ResNet (the engine's four views a face: two alignments,
  * flip TTA), face-api's 68-point landmarks (+ dlib's five points, all faces of one image) and
  * FaceRes. Faces: crops of the photos that ship in @vladmandic/face-api, `--faces` a batch. Each
  * round times tfjs then onnx on the same batch; the medians over `--rounds` (after one warm-up) are
- * printed, in ms a face, with their ratio.
+ * printed, in ms a face, with their ratio: wall time, and the process's CPU time (less sensitive to
+ * other processes on a shared machine; with one intra-op thread both runtimes compute on this thread).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -65,10 +66,13 @@ async function chip(box: readonly number[], margin: number, size: number): Promi
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-async function time(run: () => Promise<unknown>): Promise<number> {
+/** Wall time and the process's CPU time (user + system) of one run, in ms. */
+async function time(run: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
   const start = performance.now();
+  const cpu = process.cpuUsage();
   await run();
-  return performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { wall: performance.now() - start, cpu: (used.user + used.system) / 1000 };
 }
 
 async function main(): Promise<void> {
@@ -124,19 +128,26 @@ async function main(): Promise<void> {
     console.log(
       `backend ${backend.name} vs onnxruntime-node (intra-op threads ${options['intra-op']}); ${n} faces a batch, ${options.rounds} rounds`,
     );
-    console.log('| network | tfjs-wasm ms/face | onnx ms/face | onnx speed-up |');
-    console.log('|---|---:|---:|---:|');
+    console.log(
+      '| network | tfjs-wasm ms/face | onnx ms/face | onnx speed-up | tfjs-wasm CPU ms/face | onnx CPU ms/face | CPU ratio |',
+    );
+    console.log('|---|---:|---:|---:|---:|---:|---:|');
     for (const [name, tfjsRun, onnxRun] of rows) {
       await tfjsRun();
       await onnxRun();
-      const tfjsTimes: number[] = [];
-      const onnxTimes: number[] = [];
+      const tfjsTimes: { wall: number; cpu: number }[] = [];
+      const onnxTimes: { wall: number; cpu: number }[] = [];
       for (let r = 0; r < options.rounds; r++) {
         tfjsTimes.push(await time(tfjsRun));
         onnxTimes.push(await time(onnxRun));
       }
-      const [t, o] = [median(tfjsTimes) / n, median(onnxTimes) / n];
-      console.log(`| ${name} | ${t.toFixed(1)} | ${o.toFixed(1)} | ${(t / o).toFixed(2)}x |`);
+      const perFace = (times: { wall: number; cpu: number }[], key: 'wall' | 'cpu') =>
+        median(times.map((t) => t[key])) / n;
+      const [t, o] = [perFace(tfjsTimes, 'wall'), perFace(onnxTimes, 'wall')];
+      const [tc, oc] = [perFace(tfjsTimes, 'cpu'), perFace(onnxTimes, 'cpu')];
+      console.log(
+        `| ${name} | ${t.toFixed(1)} | ${o.toFixed(1)} | ${(t / o).toFixed(2)}x | ${tc.toFixed(1)} | ${oc.toFixed(1)} | ${(tc / oc).toFixed(2)}x |`,
+      );
     }
   } finally {
     await rm(cacheDir, { recursive: true, force: true });

@@ -24,24 +24,23 @@ export const DLIB_RESNET_OUTPUT = 'embeddings';
 /** The chip side the network takes (dlib's 150x150 chips). */
 export const DLIB_RESNET_SIZE = 150;
 
-/**
- * dlib's float32 ResNet weights under face-api's names and layouts, read by the same function the
- * tfjs backend loads them with (given a tensor factory that keeps plain arrays), and the hash of the
- * files they come from.
- */
-export async function readDlibResnetWeights(
-  dlibFile: string,
-  faceApiModelDir: string,
-): Promise<{ weights: WeightMap; sha256: string }> {
-  const plain = { tensor: (values: Float32Array, shape: number[]): NamedWeight => ({ values, shape }) };
-  const [map, dat, manifest] = await Promise.all([
-    loadDlibResnetWeights(plain as unknown as TfBackend['tf'], dlibFile, faceApiModelDir),
+/** What keys the built graph: a hash of dlib's file, face-api's manifest (names, shapes) and GRAPH_VERSION. */
+export async function dlibResnetKey(dlibFile: string, faceApiModelDir: string): Promise<string> {
+  const [dat, manifest] = await Promise.all([
     readFile(dlibFile),
     readFile(path.join(faceApiModelDir, 'face_recognition_model-weights_manifest.json')),
   ]);
-  const weights: WeightMap = new Map(Object.entries(map as unknown as Record<string, NamedWeight>));
-  const sha256 = createHash('sha256').update(GRAPH_VERSION).update(dat).update(manifest).digest('hex');
-  return { weights, sha256 };
+  return createHash('sha256').update(GRAPH_VERSION).update(dat).update(manifest).digest('hex');
+}
+
+/**
+ * dlib's float32 ResNet weights under face-api's names and layouts, read by the same function the
+ * tfjs backend loads them with (given a tensor factory that keeps plain arrays).
+ */
+export async function readDlibResnetWeights(dlibFile: string, faceApiModelDir: string): Promise<WeightMap> {
+  const plain = { tensor: (values: Float32Array, shape: number[]): NamedWeight => ({ values, shape }) };
+  const map = await loadDlibResnetWeights(plain as unknown as TfBackend['tf'], dlibFile, faceApiModelDir);
+  return new Map(Object.entries(map as unknown as Record<string, NamedWeight>));
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   validSize,
 } from './onnx-layers.js';
 import type { WeightMap } from './onnx-types.js';
-import { readTfjsWeights, type TfjsWeightGroup, weightOf } from './tfjs-weights.js';
+import { readTfjsWeights, type TfjsWeightGroup, tfjsWeightsHash, weightOf } from './tfjs-weights.js';
 
 /** Bump when the graph this file writes changes: cached files of older graphs are then not used. */
 const GRAPH_VERSION = 'face-landmark68/1';
@@ -22,11 +22,19 @@ export const LANDMARK68_OUTPUT = 'landmarks';
 /** The side of the square input (face-api's faceLandmark68Net). */
 export const LANDMARK68_SIZE = 112;
 
-/** face-api's 68-point landmark weights (8-bit quantized, as shipped) and the hash of their files. */
-export async function readLandmark68Weights(faceApiModelDir: string): Promise<{ weights: WeightMap; sha256: string }> {
-  const text = await readFile(path.join(faceApiModelDir, 'face_landmark_68_model-weights_manifest.json'), 'utf8');
-  const { weights, sha256 } = await readTfjsWeights(faceApiModelDir, text, JSON.parse(text) as TfjsWeightGroup[]);
-  return { weights, sha256: createHash('sha256').update(GRAPH_VERSION).update(sha256).digest('hex') };
+const MANIFEST = 'face_landmark_68_model-weights_manifest.json';
+
+/** What keys the built graph: a hash of face-api's landmark manifest, its weights and GRAPH_VERSION. */
+export async function landmark68Key(faceApiModelDir: string): Promise<string> {
+  const text = await readFile(path.join(faceApiModelDir, MANIFEST), 'utf8');
+  const sha256 = await tfjsWeightsHash(faceApiModelDir, text, JSON.parse(text) as TfjsWeightGroup[]);
+  return createHash('sha256').update(GRAPH_VERSION).update(sha256).digest('hex');
+}
+
+/** face-api's 68-point landmark weights, 8-bit quantized as shipped, decoded as tfjs does. */
+export async function readLandmark68Weights(faceApiModelDir: string): Promise<WeightMap> {
+  const text = await readFile(path.join(faceApiModelDir, MANIFEST), 'utf8');
+  return readTfjsWeights(faceApiModelDir, JSON.parse(text) as TfjsWeightGroup[]);
 }
 
 /**

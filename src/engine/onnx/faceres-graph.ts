@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { convertTfjsGraph, type TfjsGraphNode } from './tfjs-graph-converter.js';
 import type { WeightMap } from './onnx-types.js';
-import { readTfjsWeights, type TfjsWeightGroup } from './tfjs-weights.js';
+import { readTfjsWeights, type TfjsWeightGroup, tfjsWeightsHash } from './tfjs-weights.js';
 
 /** Bump when the converter's output for FaceRes changes: cached files of older graphs are then not used. */
 const GRAPH_VERSION = 'faceres/1';
@@ -16,17 +16,20 @@ interface GraphModelJson {
   weightsManifest: TfjsWeightGroup[];
 }
 
-/** Human's FaceRes graph model (model.json + float16 weights), and the hash of its files. */
-export async function readFaceResModel(
-  modelJson: string,
-): Promise<{ nodes: TfjsGraphNode[]; weights: WeightMap; sha256: string }> {
+/** Human's FaceRes graph model (model.json), and what keys the graph built from it: a hash of its files and GRAPH_VERSION. */
+export async function faceResKey(modelJson: string): Promise<string> {
   const text = await readFile(modelJson, 'utf8');
   const model = JSON.parse(text) as GraphModelJson;
-  const { weights, sha256 } = await readTfjsWeights(path.dirname(modelJson), text, model.weightsManifest);
+  const sha256 = await tfjsWeightsHash(path.dirname(modelJson), text, model.weightsManifest);
+  return createHash('sha256').update(GRAPH_VERSION).update(sha256).digest('hex');
+}
+
+/** FaceRes's graph (its nodes) and its float16 weights decoded as tfjs does. */
+export async function readFaceResModel(modelJson: string): Promise<{ nodes: TfjsGraphNode[]; weights: WeightMap }> {
+  const model = JSON.parse(await readFile(modelJson, 'utf8')) as GraphModelJson;
   return {
     nodes: model.modelTopology.node,
-    weights,
-    sha256: createHash('sha256').update(GRAPH_VERSION).update(sha256).digest('hex'),
+    weights: await readTfjsWeights(path.dirname(modelJson), model.weightsManifest),
   };
 }
 

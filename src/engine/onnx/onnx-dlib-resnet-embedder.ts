@@ -6,6 +6,7 @@ import {
   buildDlibResnetGraph,
   DLIB_RESNET_INPUT,
   DLIB_RESNET_OUTPUT,
+  dlibResnetKey,
   readDlibResnetWeights,
 } from './dlib-resnet-graph.js';
 import { cachedOnnxModel } from './onnx-model-cache.js';
@@ -32,8 +33,10 @@ export class OnnxDlibResnetEmbedder implements Embedder {
     options: EmbedderOptions,
     model: OnnxModelOptions,
   ): Promise<OnnxDlibResnetEmbedder> {
-    const { weights, sha256 } = await readDlibResnetWeights(files.dlibFile, files.faceApiModelDir);
-    const file = await cachedOnnxModel(model.cacheDir, 'dlib-resnet', sha256, () => buildDlibResnetGraph(weights));
+    const key = await dlibResnetKey(files.dlibFile, files.faceApiModelDir);
+    const file = await cachedOnnxModel(model.cacheDir, 'dlib-resnet', key, async () =>
+      buildDlibResnetGraph(await readDlibResnetWeights(files.dlibFile, files.faceApiModelDir)),
+    );
     return new OnnxDlibResnetEmbedder(await createOnnxSession(file, model), options);
   }
 

@@ -11,6 +11,7 @@ import {
   LANDMARK68_INPUT,
   LANDMARK68_OUTPUT,
   LANDMARK68_SIZE,
+  landmark68Key,
   readLandmark68Weights,
 } from './face-landmark68-graph.js';
 import { cachedOnnxModel } from './onnx-model-cache.js';
@@ -32,11 +33,13 @@ export class OnnxFaceLandmarks implements LandmarkModel {
     files: { faceApiModelDir: string; fivePointModel: string },
     model: OnnxModelOptions,
   ): Promise<OnnxFaceLandmarks> {
-    const [{ weights, sha256 }, fivePointModel] = await Promise.all([
-      readLandmark68Weights(files.faceApiModelDir),
+    const [key, fivePointModel] = await Promise.all([
+      landmark68Key(files.faceApiModelDir),
       DlibShapePredictor.load(files.fivePointModel),
     ]);
-    const file = await cachedOnnxModel(model.cacheDir, 'face-landmark68', sha256, () => buildLandmark68Graph(weights));
+    const file = await cachedOnnxModel(model.cacheDir, 'face-landmark68', key, async () =>
+      buildLandmark68Graph(await readLandmark68Weights(files.faceApiModelDir)),
+    );
     return new OnnxFaceLandmarks(await createOnnxSession(file, model), fivePointModel);
   }
 

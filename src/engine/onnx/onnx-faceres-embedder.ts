@@ -2,7 +2,7 @@ import type * as ort from 'onnxruntime-node';
 import type { Embedder, FaceChips } from '../embedder.js';
 import { FACERES_CHIP } from '../faceres-embedder.js';
 import { chipInput } from './chip-input.js';
-import { buildFaceResGraph, FACERES_DESCRIPTOR, FACERES_INPUT, readFaceResModel } from './faceres-graph.js';
+import { buildFaceResGraph, FACERES_DESCRIPTOR, FACERES_INPUT, faceResKey, readFaceResModel } from './faceres-graph.js';
 import { cachedOnnxModel } from './onnx-model-cache.js';
 import { createOnnxSession, runOnnx } from './onnx-session.js';
 import type { OnnxModelOptions } from './onnx-types.js';
@@ -16,8 +16,11 @@ export class OnnxFaceResEmbedder implements Embedder {
 
   /** Converts the graph into `model.cacheDir` unless it is there, and opens a session on it. */
   static async load(files: { modelJson: string }, model: OnnxModelOptions): Promise<OnnxFaceResEmbedder> {
-    const { nodes, weights, sha256 } = await readFaceResModel(files.modelJson);
-    const file = await cachedOnnxModel(model.cacheDir, 'faceres', sha256, () => buildFaceResGraph(nodes, weights));
+    const key = await faceResKey(files.modelJson);
+    const file = await cachedOnnxModel(model.cacheDir, 'faceres', key, async () => {
+      const { nodes, weights } = await readFaceResModel(files.modelJson);
+      return buildFaceResGraph(nodes, weights);
+    });
     return new OnnxFaceResEmbedder(await createOnnxSession(file, model));
   }
 

@@ -1,5 +1,17 @@
-import * as ort from 'onnxruntime-node';
+import { createRequire } from 'node:module';
+import type * as ort from 'onnxruntime-node';
 import type { OnnxModelOptions } from './onnx-types.js';
+
+const require = createRequire(import.meta.url);
+let runtime: typeof ort | undefined;
+/**
+ * onnxruntime-node, loaded on first use and not on import: the engine imports these classes on every
+ * backend, and where onnxruntime's native library does not load, the tfjs backends must still start.
+ */
+function onnxruntime(): typeof ort {
+  runtime ??= require('onnxruntime-node') as typeof ort;
+  return runtime;
+}
 
 /**
  * An onnxruntime CPU session for a built graph. Defaults fit the engine's worker pool: one session
@@ -8,7 +20,7 @@ import type { OnnxModelOptions } from './onnx-types.js';
  */
 export function createOnnxSession(file: string, options: OnnxModelOptions): Promise<ort.InferenceSession> {
   const spinning = options.spinning ?? false;
-  return ort.InferenceSession.create(file, {
+  return onnxruntime().InferenceSession.create(file, {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
@@ -24,7 +36,7 @@ export async function runOnnx(
   input: { name: string; data: Float32Array; dims: readonly number[] },
   output: string,
 ): Promise<Float32Array> {
-  const tensor = new ort.Tensor('float32', input.data, input.dims);
+  const tensor = new (onnxruntime().Tensor)('float32', input.data, input.dims);
   const results = await session.run({ [input.name]: tensor }, [output]);
   const value = results[output];
   if (!value) throw new Error(`onnx: the graph gave no output ${output}`);

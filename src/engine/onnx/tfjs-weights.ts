@@ -69,23 +69,24 @@ export function decodeTfjsWeights(specs: readonly TfjsWeightSpec[], data: Buffer
   return weights;
 }
 
-/**
- * Reads a manifest's weight files from `dir` and decodes them; `sha256` covers the manifest's text
- * and every weight file, what keys a graph built from them.
- */
-export async function readTfjsWeights(
-  dir: string,
-  manifestText: string,
-  groups: readonly TfjsWeightGroup[],
-): Promise<{ weights: WeightMap; sha256: string }> {
+/** The weight files of a manifest's groups, read from `dir`, in manifest order. */
+export function readWeightFiles(dir: string, groups: readonly TfjsWeightGroup[]): Promise<Buffer[]> {
+  return Promise.all(groups.flatMap((group) => group.paths.map((p) => readFile(path.join(dir, p)))));
+}
+
+/** A SHA-256 over the manifest's text and its weight files: what keys a graph built from them. */
+export async function tfjsWeightsHash(dir: string, manifestText: string, groups: readonly TfjsWeightGroup[]) {
   const hash = createHash('sha256').update(manifestText);
-  const files = await Promise.all(groups.flatMap((group) => group.paths.map((p) => readFile(path.join(dir, p)))));
-  for (const file of files) hash.update(file);
-  const weights = decodeTfjsWeights(
+  for (const file of await readWeightFiles(dir, groups)) hash.update(file);
+  return hash.digest('hex');
+}
+
+/** Reads a manifest's weight files from `dir` and decodes them. */
+export async function readTfjsWeights(dir: string, groups: readonly TfjsWeightGroup[]): Promise<WeightMap> {
+  return decodeTfjsWeights(
     groups.flatMap((group) => group.weights),
-    Buffer.concat(files),
+    Buffer.concat(await readWeightFiles(dir, groups)),
   );
-  return { weights, sha256: hash.digest('hex') };
 }
 
 /** A weight that must be there, with a clear error naming the model when it is not. */
