@@ -1,27 +1,40 @@
 /**
- * npm run bench:engine [-- --n 200]
- * Embeds the same N LFW images two ways in one run:
+ * npm run bench:engine [-- --n 200] [--backends wasm,onnx]
+ * Embeds the same N LFW images several ways in one run:
  *  (a) baseline: @vladmandic/face-api as its docs show (detectAllFaces with the default SSD detector,
- *      withFaceLandmarks, withFaceDescriptors), one image after another on this thread;
- *  (b) facepipe's FaceEngine with its defaults (worker threads, micro-batcher).
- * Both decode with sharp. Prints images/s for both, the ratio (b)/(a) and both no-face counts.
+ *      withFaceLandmarks, withFaceDescriptors), one image after another on this thread, on tfjs;
+ *  (b) facepipe's FaceEngine with its defaults (worker threads, micro-batcher), once per backend of
+ *      --backends (e.g. wasm, then onnx).
+ * All decode with sharp. Prints images/s of each, each facepipe's ratio to (a) and the no-face
+ * counts; the JSON line's facepipe* fields are the last backend's.
  */
 import { z } from 'zod';
 import { decodeImage, DEFAULT_MAX_PIXELS } from '../src/engine/decode-image.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
 import { FACE_API_MODEL_DIR, loadFaceApi } from '../src/engine/face-models.js';
-import { selectBackend } from '../src/engine/tf-backend.js';
+import { BACKEND_NAMES, type BackendName, selectBackend } from '../src/engine/tf-backend.js';
 import { forEachConcurrent } from '../src/util/for-each-concurrent.js';
 import { integer, optionsOrExit, parseOptions } from './bench-options.js';
 import { lfwSample } from './lfw-sample.js';
 
-const { n } = optionsOrExit('bench:engine', () =>
-  parseOptions({ n: { type: 'string', default: '200' } }, z.object({ n: integer(1) })),
+const { n, backends } = optionsOrExit('bench:engine', () =>
+  parseOptions(
+    { n: { type: 'string', default: '200' }, backends: { type: 'string', default: 'wasm,onnx' } },
+    z.object({
+      n: integer(1),
+      backends: z
+        .string()
+        .transform((s) => s.split(',').map((b) => b.trim()))
+        .pipe(z.array(z.enum(BACKEND_NAMES)).min(1)),
+    }),
+  ),
 );
 const files = lfwSample(n);
 
 async function baseline(): Promise<{ seconds: number; noFace: number; backend: string }> {
-  const backend = await selectBackend();
+  // face-api runs on tfjs: with onnx picked, on the tfjs backend beside it (wasm).
+  const picked = await selectBackend();
+  const backend = picked.kind === 'onnx' ? await selectBackend('wasm') : picked;
   const faceapi = await loadFaceApi(backend);
   // face-api's own recognition weights, as its docs load them (loadFaceApi gives it dlib's float32 ones).
   await faceapi.nets.faceRecognitionNet.loadFromDisk(FACE_API_MODEL_DIR);
@@ -40,8 +53,10 @@ async function baseline(): Promise<{ seconds: number; noFace: number; backend: s
   return { seconds: (performance.now() - start) / 1000, noFace, backend: backend.name };
 }
 
-async function facepipe(): Promise<{ seconds: number; noFace: number; backend: string; threads: number }> {
-  const engine = await FaceEngine.start();
+async function facepipe(
+  backend: BackendName,
+): Promise<{ seconds: number; noFace: number; backend: string; threads: number }> {
+  const engine = await FaceEngine.start({ backend });
   let noFace = 0;
   const start = performance.now();
   // Keep every worker busy: a few images in flight per thread.
@@ -55,11 +70,17 @@ async function facepipe(): Promise<{ seconds: number; noFace: number; backend: s
 }
 
 const a = await baseline();
-const b = await facepipe();
+const runs = [];
+for (const backend of backends) runs.push(await facepipe(backend));
 const rate = (r: { seconds: number }) => files.length / r.seconds;
 console.log(`images: ${files.length}`);
 console.log(`baseline (face-api SSD, 1 thread, ${a.backend}): ${rate(a).toFixed(2)} images/s, no face in ${a.noFace}`);
-console.log(`facepipe (${b.threads} threads, ${b.backend}): ${rate(b).toFixed(2)} images/s, no face in ${b.noFace}`);
+for (const b of runs) {
+  console.log(
+    `facepipe (${b.threads} threads, ${b.backend}): ${rate(b).toFixed(2)} images/s, no face in ${b.noFace}; ratio to baseline ${(rate(b) / rate(a)).toFixed(2)}`,
+  );
+}
+const b = runs[runs.length - 1]!;
 console.log(`ratio: ${(rate(b) / rate(a)).toFixed(2)}`);
 console.log(
   JSON.stringify({
@@ -70,5 +91,12 @@ console.log(
     baselineNoFace: a.noFace,
     facepipeNoFace: b.noFace,
     backend: b.backend,
+    baselineBackend: a.backend,
+    backends: runs.map((r) => ({
+      backend: r.backend,
+      imagesPerSecond: rate(r),
+      ratio: rate(r) / rate(a),
+      noFace: r.noFace,
+    })),
   }),
 );

@@ -5,6 +5,7 @@
  *   npm run bench:identify -- --parts engine      # engine alone only
  *   npm run bench:identify -- --out reports/night --seed 1
  *   npm run bench:identify -- --parts engine --snapshots 100   # a smaller night (default 300 snapshots)
+ *   npm run bench:identify -- --parts engine --profile          # and where a snapshot's time goes
  *
  * Builds (or reuses) the synthetic night under reports/night (bench/night/build-night.ts: ~300
  * snapshots of 1280x720 with ~710 faces, a gallery of 1,768 persons from one photo each, ~40% of
@@ -44,6 +45,7 @@ import { changeLogKey, QUEUE_NAMES, queueConnectionOptions } from '../src/queue/
 import { forEachConcurrent } from '../src/util/for-each-concurrent.js';
 import { DEFAULT_QUEUE_WORKER_OPTIONS } from '../src/workers/queue-worker-options.js';
 import { integer, optionsOrExit, parseOptions } from './bench-options.js';
+import { StageProfile } from './stage-profile.js';
 import { buildNight, DEFAULT_NIGHT_PARAMS, LFW_DIR, NO_FACE_DIR } from './night/build-night.js';
 import {
   nightMetrics,
@@ -62,6 +64,7 @@ const options = optionsOrExit('bench:identify', () =>
       parts: { type: 'string', default: 'engine,pipeline' },
       scores: { type: 'string', default: 'reports/night-scores.jsonl' },
       snapshots: { type: 'string', default: String(DEFAULT_NIGHT_PARAMS.snapshots) },
+      profile: { type: 'boolean', default: false },
     },
     z.object({
       out: z.string().min(1),
@@ -72,6 +75,7 @@ const options = optionsOrExit('bench:identify', () =>
         .pipe(z.array(z.enum(['engine', 'pipeline'])).min(1)),
       scores: z.string().min(1),
       snapshots: integer(),
+      profile: z.boolean(),
     }),
   ),
 );
@@ -133,6 +137,8 @@ interface PartResult {
   seconds: number;
   snapshotsPerSecond: number;
   metrics: NightMetrics;
+  /** With --profile: the engine's stage timings of the snapshots, and the bench's search and write. */
+  profile?: StageProfile;
 }
 
 // --- a. the engine alone ------------------------------------------------------------------------
@@ -161,10 +167,13 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
 
   const detected = new Map<string, DetectedSnapshot>();
   const matchesOf = new Map<string, Array<Array<{ personId: string; distance: number }>>>();
+  const profile = options.profile ? new StageProfile() : undefined;
   started = performance.now();
   await forEachConcurrent(snapshotKeys, concurrency, async (key) => {
     try {
-      const { faces } = await engine.analyze(path.join(nightDir, key));
+      const { faces, timings } = await engine.analyze(path.join(nightDir, key));
+      profile?.add(timings);
+      const searchStarted = performance.now();
       const hits =
         faces.length > 0
           ? index.search(
@@ -173,6 +182,7 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
             )
           : [];
       const decided = hits.map((h) => identifyFace(h, K, RULE));
+      profile?.addStage('search', performance.now() - searchStarted);
       const perPerson = decided.map((d) => d.matches);
       detected.set(key, {
         key,
@@ -214,8 +224,10 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
       });
     });
   }
+  const writeStarted = performance.now();
   await mkdir(path.dirname(path.resolve(options.scores)), { recursive: true });
   await writeFile(options.scores, `${scored.map((s) => JSON.stringify(s)).join('\n')}\n`);
+  profile?.addStage('write', performance.now() - writeStarted);
   console.log(`engine: wrote ${scored.length} scored faces to ${options.scores}`);
 
   const sweep = sweepRule(scored, metrics, MARGIN_WEIGHTS, FPIR_TARGETS);
@@ -232,7 +244,7 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
     });
     console.log(`  ${String(w).padEnd(6)}${cells.join('')}`);
   }
-  return { seconds, snapshotsPerSecond: snapshotKeys.length / seconds, metrics };
+  return { seconds, snapshotsPerSecond: snapshotKeys.length / seconds, metrics, profile };
 }
 
 // --- b. the pipeline ----------------------------------------------------------------------------
@@ -302,6 +314,7 @@ try {
     a = await engineAlone(engine);
     console.log(`engine alone: ${a.snapshotsPerSecond.toFixed(3)} snapshots/s (${a.seconds.toFixed(1)} s)`);
     printMetrics('engine alone', a.metrics);
+    if (a.profile) console.log(a.profile.table(`engine alone (${engine.backend})`));
   }
   if (parts.has('pipeline')) {
     b = await pipeline(engine);
@@ -322,6 +335,7 @@ const figures = (r: PartResult | undefined) =>
         fpir: round(r.metrics.fpir),
         falseDetections: r.metrics.falseDetections,
         falseDetectionsNamed: r.metrics.falseDetectionsNamed,
+        ...(r.profile ? { profileMsPerSnapshot: r.profile.toJSON() } : {}),
       };
 const ratio = a && b ? b.snapshotsPerSecond / a.snapshotsPerSecond : null;
 if (ratio !== null) console.log(`ratio (pipeline / engine): ${ratio.toFixed(3)}`);
@@ -329,6 +343,7 @@ console.log(
   JSON.stringify({
     snapshots: truth.snapshots.length,
     faces: truthFaceCount,
+    backend: engine.backend,
     rule: FACE_MODEL.identification,
     engine: figures(a),
     pipeline: figures(b),

@@ -48,7 +48,7 @@ const only = (analysis: ImageAnalysis) => {
 
 describe('face engine', () => {
   it('names the backend it runs', () => {
-    expect(engine.backend).toMatch(/^(wasm|cpu|tensorflow)/);
+    expect(engine.backend).toMatch(/^(onnx|wasm|cpu|tensorflow)/);
   });
 
   it('finds every face in the group photos, with 68 landmarks inside each box', async () => {

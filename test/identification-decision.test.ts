@@ -151,7 +151,7 @@ describe('the 1:N decision, whatever k', () => {
       }),
     );
     const model: EmbeddingModel = { ...FACE_MODEL, embeddingSize: DIM, threshold: LOOSE };
-    const analyzer: FaceAnalyzer = { model, analyze: analyzeDouble };
+    const analyzer: FaceAnalyzer = { model, backend: 'onnx (test)', analyze: analyzeDouble };
     const searchedK: number[] = [];
     const handler = new IdentifyJobHandler({
       analyzer,
@@ -191,6 +191,7 @@ describe('the 1:N decision, whatever k', () => {
       expect(face.decision).toMatchObject({ threshold: 0.4, marginWeight: 1.5, maxDistance: LOOSE });
       expect(face.decision!.score).toBeCloseTo(served.decisions[i].score!, 4);
       expect(result.model.threshold).toBe(0.4);
+      expect(result.model.backend).toBe('onnx (test)');
     }
   });
 });

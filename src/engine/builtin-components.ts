@@ -12,9 +12,20 @@ import { DlibResnetEmbedder } from './dlib-resnet-embedder.js';
 import { DlibShapePredictor } from './dlib-shape-predictor.js';
 import { FaceApiDetector } from './face-detector.js';
 import { FaceApiLandmarks } from './face-api-landmarks.js';
-import { DLIB_FIVE_POINT_MODEL, FACERES_MODEL, loadFaceApiNets, loadGraphModel } from './face-models.js';
+import {
+  DLIB_FIVE_POINT_MODEL,
+  DLIB_RESNET_MODEL,
+  FACE_API_MODEL_DIR,
+  FACERES_MODEL,
+  loadFaceApiNets,
+  loadGraphModel,
+} from './face-models.js';
 import { FaceResEmbedder } from './faceres-embedder.js';
 import { FusedEmbedder } from './fused-embedder.js';
+import { OnnxDlibResnetEmbedder } from './onnx/onnx-dlib-resnet-embedder.js';
+import { OnnxFaceLandmarks } from './onnx/onnx-face-landmarks.js';
+import { OnnxFaceResEmbedder } from './onnx/onnx-faceres-embedder.js';
+import { OnnxSsdMobilenet } from './onnx/onnx-ssd-mobilenet.js';
 
 /**
  * The norm of FaceRes's descriptor against the ResNet's embedding (norm about 1.4) in the fusion.
@@ -23,17 +34,34 @@ import { FusedEmbedder } from './fused-embedder.js';
  */
 const FACERES_WEIGHT = 0.25;
 
+// On the onnx backend every network below runs on onnxruntime (src/engine/onnx/), built from the
+// same weight files; on the others on tfjs.
 const dlibResnet = async ({ backend, options }: ComponentContext) =>
-  new DlibResnetEmbedder(backend.tf, await loadFaceApiNets(backend, ['faceRecognitionNet']), options);
+  backend.onnx
+    ? OnnxDlibResnetEmbedder.load(
+        { dlibFile: DLIB_RESNET_MODEL, faceApiModelDir: FACE_API_MODEL_DIR },
+        options,
+        backend.onnx.modelOptions,
+      )
+    : new DlibResnetEmbedder(backend.tf, await loadFaceApiNets(backend, ['faceRecognitionNet']), options);
 const faceres = async ({ backend }: ComponentContext) =>
-  new FaceResEmbedder(backend.tf, await loadGraphModel(backend.tf, FACERES_MODEL));
+  backend.onnx
+    ? OnnxFaceResEmbedder.load({ modelJson: FACERES_MODEL }, backend.onnx.modelOptions)
+    : new FaceResEmbedder(backend.tf, await loadGraphModel(backend.tf, FACERES_MODEL));
 
-registerDetector(
-  'face-api',
-  async ({ backend, options }) =>
-    new FaceApiDetector(backend.tf, await loadFaceApiNets(backend, ['ssdMobilenetv1', 'tinyFaceDetector']), options),
-);
+registerDetector('face-api', async ({ backend, options }) => {
+  const faceapi = await loadFaceApiNets(backend, ['ssdMobilenetv1', 'tinyFaceDetector']);
+  // On onnx, SSD's network (most of a scene's cost) runs on onnxruntime; the tiny detector stays on tfjs.
+  const ssd = backend.onnx ? await OnnxSsdMobilenet.create(backend.onnx, backend.tf, faceapi) : undefined;
+  return new FaceApiDetector(backend.tf, faceapi, options, ssd);
+});
 registerLandmarkModel('face-api-68+dlib-5', async ({ backend }) => {
+  if (backend.onnx) {
+    return OnnxFaceLandmarks.load(
+      { faceApiModelDir: FACE_API_MODEL_DIR, fivePointModel: DLIB_FIVE_POINT_MODEL },
+      backend.onnx.modelOptions,
+    );
+  }
   const [faceapi, fivePointModel] = await Promise.all([
     loadFaceApiNets(backend, ['faceLandmark68Net']),
     DlibShapePredictor.load(DLIB_FIVE_POINT_MODEL),
@@ -44,5 +72,8 @@ registerEmbedder('dlib-resnet', dlibResnet);
 registerEmbedder('human-faceres', faceres);
 registerEmbedder('dlib-resnet+human-faceres', async (context) => {
   const [resnet, descriptor] = await Promise.all([dlibResnet(context), faceres(context)]);
-  return new FusedEmbedder([{ embedder: resnet }, { embedder: descriptor, norm: FACERES_WEIGHT }]);
+  return new FusedEmbedder([
+    { embedder: resnet, name: 'dlib-resnet' },
+    { embedder: descriptor, norm: FACERES_WEIGHT, name: 'human-faceres' },
+  ]);
 });

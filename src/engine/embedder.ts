@@ -1,4 +1,5 @@
 import type { ChipSpec } from './face-alignment.js';
+import type { StageTimer } from './stage-timer.js';
 
 export interface EmbedderOptions {
   /** Also embed the mirrored faces and average (flip test-time augmentation). */
@@ -25,6 +26,9 @@ export interface Embedder {
   /** The chips it takes of each face, in the order FaceChips holds them. */
   readonly chips: readonly InputChip[];
   readonly embeddingSize: number;
-  /** One embedding per face, in order: a batch is one forward pass, whoever its faces came from. */
-  embed(batch: readonly FaceChips[]): Promise<Float32Array[]>;
+  /**
+   * One embedding per face, in order: a batch is one forward pass, whoever its faces came from.
+   * `timer`, when given, collects the time of its parts (stage-timings.ts).
+   */
+  embed(batch: readonly FaceChips[], timer?: StageTimer): Promise<Float32Array[]>;
 }

@@ -3,13 +3,17 @@ import type { DetectedFace, DetectorOptions } from './face-detector.js';
 import type { FaceQuality } from './face-quality.js';
 import type { EmbedderOptions, FaceChips } from './embedder.js';
 import type { ModelCard } from './model-card.js';
+import type { OnnxThreading } from './onnx/onnx-runtime.js';
+import type { StageTimings } from './stage-timings.js';
 import type { BackendName } from './tf-backend.js';
 
 export type AnalyzerOptions = DetectorOptions & EmbedderOptions;
 
 export interface EngineOptions {
-  /** Force a tfjs backend (FACEPIPE_BACKEND); by default the fastest installed one. */
+  /** Force a backend (FACEPIPE_BACKEND); by default the fastest installed one. */
   backend?: BackendName;
+  /** How onnxruntime sessions use threads (onnx backend); by default one per worker thread. */
+  onnxThreading?: OnnxThreading;
   /** Inference worker threads; one wasm instance each. */
   threads: number;
   /** Micro-batcher: at most this many faces per forward pass... */
@@ -32,6 +36,7 @@ export interface EngineOptions {
 
 export interface EngineWorkerData {
   backend?: BackendName;
+  onnxThreading?: OnnxThreading;
   maxPixels: number;
   analyzer: AnalyzerOptions;
   adapter?: string;
@@ -48,6 +53,14 @@ export interface DetectionResult {
   faces: (DetectedFace & { quality: FaceQuality })[];
   /** The aligned chips of each face, for the embedder (opaque to the engine). */
   chips: FaceChips[];
+  /** Where the worker's time went: decode, detector passes, landmarks, alignment. */
+  timings: StageTimings;
+}
+
+/** What the worker's `embed` task returns: one embedding per face, and the batch's stage times. */
+export interface EmbedResult {
+  embeddings: Float32Array[];
+  timings: StageTimings;
 }
 
 export interface AnalyzedFace extends DetectedFace {
@@ -63,4 +76,10 @@ export interface ImageAnalysis {
   /** Faces found; more than faces.length when only some were embedded (largestOnly). */
   facesDetected: number;
   faces: AnalyzedFace[];
+  /**
+   * Milliseconds per stage for this image (internal to the engine's callers: benchmarks, metrics):
+   * the worker's detect stages, and each embedding stage's share of the batches its faces were in.
+   * Set by FaceEngine; other analyzers (stubs, remote ones) may leave it out.
+   */
+  timings?: StageTimings;
 }

@@ -4,9 +4,10 @@ import { AdapterModel } from './adapter-model.js';
 import { createComponents } from './component-registry.js';
 import { decodeImage } from './decode-image.js';
 import type { FaceChips } from './embedder.js';
-import type { DetectionResult, EngineWorkerData } from './engine-types.js';
+import type { DetectionResult, EmbedResult, EngineWorkerData } from './engine-types.js';
 import { alignChips } from './face-alignment.js';
 import { faceQuality, QUALITY_CHIP } from './face-quality.js';
+import { StageTimer } from './stage-timer.js';
 import { selectBackend } from './tf-backend.js';
 import type { ImageInput } from './types.js';
 import { serveTasks, withTransfer } from './worker-task-server.js';
@@ -14,6 +15,7 @@ import { serveTasks, withTransfer } from './worker-task-server.js';
 serveTasks(async (data) => {
   const {
     backend: forced,
+    onnxThreading,
     analyzer: options,
     maxPixels,
     adapter: adapterDir,
@@ -22,7 +24,7 @@ serveTasks(async (data) => {
   } = data as EngineWorkerData;
   // Plugins register their components as they are imported, before the card's are looked up.
   for (const plugin of plugins) await import(plugin);
-  const backend = await selectBackend(forced);
+  const backend = await selectBackend(forced, { onnxThreading });
   const [{ detector, landmarks, embedder }, adapter] = await Promise.all([
     createComponents(card, { backend, options }),
     adapterDir === undefined ? undefined : AdapterModel.load(backend.tf, adapterDir),
@@ -32,11 +34,19 @@ serveTasks(async (data) => {
 
     /** Decode, detect, landmark and align: the per-image half of the work. */
     detect: async (input: ImageInput) => {
-      const image = await decodeImage(input, { maxPixels });
-      const found = await detector.detect(image);
-      const shapes = await landmarks.landmarks(image, found);
-      const result: DetectionResult = { width: image.width, height: image.height, faces: [], chips: [] };
+      const timer = new StageTimer();
+      const image = await timer.time('decode', () => decodeImage(input, { maxPixels }));
+      const found = await detector.detect(image, timer);
+      const shapes = await landmarks.landmarks(image, found, timer);
+      const result: DetectionResult = {
+        width: image.width,
+        height: image.height,
+        faces: [],
+        chips: [],
+        timings: timer.timings,
+      };
       if (image.exifTime) result.exifTime = image.exifTime;
+      const started = performance.now();
       found.forEach(({ box, score }, i) => {
         // The quality chip comes first: when the embedder takes the same chip it is warped once.
         const [qualityChip, ...chips] = alignChips(image, shapes[i], [QUALITY_CHIP, ...embedder.chips]);
@@ -44,14 +54,19 @@ serveTasks(async (data) => {
         result.faces.push({ box, score, landmarks: shapes[i].landmarks, quality });
         result.chips.push(chips);
       });
+      if (found.length > 0) timer.add('align', performance.now() - started);
       return withTransfer(result, result.chips.flat());
     },
 
     /** One forward pass over the faces of any number of images and callers. */
     embed: async (chips: FaceChips[]) => {
-      const base = await embedder.embed(chips);
-      const embeddings = adapter ? adapter.adapt(base) : base;
-      return withTransfer(embeddings, embeddings);
+      const timer = new StageTimer();
+      const base = await timer.time('embed', () => embedder.embed(chips, timer));
+      // A fused embedder times its parts: the total is then theirs.
+      if (Object.keys(timer.timings).length > 1) delete timer.timings.embed;
+      const embeddings = adapter ? await timer.time('embed.adapter', () => adapter.adapt(base)) : base;
+      const result: EmbedResult = { embeddings, timings: timer.timings };
+      return withTransfer(result, embeddings);
     },
   };
 });

@@ -3,6 +3,7 @@ import { fiveOf68 } from './face-alignment.js';
 import type { FoundFace } from './face-detector-model.js';
 import type { FaceApi } from './face-models.js';
 import type { FaceLandmarks, LandmarkModel } from './landmark-model.js';
+import { type StageTimer, timed } from './stage-timer.js';
 import type { TfBackend } from './tf-backend.js';
 import type { Point, RgbImage } from './types.js';
 
@@ -18,21 +19,23 @@ export class FaceApiLandmarks implements LandmarkModel {
     private readonly fivePointModel: DlibShapePredictor,
   ) {}
 
-  async landmarks(image: RgbImage, faces: readonly FoundFace[]): Promise<FaceLandmarks[]> {
+  async landmarks(image: RgbImage, faces: readonly FoundFace[], timer?: StageTimer): Promise<FaceLandmarks[]> {
     if (faces.length === 0) return [];
     const tensor = this.tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
     try {
       const boxes = faces.map(({ box }) => new this.faceapi.Rect(box.x, box.y, box.width, box.height));
-      const crops = await this.faceapi.extractFaceTensors(tensor as never, boxes);
+      const crops = await timed(timer, 'landmarks.68', () => this.faceapi.extractFaceTensors(tensor as never, boxes));
       try {
         const shapes: FaceLandmarks[] = [];
         for (let i = 0; i < faces.length; i++) {
-          const marks = (await this.faceapi.nets.faceLandmark68Net.detectLandmarks(crops[i] as never)) as InstanceType<
-            FaceApi['FaceLandmarks68']
-          >;
+          const marks = (await timed(timer, 'landmarks.68', () =>
+            this.faceapi.nets.faceLandmark68Net.detectLandmarks(crops[i] as never),
+          )) as InstanceType<FaceApi['FaceLandmarks68']>;
           const { x, y } = faces[i].box;
           const landmarks = marks.positions.map((p) => [p.x + x, p.y + y] as Point);
-          const five = this.fivePointModel.predict(image, this.fivePointModel.boxFor(fiveOf68(landmarks)));
+          const five = await timed(timer, 'landmarks.five', () =>
+            this.fivePointModel.predict(image, this.fivePointModel.boxFor(fiveOf68(landmarks))),
+          );
           shapes.push({ landmarks, five });
         }
         return shapes;

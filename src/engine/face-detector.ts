@@ -1,6 +1,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { FaceDetectorModel, FoundFace } from './face-detector-model.js';
 import type { FaceApi } from './face-models.js';
+import { type StageTimer, timed } from './stage-timer.js';
 import type { TfBackend } from './tf-backend.js';
 import type { Point, RgbImage } from './types.js';
 
@@ -27,6 +28,13 @@ const TILE_OVERLAP = 160;
 /** Frames longer than this many times their short side are searched in tiles only. */
 const MAX_FRAME_ASPECT = 4;
 
+type FaceDetection = InstanceType<FaceApi['FaceDetection']>;
+
+/** Another implementation of face-api's SSD-MobileNetV1 network (e.g. onnx/onnx-ssd-mobilenet.ts). */
+export interface SsdNetwork {
+  locateFaces(input: tfjs.Tensor3D, options: { minConfidence: number; maxResults: number }): Promise<FaceDetection[]>;
+}
+
 /** A detected face as the engine reports it: its box, its score and its 68 landmarks. */
 export interface DetectedFace extends FoundFace {
   landmarks: Point[];
@@ -42,13 +50,15 @@ export class FaceApiDetector implements FaceDetectorModel {
     private readonly tf: TfBackend['tf'],
     private readonly faceapi: FaceApi,
     readonly options: DetectorOptions,
+    /** SSD's network when it does not run on face-api's tfjs (the onnx backend). */
+    private readonly ssdNetwork?: SsdNetwork,
   ) {}
 
-  async detect(image: RgbImage): Promise<FoundFace[]> {
+  async detect(image: RgbImage, timer?: StageTimer): Promise<FoundFace[]> {
     const tensor = this.tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
     try {
       // Clipped here: the crop the landmarks are found in, and so their offset, is the clipped box.
-      return (await this.locate(tensor))
+      return (await this.locate(tensor, timer))
         .map(({ score, box }) => ({ score, box: box.clipAtImageBorders(image.width, image.height) }))
         .filter(({ box }) => box.width > 1 && box.height > 1)
         .map(({ score, box: { x, y, width, height } }) => ({ box: { x, y, width, height }, score }));
@@ -57,17 +67,24 @@ export class FaceApiDetector implements FaceDetectorModel {
     }
   }
 
-  private async locate(tensor: tfjs.Tensor3D): Promise<Array<InstanceType<FaceApi['FaceDetection']>>> {
-    const { faceapi } = this;
-    const tiny = (inputSize: number) => (input: tfjs.Tensor3D) =>
-      faceapi.nets.tinyFaceDetector.locateFaces(
-        input as never,
-        new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.3 }),
+  private async locate(
+    tensor: tfjs.Tensor3D,
+    timer?: StageTimer,
+  ): Promise<Array<InstanceType<FaceApi['FaceDetection']>>> {
+    const { faceapi, ssdNetwork } = this;
+    const tiny = (inputSize: number, stage: string) => (input: tfjs.Tensor3D) =>
+      timed(timer, stage, () =>
+        faceapi.nets.tinyFaceDetector.locateFaces(
+          input as never,
+          new faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.3 }),
+        ),
       );
-    const ssd = (input: tfjs.Tensor3D) =>
-      faceapi.nets.ssdMobilenetv1.locateFaces(
-        input as never,
-        new faceapi.SsdMobilenetv1Options({ minConfidence: SSD_MIN_CONFIDENCE, maxResults: 100 }),
+    const ssdOptions = { minConfidence: SSD_MIN_CONFIDENCE, maxResults: 100 };
+    const ssdOn = (stage: string) => (input: tfjs.Tensor3D) =>
+      timed(timer, stage, () =>
+        ssdNetwork
+          ? ssdNetwork.locateFaces(input, ssdOptions)
+          : faceapi.nets.ssdMobilenetv1.locateFaces(input as never, new faceapi.SsdMobilenetv1Options(ssdOptions)),
       );
     const keep = (found: Array<InstanceType<FaceApi['FaceDetection']>>) =>
       found.filter((d) => Math.min(d.box.width, d.box.height) >= this.options.minFaceSize);
@@ -75,7 +92,7 @@ export class FaceApiDetector implements FaceDetectorModel {
     const [height, width] = tensor.shape;
     const { detector } = this.options;
     // In a frame much larger than the tiny detector's input, faces shrink below what it finds.
-    if (detector === 'ssd') return keep(await ssd(tensor));
+    if (detector === 'ssd') return keep(await ssdOn('detect.ssd')(tensor));
     if (detector === 'auto' && Math.max(width, height) > 2 * TINY_INPUT) {
       // Scenes (CCTV, groups): SSD shrinks the frame to 512 px, and 40 px faces shrink below what it
       // finds. Measured on a night of 300 1280x720 snapshots with 712 faces of 40-119 px: SSD on the
@@ -88,19 +105,19 @@ export class FaceApiDetector implements FaceDetectorModel {
       const short = Math.min(width, height);
       const long = Math.max(width, height);
       const size = Math.min(Math.max(TILE_SIZE, Math.ceil(long / 3)), Math.max(TILE_SIZE, 2 * short));
-      const frame = long <= MAX_FRAME_ASPECT * short ? await ssd(tensor) : [];
-      const found = [...frame, ...(await this.tiled(tensor, size, TILE_OVERLAP, ssd))];
+      const frame = long <= MAX_FRAME_ASPECT * short ? await ssdOn('detect.ssd.frame')(tensor) : [];
+      const found = [...frame, ...(await this.tiled(tensor, size, TILE_OVERLAP, ssdOn('detect.ssd.tiles')))];
       return keep(suppressDuplicates(found));
     }
-    if (detector === 'tiny') return keep(await tiny(TINY_INPUT)(tensor));
+    if (detector === 'tiny') return keep(await tiny(TINY_INPUT, 'detect.tiny')(tensor));
 
     // Portraits. Measured on the 3,811 LFW pair images: both detectors miss faces that fill the
     // frame. A 25% margin let the tiny detector find the central face in 3,800 (3,749 without),
     // at the same cost; a 50% margin let SSD find it in all of the rest but one.
     for (const [margin, detect] of [
-      [0.25, tiny(TINY_INPUT)],
-      [0.5, ssd],
-      [0, tiny(TINY_INPUT / 2)],
+      [0.25, tiny(TINY_INPUT, 'detect.tiny.margin')],
+      [0.5, ssdOn('detect.ssd.margin')],
+      [0, tiny(TINY_INPUT / 2, 'detect.tiny.small')],
     ] as const) {
       const found = keep(await this.withMargin(tensor, margin, detect));
       if (found.length > 0) return found;

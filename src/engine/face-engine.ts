@@ -1,9 +1,10 @@
 import os from 'node:os';
-import type { EngineOptions, DetectionResult, EngineWorkerData, ImageAnalysis } from './engine-types.js';
+import type { EngineOptions, DetectionResult, EmbedResult, EngineWorkerData, ImageAnalysis } from './engine-types.js';
 import { resolveEmbeddingModel, type EmbeddingModel } from './embedding-model.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { FaceChips } from './embedder.js';
 import { FACE_MODEL_CARD } from './face-model.js';
+import type { StageTimings } from './stage-timings.js';
 import type { ImageInput } from './types.js';
 import { WorkerPool } from './worker-pool.js';
 import { DEFAULT_MAX_PIXELS } from './decode-image.js';
@@ -20,6 +21,12 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   analyzer: { detector: 'auto', minFaceSize: 20, flipTta: true },
 };
 
+/** One face's embedding and its share of its batch's stage times. */
+interface EmbeddedFace {
+  embedding: Float32Array;
+  timings: StageTimings;
+}
+
 /**
  * The engine's one async API. Images are decoded and detected in a pool of worker threads; the
  * aligned faces of all concurrent callers meet in one micro-batcher so a forward pass serves many.
@@ -27,7 +34,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
 export class FaceEngine {
   private constructor(
     private readonly pool: WorkerPool,
-    private readonly batcher: MicroBatcher<FaceChips, Float32Array>,
+    private readonly batcher: MicroBatcher<FaceChips, EmbeddedFace>,
     /** The tfjs backend the workers run, e.g. "wasm" or "tensorflow (tfjs-node-gpu)". */
     readonly backend: string,
     readonly options: EngineOptions,
@@ -53,6 +60,7 @@ export class FaceEngine {
       name: 'facepipe-engine',
       workerData: {
         backend: options.backend,
+        ...(options.onnxThreading ? { onnxThreading: options.onnxThreading } : {}),
         maxPixels: options.maxPixels,
         analyzer: options.analyzer,
         adapter: model.adapter?.dir,
@@ -63,16 +71,20 @@ export class FaceEngine {
     await pool.ready();
     const backend = await pool.run<string>('backend', null);
     const stats = { forwardPasses: 0, facesEmbedded: 0 };
-    const batcher = new MicroBatcher<FaceChips, Float32Array>({
+    const batcher = new MicroBatcher<FaceChips, EmbeddedFace>({
       maxBatch: options.maxBatch,
       maxWaitMs: options.maxWaitMs,
-      process: (chips) => {
+      process: async (chips) => {
         stats.forwardPasses++;
         stats.facesEmbedded += chips.length;
         // Each chip moves to the worker (transfer, no copy); nothing here reads it again. A face may
         // hold one chip twice (two specs alike), and a transfer list refuses duplicates.
         const buffers = [...new Set(chips.flat().map((chip) => chip.buffer as ArrayBuffer))];
-        return pool.run<Float32Array[]>('embed', chips, buffers, true);
+        const { embeddings, timings } = await pool.run<EmbedResult>('embed', chips, buffers, true);
+        // Each face's share of the batch's time.
+        const share: StageTimings = {};
+        for (const [stage, ms] of Object.entries(timings)) share[stage] = ms / chips.length;
+        return embeddings.map((embedding) => ({ embedding, timings: share }));
       },
     });
     return new FaceEngine(pool, batcher, backend, options, model, stats);
@@ -96,12 +108,17 @@ export class FaceEngine {
       const area = (i: number) => detection.faces[i].box.width * detection.faces[i].box.height;
       picked = [picked.reduce((best, i) => (area(i) > area(best) ? i : best))];
     }
-    const embeddings = await Promise.all(picked.map((i) => this.batcher.add(chips[i])));
+    const embedded = await Promise.all(picked.map((i) => this.batcher.add(chips[i])));
+    const timings: StageTimings = { ...detection.timings };
+    for (const face of embedded) {
+      for (const [stage, ms] of Object.entries(face.timings)) timings[stage] = (timings[stage] ?? 0) + ms;
+    }
     return {
       width: detection.width,
       height: detection.height,
       facesDetected: detection.faces.length,
-      faces: picked.map((i, j) => ({ ...detection.faces[i], embedding: embeddings[j] })),
+      faces: picked.map((i, j) => ({ ...detection.faces[i], embedding: embedded[j].embedding })),
+      timings,
       ...(detection.exifTime ? { exifTime: detection.exifTime } : {}),
     };
   }

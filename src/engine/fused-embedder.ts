@@ -1,9 +1,12 @@
 import type { Embedder, FaceChips, InputChip } from './embedder.js';
+import { type StageTimer, timed } from './stage-timer.js';
 
 export interface FusedPart {
   embedder: Embedder;
   /** Each of its embeddings is scaled to this L2 norm (its weight in the fusion); unset: kept as it is. */
   norm?: number;
+  /** Names its stage in the timings (`embed.<name>`). */
+  name?: string;
 }
 
 /**
@@ -20,17 +23,20 @@ export class FusedEmbedder implements Embedder {
     this.embeddingSize = parts.reduce((sum, part) => sum + part.embedder.embeddingSize, 0);
   }
 
-  /** Each part embeds its own chips of the whole batch, all parts at once. */
-  async embed(faces: readonly FaceChips[]): Promise<Float32Array[]> {
+  /**
+   * Each part embeds its own chips of the whole batch, one part after the other (they share the
+   * thread anyway; so each part's time is its own).
+   */
+  async embed(faces: readonly FaceChips[], timer?: StageTimer): Promise<Float32Array[]> {
     if (faces.length === 0) return [];
     let first = 0;
-    const outputs = await Promise.all(
-      this.parts.map(({ embedder }) => {
-        const from = first;
-        first += embedder.chips.length;
-        return embedder.embed(faces.map((chips) => chips.slice(from, from + embedder.chips.length)));
-      }),
-    );
+    const outputs: Float32Array[][] = [];
+    for (const [p, { embedder, name }] of this.parts.entries()) {
+      const from = first;
+      first += embedder.chips.length;
+      const chips = faces.map((face) => face.slice(from, from + embedder.chips.length));
+      outputs.push(await timed(timer, `embed.${name ?? p}`, () => embedder.embed(chips)));
+    }
     return faces.map((_, i) => {
       const embedding = new Float32Array(this.embeddingSize);
       let at = 0;

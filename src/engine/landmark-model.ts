@@ -1,4 +1,5 @@
 import type { FoundFace } from './face-detector-model.js';
+import type { StageTimer } from './stage-timer.js';
 import type { Point, RgbImage } from './types.js';
 
 /** A face's landmarks in image pixels (a FaceShape, which alignment reads). */
@@ -11,6 +12,6 @@ export interface FaceLandmarks {
 
 /** The landmarks of found faces. Runs inside the engine's worker threads. */
 export interface LandmarkModel {
-  /** One set per face, in the order of `faces`. */
-  landmarks(image: RgbImage, faces: readonly FoundFace[]): Promise<FaceLandmarks[]>;
+  /** One set per face, in the order of `faces`; `timer`, when given, collects each stage's time. */
+  landmarks(image: RgbImage, faces: readonly FoundFace[], timer?: StageTimer): Promise<FaceLandmarks[]>;
 }

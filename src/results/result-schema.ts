@@ -114,6 +114,10 @@ export const resultSchema = z
       detector: z.string(),
       embedder: z.string(),
       threshold: z.number().min(0),
+      /** Additive: older results lack it. */
+      backend: z.string().min(1).optional().register(resultSchemaMetadata, {
+        description: 'what ran the networks, e.g. "onnx (onnxruntime-node 1.31.1) + wasm" or "wasm"',
+      }),
     }),
     processedAt: dateTime(),
     faces: z.array(resultFaceSchema),

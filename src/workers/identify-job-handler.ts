@@ -146,6 +146,7 @@ export class IdentifyJobHandler {
         detector: this.deps.model.detector,
         embedder: this.deps.model.embedder,
         threshold: rule.threshold,
+        ...(this.deps.analyzer.backend === undefined ? {} : { backend: this.deps.analyzer.backend }),
       },
       processedAt: this.now().toISOString(),
     } as const;

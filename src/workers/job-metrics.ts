@@ -1,5 +1,7 @@
 import type { Job } from 'bullmq';
 import { Counter, type Histogram, type Registry } from 'prom-client';
+import type { FaceAnalyzer } from '../engine/face-analyzer.js';
+import type { StageTimings } from '../engine/stage-timings.js';
 import { FaceError } from '../errors/face-error.js';
 import { logger } from '../logger.js';
 import type { QueueName } from '../queue/queue-names.js';
@@ -18,11 +20,13 @@ export interface JobSummary {
 /** Seconds: a schedule job takes milliseconds, an enroll job of 50 images tens of seconds. */
 const JOB_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320];
 
+/** Seconds per image: a portrait's detection takes tens of ms, a large scene's several seconds. */
+const ENGINE_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32];
+
 /**
  * A worker process's job metrics: completed and failed jobs per queue (failed by error code, and
  * whether BullMQ will retry), images, faces (rate() of it is faces per second) and image failures by
- * code, and job durations. The engine reports no per-stage timings, so job duration stands in for
- * detect/embed latency.
+ * code, job durations, and the engine's detect and embed latency per image (observeAnalyzer).
  */
 export class JobMetrics {
   private readonly completed: Counter<'queue'>;
@@ -31,6 +35,8 @@ export class JobMetrics {
   private readonly images: Counter<'queue'>;
   private readonly faces: Counter<'queue'>;
   private readonly imageFailures: Counter<'queue' | 'code'>;
+  private readonly detectSeconds: Histogram<never>;
+  private readonly embedSeconds: Histogram<never>;
 
   constructor(registry: Registry) {
     const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
@@ -56,6 +62,44 @@ export class JobMetrics {
       labelNames: ['queue', 'outcome'],
       buckets: JOB_BUCKETS,
     });
+    this.detectSeconds = sharedHistogram(registry, 'engine_detect_seconds', {
+      help: 'Engine time per image to decode, detect, landmark and align (summed over its stages)',
+      labelNames: [],
+      buckets: ENGINE_BUCKETS,
+    });
+    this.embedSeconds = sharedHistogram(registry, 'engine_embed_seconds', {
+      help: "Engine time per image to embed its faces (each face's share of its batch)",
+      labelNames: [],
+      buckets: ENGINE_BUCKETS,
+    });
+  }
+
+  /** The analyzer, with the engine's stage timings of every image it analyzes observed. */
+  observeAnalyzer(analyzer: FaceAnalyzer): FaceAnalyzer {
+    return {
+      model: analyzer.model,
+      ...(analyzer.backend === undefined ? {} : { backend: analyzer.backend }),
+      analyze: async (input, options) => {
+        const analysis = await analyzer.analyze(input, options);
+        if (analysis.timings) this.observeTimings(analysis.timings);
+        return analysis;
+      },
+    };
+  }
+
+  /** One image's timings: the embed.* stages into the embed histogram, the others into detect. */
+  observeTimings(timings: StageTimings): void {
+    let detect = 0;
+    let embed = 0;
+    let embedded = false;
+    for (const [stage, ms] of Object.entries(timings)) {
+      if (stage === 'embed' || stage.startsWith('embed.')) {
+        embed += ms;
+        embedded = true;
+      } else detect += ms;
+    }
+    this.detectSeconds.observe(detect / 1000);
+    if (embedded) this.embedSeconds.observe(embed / 1000);
   }
 
   /**

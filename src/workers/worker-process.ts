@@ -50,12 +50,13 @@ export async function startWorkers(
       `no handler for queue ${unknown.join(', ')} in this build (available: ${Object.keys(registry).join(', ')})`,
     );
   }
+  const metrics = new JobMetrics(wiring.metrics ?? processMetricsRegistry());
   const redis = new Redis(config.redisUrl, { lazyConnect: false });
   const storage = openStorage(config.storage);
   removeStaleTempFiles(storage);
   const context: WorkerContext = {
     config,
-    analyzer,
+    analyzer: metrics.observeAnalyzer(analyzer),
     storage,
     redis,
     runIdentify: wiring.runIdentify,
@@ -71,7 +72,6 @@ export async function startWorkers(
     redis.disconnect();
     throw err;
   }
-  const metrics = new JobMetrics(wiring.metrics ?? processMetricsRegistry());
   const workers: Worker[] = processors.map(({ queue, processor }) =>
     createQueueWorker(queue, metrics.instrument(queue, processor), connection, options),
   );
