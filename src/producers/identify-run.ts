@@ -48,6 +48,8 @@ export interface IdentifyRunOptions {
   onNoWorker?: (message: string) => void;
   /** Default NO_WORKER_WARNING_MS (15 s). */
   noWorkerWarningMs?: number;
+  /** 1:N rule settings for this run's jobs, over the workers' own (flags of `facepipe identify`). */
+  rule?: IdentifyJobData['rule'];
 }
 
 export interface IdentifyRunSummary {
@@ -107,6 +109,7 @@ export async function runIdentify(
       chunkSize: options.chunkSize ?? DEFAULT_IDENTIFY_CHUNK_SIZE,
       model: (options.model ?? BASE_MODEL).id,
       storageUrl: config.storage,
+      rule: options.rule,
     });
     let record = options.run !== undefined ? await runs.get(options.run) : undefined;
     if (record !== undefined && record.source !== sourceUrl) {
