@@ -99,7 +99,8 @@ describe('withDuplicateIdentities', () => {
     const truth = night();
     const fixed = await withDuplicateIdentities(truth, out, [
       { person: 'Bob', photos: ['Sam/Sam_0001.jpg'], why: 'test' },
-      { person: 'Zed', photos: ['Tom/Tom_0001.jpg'], why: 'test: Zed is not in this gallery' },
+      { person: 'Zed', names: ['Tom'], why: 'test: Zed is not in this gallery' },
+      { person: 'Bob', names: ['Ann'], why: 'test: an enrolled face keeps its label' },
     ]);
     const faces = fixed.snapshots.flatMap((s) => s.faces);
     expect(faces.map((f) => [f.personId, f.enrolled, f.filedAs])).toEqual([

@@ -269,8 +269,9 @@ const overlaps = (a: Box, b: Box) =>
   a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
 /**
- * The truth with the label noise of DUPLICATE_IDENTITIES resolved: a face pasted from a listed
- * photo is its person's (enrolled when that person is in the gallery under <out>/gallery). Applied
+ * The truth with the label noise of DUPLICATE_IDENTITIES resolved: a stranger face pasted from a
+ * listed photo, or filed under a listed other name, is that person's (enrolled when the person is
+ * in the gallery under <out>/gallery). Applied
  * when a night is read, so that truth.json keeps the LFW names and the snapshots stay the same.
  */
 export async function withDuplicateIdentities(
@@ -278,15 +279,17 @@ export async function withDuplicateIdentities(
   out: string,
   duplicates: readonly DuplicateIdentity[] = DUPLICATE_IDENTITIES,
 ): Promise<NightTruth> {
-  const personOf = new Map(duplicates.flatMap((d) => d.photos.map((photo) => [photo, d.person] as const)));
-  if (personOf.size === 0) return truth;
+  const byPhoto = new Map(duplicates.flatMap((d) => (d.photos ?? []).map((photo) => [photo, d.person] as const)));
+  const byName = new Map(duplicates.flatMap((d) => (d.names ?? []).map((name) => [name, d.person] as const)));
+  if (byPhoto.size + byName.size === 0) return truth;
   const gallery = new Set(existsSync(path.join(out, 'gallery')) ? await readdir(path.join(out, 'gallery')) : []);
   return {
     ...truth,
     snapshots: truth.snapshots.map((snapshot) => ({
       ...snapshot,
       faces: snapshot.faces.map((face) => {
-        const person = personOf.get(face.source);
+        if (face.enrolled) return face;
+        const person = byPhoto.get(face.source) ?? byName.get(face.personId);
         if (person === undefined || person === face.personId) return face;
         return { ...face, personId: person, enrolled: gallery.has(person), filedAs: face.personId };
       }),
