@@ -4,7 +4,8 @@
  * without refusing the enrolled person too, so they make a low FPIR target unreachable; they are
  * found here, checked by eye, and listed in bench/night/duplicate-identities.ts.
  *
- *   npx tsx bench/night/suspect-strangers.ts --night reports/night --scores reports/night-scores.jsonl
+ *   npx tsx bench/night/suspect-strangers.ts --night reports/night --scores reports/night-scores.jsonl [--sample 30]
+ *   (--sample 0: step 1 only, no engine)
  *
  * 1. The level, from the night itself: the distance of every detected enrolled face to its own
  *    person (rank 1 right), i.e. the same person in ANOTHER photo, degraded as the night degrades
@@ -36,7 +37,7 @@ const options = optionsOrExit('suspect-strangers', () =>
       sample: { type: 'string', default: '30' },
       threads: { type: 'string', default: '2' },
     },
-    z.object({ night: z.string().min(1), scores: z.string().min(1), sample: integer(1), threads: integer(1) }),
+    z.object({ night: z.string().min(1), scores: z.string().min(1), sample: integer(0), threads: integer(1) }),
   ),
 );
 
@@ -106,6 +107,14 @@ const galleryPhoto = new Map<string, string>();
 for (const person of await readdir(path.join(nightDir, 'gallery')))
   galleryPhoto.set(person, `${person}/${(await readdir(path.join(nightDir, 'gallery', person)))[0]}`);
 
+if (options.sample === 0) {
+  // Without the engine: the suspects and their photos only.
+  for (const face of suspects)
+    console.log(
+      `  ${face.key} stranger ${sourceOf.get(face) ?? '?'} -> ${face.matches[0].personId} at ${face.matches[0].distance.toFixed(3)} (next ${f3(face.matches[1]?.distance)}): ${path.join(LFW_DIR, sourceOf.get(face) ?? '')} ${path.join(LFW_DIR, galleryPhoto.get(face.matches[0].personId) ?? '')}`,
+    );
+  process.exit(0);
+}
 const engine = await FaceEngine.start({ threads: options.threads });
 try {
   const embedded = new Map<string, Float32Array | null>();
