@@ -90,6 +90,8 @@ const K = 5;
 const RULE: DecisionRule = { ...FACE_MODEL.identification, maxDistance: FACE_MODEL.threshold };
 const MARGIN_WEIGHTS = [0, 0.5, 1, 1.5, 2, 3];
 const FPIR_TARGETS = [0.01, 0.003];
+/** Persons named most often in false alarms: printed, and kept in the JSON line. */
+const FALSE_ALARM_TOP = 10;
 const out = path.resolve(options.out);
 const engineOptions = loadEngineConfig();
 const concurrency = 2 * engineOptions.threads;
@@ -130,6 +132,15 @@ function printMetrics(label: string, m: NightMetrics): void {
   console.log(
     `${label}: TPIR ${pct(m.tpir)} (${m.identified}/${m.enrolledFaces}, ${m.misidentified} named as someone else), FPIR ${pct(m.fpir)} (${m.strangersNamed}/${m.strangerFaces}), false detections ${m.falseDetections} (${m.falseDetectionsNamed} named)` +
       (m.missingSnapshots > 0 ? `, ${m.missingSnapshots} snapshots without a result` : ''),
+  );
+  // What an operator sees in the morning (issue 22): every name given to a face that is not that person's.
+  console.log(
+    `${label}: false alarms ${m.falseAlarms} = ${m.strangersNamed} strangers named + ${m.noFaceBoxesNamed} of ${m.noFaceBoxes} no-face boxes named + ${m.duplicateBoxesNamed} of ${m.duplicateBoxes} duplicate boxes named; most named in one: ${
+      m.falseAlarmsByPerson
+        .slice(0, FALSE_ALARM_TOP)
+        .map((p) => `${p.personId} ${p.falseAlarms}`)
+        .join(', ') || 'nobody'
+    }`,
   );
 }
 
@@ -336,6 +347,12 @@ const figures = (r: PartResult | undefined) =>
         falseDetections: r.metrics.falseDetections,
         falseDetectionsNamed: r.metrics.falseDetectionsNamed,
         ...(r.profile ? { profileMsPerSnapshot: r.profile.toJSON() } : {}),
+
+        falseAlarms: r.metrics.falseAlarms,
+        strangersNamed: r.metrics.strangersNamed,
+        noFaceBoxesNamed: r.metrics.noFaceBoxesNamed,
+        duplicateBoxesNamed: r.metrics.duplicateBoxesNamed,
+        falseAlarmsByPerson: r.metrics.falseAlarmsByPerson.slice(0, FALSE_ALARM_TOP),
       };
 const ratio = a && b ? b.snapshotsPerSecond / a.snapshotsPerSecond : null;
 if (ratio !== null) console.log(`ratio (pipeline / engine): ${ratio.toFixed(3)}`);

@@ -36,6 +36,7 @@ import type { Box } from '../../src/engine/types.js';
 import { forEachConcurrent } from '../../src/util/for-each-concurrent.js';
 import { prng } from '../../test/support/synthetic-embeddings.js';
 import { integer, optionsOrExit, parseOptions } from '../bench-options.js';
+import { DUPLICATE_IDENTITIES, type DuplicateIdentity } from './duplicate-identities.js';
 
 export const LFW_DIR = path.resolve('../shared/datasets/lfw-dev');
 export const NO_FACE_DIR = path.resolve('../shared/datasets/no-face');
@@ -85,6 +86,8 @@ export interface TruthFace {
   enrolled: boolean;
   /** The LFW image pasted (relative to lfw-dev). */
   source: string;
+  /** The LFW name the photo is filed under, when DUPLICATE_IDENTITIES says it shows `personId`. */
+  filedAs?: string;
 }
 
 export interface TruthSnapshot {
@@ -265,6 +268,35 @@ function blend(frame: Raw, face: Raw, left: number, top: number, cx: number, cy:
 const overlaps = (a: Box, b: Box) =>
   a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
+/**
+ * The truth with the label noise of DUPLICATE_IDENTITIES resolved: a stranger face pasted from a
+ * listed photo, or filed under a listed other name, is that person's (enrolled when the person is
+ * in the gallery under <out>/gallery). Applied
+ * when a night is read, so that truth.json keeps the LFW names and the snapshots stay the same.
+ */
+export async function withDuplicateIdentities(
+  truth: NightTruth,
+  out: string,
+  duplicates: readonly DuplicateIdentity[] = DUPLICATE_IDENTITIES,
+): Promise<NightTruth> {
+  const byPhoto = new Map(duplicates.flatMap((d) => (d.photos ?? []).map((photo) => [photo, d.person] as const)));
+  const byName = new Map(duplicates.flatMap((d) => (d.names ?? []).map((name) => [name, d.person] as const)));
+  if (byPhoto.size + byName.size === 0) return truth;
+  const gallery = new Set(existsSync(path.join(out, 'gallery')) ? await readdir(path.join(out, 'gallery')) : []);
+  return {
+    ...truth,
+    snapshots: truth.snapshots.map((snapshot) => ({
+      ...snapshot,
+      faces: snapshot.faces.map((face) => {
+        if (face.enrolled) return face;
+        const person = byPhoto.get(face.source) ?? byName.get(face.personId);
+        if (person === undefined || person === face.personId) return face;
+        return { ...face, personId: person, enrolled: gallery.has(person), filedAs: face.personId };
+      }),
+    })),
+  };
+}
+
 export interface BuildNightOptions {
   out: string;
   seed?: number;
@@ -291,7 +323,11 @@ export async function buildNight(
     const existing = JSON.parse(await readFile(truthFile, 'utf8')) as NightTruth;
     if (JSON.stringify(existing.params) === JSON.stringify(params)) {
       log(`night: reusing ${truthFile}`);
-      return { truth: existing, built: false, seconds: (performance.now() - started) / 1000 };
+      return {
+        truth: await withDuplicateIdentities(existing, out),
+        built: false,
+        seconds: (performance.now() - started) / 1000,
+      };
     }
     log(`night: ${truthFile} was built with other parameters; rebuilding`);
   }
@@ -518,7 +554,11 @@ export async function buildNight(
     log(
       `night: wrote ${snapshots.length} snapshots with ${placedFaces} faces, gallery of ${gallery.length}, in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
-    return { truth, built: true, seconds: (performance.now() - started) / 1000 };
+    return {
+      truth: await withDuplicateIdentities(truth, out),
+      built: true,
+      seconds: (performance.now() - started) / 1000,
+    };
   } finally {
     if (engine) await (await engine).close();
   }

@@ -9,6 +9,11 @@
  * - FPIR: stranger truth faces whose paired detection was named as anyone, over all stranger truth
  *   faces.
  * - False detections: detections paired with no truth face; `falseDetectionsNamed` of them got a name.
+ *   They are of two kinds: a box that overlaps no truth face with IoU >= 0.3 (no face: background,
+ *   or a face cut in part) and a second box of a truth face another detection was paired with
+ *   (a duplicate, e.g. from overlapping tiles).
+ * - False alarms, what an operator would see in the morning (issue 22): strangers named + no-face
+ *   boxes named + duplicate boxes named; and per enrolled person, how often they were named in one.
  */
 import type { Box } from '../../src/engine/types.js';
 import { identificationScore, type IdentificationRule } from '../../src/identification/identification-rule.js';
@@ -82,11 +87,29 @@ export interface NightMetrics {
   detections: number;
   falseDetections: number;
   falseDetectionsNamed: number;
+  /** Detections overlapping no truth face with IoU >= MIN_IOU, and those named. */
+  noFaceBoxes: number;
+  noFaceBoxesNamed: number;
+  /** Second (third...) boxes of a truth face already paired with another detection, and those named. */
+  duplicateBoxes: number;
+  duplicateBoxesNamed: number;
+  /** strangersNamed + noFaceBoxesNamed + duplicateBoxesNamed. */
+  falseAlarms: number;
+  /** Per person named in a false alarm, how often (and of which kind); most first, then by id. */
+  falseAlarmsByPerson: FalseAlarmsOfPerson[];
   /** Detection recall per truth face width bucket (px, inclusive). */
   recallBySize: Array<{ width: string; faces: number; found: number; recall: number }>;
   /** Detection recall on blurred / greyscale snapshots. */
   recallBlurred: number;
   recallGrey: number;
+}
+
+export interface FalseAlarmsOfPerson {
+  personId: string;
+  falseAlarms: number;
+  strangers: number;
+  noFaceBoxes: number;
+  duplicateBoxes: number;
 }
 
 export function nightMetrics(truth: NightTruth, detected: readonly DetectedSnapshot[]): NightMetrics {
@@ -102,6 +125,17 @@ export function nightMetrics(truth: NightTruth, detected: readonly DetectedSnaps
   let detections = 0;
   let falseDetections = 0;
   let falseDetectionsNamed = 0;
+  let noFaceBoxes = 0;
+  let noFaceBoxesNamed = 0;
+  let duplicateBoxes = 0;
+  let duplicateBoxesNamed = 0;
+  const byPerson = new Map<string, FalseAlarmsOfPerson>();
+  const falseAlarm = (personId: string, kind: 'strangers' | 'noFaceBoxes' | 'duplicateBoxes') => {
+    const p = byPerson.get(personId) ?? { personId, falseAlarms: 0, strangers: 0, noFaceBoxes: 0, duplicateBoxes: 0 };
+    p.falseAlarms++;
+    p[kind]++;
+    byPerson.set(personId, p);
+  };
   const sizes = SIZE_BUCKETS.map(() => ({ faces: 0, found: 0 }));
   const blurred = { faces: 0, found: 0 };
   const grey = { faces: 0, found: 0 };
@@ -122,7 +156,16 @@ export function nightMetrics(truth: NightTruth, detected: readonly DetectedSnaps
     for (let d = 0; d < faces.length; d++) {
       if (truthOf[d] !== -1) continue;
       falseDetections++;
-      if (faces[d].personId !== null) falseDetectionsNamed++;
+      const named = faces[d].personId;
+      if (named !== null) falseDetectionsNamed++;
+      // Unpaired: a duplicate when it overlaps some truth face enough (that face went to another box).
+      const duplicate = snapshot.faces.some((t) => iou(t.box, faces[d].box) >= MIN_IOU);
+      if (duplicate) duplicateBoxes++;
+      else noFaceBoxes++;
+      if (named === null) continue;
+      if (duplicate) duplicateBoxesNamed++;
+      else noFaceBoxesNamed++;
+      falseAlarm(named, duplicate ? 'duplicateBoxes' : 'noFaceBoxes');
     }
     snapshot.faces.forEach((face: TruthFace, t) => {
       truthFaces++;
@@ -151,7 +194,10 @@ export function nightMetrics(truth: NightTruth, detected: readonly DetectedSnaps
         else if (named !== null) misidentified++;
       } else {
         strangerFaces++;
-        if (named !== null) strangersNamed++;
+        if (named !== null) {
+          strangersNamed++;
+          falseAlarm(named, 'strangers');
+        }
       }
     });
   }
@@ -172,6 +218,14 @@ export function nightMetrics(truth: NightTruth, detected: readonly DetectedSnaps
     detections,
     falseDetections,
     falseDetectionsNamed,
+    noFaceBoxes,
+    noFaceBoxesNamed,
+    duplicateBoxes,
+    duplicateBoxesNamed,
+    falseAlarms: strangersNamed + noFaceBoxesNamed + duplicateBoxesNamed,
+    falseAlarmsByPerson: [...byPerson.values()].sort(
+      (a, b) => b.falseAlarms - a.falseAlarms || (a.personId < b.personId ? -1 : a.personId > b.personId ? 1 : 0),
+    ),
     recallBySize: SIZE_BUCKETS.map(([lo, hi], i) => ({
       width: `${lo}-${hi}`,
       faces: sizes[i].faces,

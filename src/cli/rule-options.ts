@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadIdentificationConfig } from '../config/identification-config.js';
 import type { IdentificationRule } from '../engine/model-card.js';
 
-/** The 1:N rule's flags, on the commands that decide (serve, up, worker, search, calibrate). */
+/** The 1:N rule's flags, on the commands that decide (serve, up, worker, search, identify, calibrate). */
 export function addRuleOptions(command: Command): Command {
   return command
     .option(

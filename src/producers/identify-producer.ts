@@ -14,6 +14,8 @@ export interface IdentifyProducerOptions {
   /** The deployment's storage (holds results and runs). */
   storageUrl: string;
   jobOptions?: ProducerJobOptions;
+  /** The run's 1:N rule settings, carried by every job (IdentifyJobData.rule). */
+  rule?: IdentifyJobData['rule'];
 }
 
 /**
@@ -95,6 +97,7 @@ export class IdentifyProducer {
           run: record.run,
           model: this.options.model,
           items: job.items,
+          ...(hasRule(this.options.rule) ? { rule: this.options.rule } : {}),
         },
         opts: { ...DEFAULT_JOB_OPTIONS, ...this.options.jobOptions, jobId: job.jobId },
       });
@@ -104,4 +107,8 @@ export class IdentifyProducer {
     summary.jobs = add.length;
     return summary;
   }
+}
+
+function hasRule(rule: IdentifyJobData['rule']): rule is NonNullable<IdentifyJobData['rule']> {
+  return rule !== undefined && (rule.threshold !== undefined || rule.marginWeight !== undefined);
 }

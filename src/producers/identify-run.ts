@@ -61,6 +61,9 @@ export interface IdentifyRunOptions {
   noWorkerWarningMs?: number;
   /** The identify jobs' options (attempts, backoff); default DEFAULT_JOB_OPTIONS. */
   jobOptions?: ProducerJobOptions;
+
+  /** 1:N rule settings for this run's jobs, over the workers' own (flags of `facepipe identify`). */
+  rule?: IdentifyJobData['rule'];
 }
 
 /** Without --wait: what was planned and enqueued, and the files of the source not read. */
@@ -132,6 +135,8 @@ export async function runIdentify(
       model: (options.model ?? BASE_MODEL).id,
       storageUrl: config.storage,
       jobOptions: options.jobOptions,
+
+      rule: options.rule,
     });
     let record = options.run !== undefined ? await runs.get(options.run) : undefined;
     if (record !== undefined && record.source !== sourceUrl) {

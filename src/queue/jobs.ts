@@ -62,6 +62,11 @@ export interface SnapshotItem {
 export interface IdentifyJobData extends SourceJobData {
   run: string;
   items: SnapshotItem[];
+  /**
+   * The 1:N rule settings the run was started with (`facepipe identify --identification-threshold
+   * --margin-weight`): laid over the worker's rule for this job, as `search` lays them over the service's.
+   */
+  rule?: { threshold?: number; marginWeight?: number };
 }
 
 /** The outcome of one identify job. */

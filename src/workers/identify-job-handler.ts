@@ -81,7 +81,8 @@ export class IdentifyJobHandler {
   async handle(jobId: string, data: IdentifyJobData, lastAttempt = false): Promise<IdentifyJobResult> {
     const source = this.sources.open(jobId, data);
     const analyzed = await Promise.all(data.items.map((item) => this.analyzeOne(source, item, lastAttempt)));
-    const rule: DecisionRule = { ...this.rule(), maxDistance: this.deps.model.threshold };
+    // The run's own settings (identify --identification-threshold ...) over the worker's rule.
+    const rule: DecisionRule = { ...this.rule(), ...data.rule, maxDistance: this.deps.model.threshold };
 
     const faces = analyzed.flatMap((a) => ('faces' in a ? a.faces : []));
     let matches: PersonMatch[][] = [];

@@ -9,6 +9,7 @@ import { EXIT, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress-bar.js';
 import { withInterrupt } from '../until-signal.js';
 import { deploymentModel } from '../engine-session.js';
+import { addRuleOptions, ruleOverrides } from '../rule-options.js';
 
 interface IdentifyFlags {
   run?: string;
@@ -19,8 +20,7 @@ interface IdentifyFlags {
 }
 
 export function registerIdentify(program: Command): void {
-  program
-    .command('identify')
+  addRuleOptions(program.command('identify'))
     .description(
       'identify every face in the snapshots under <source> against the gallery; workers write facepipe/results/<run>/<key>.json',
     )
@@ -40,6 +40,8 @@ export function registerIdentify(program: Command): void {
       const globals = command.optsWithGlobals();
       const config = loadAppConfig(globals);
       const model = await deploymentModel(globals);
+      // Carried by the run's jobs: the workers lay them over their own rule for this run only.
+      const rule = ruleOverrides(globals);
       await requireRedis(config.redisUrl);
       const bar = progressBar('identify', { unit: 'snapshots', extra: 'faces' });
       try {
@@ -53,6 +55,7 @@ export function registerIdentify(program: Command): void {
             wait: flags.wait,
             abort,
             requireImages: true,
+            rule,
             onNoWorker: (message) => process.stderr.write(`facepipe: warning: ${message}\n`),
             onProgress: ({ done, total, failed, faces }) => bar.update(done, total, { failed, extra: faces }),
           }),

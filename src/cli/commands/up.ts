@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadAppConfig } from '../../config/app-config.js';
 import { loadEngineConfig } from '../../config/engine-config.js';
 import { startIndexService } from '../../index/index-service-runtime.js';
+import { logger } from '../../logger.js';
 import { requireRedis } from '../../queue/require-redis.js';
 import { withEngine } from '../engine-session.js';
 import { ruleOverrides } from '../rule-options.js';
@@ -26,23 +27,35 @@ export function registerUp(program: Command): void {
     const options = serveFlagOptions(flags, config);
     const rule = ruleOverrides(globals);
     await withEngine(engineOptions, async (engine) => {
-      const index = await startIndexService(config, {
-        model: engine.model,
-        ...options,
-        analyzer: engine,
-        rule,
-      });
-      const workers = await startFlaggedWorkers(config, engine, flags, engineOptions.threads, rule);
-      // The service's /metrics already shows the workers' (one registry); --metrics-port adds a port.
-      const closeMetrics = await serveWorkerMetrics(flags);
-      process.stderr.write(
-        `facepipe up: index service at ${index.url}, workers on ${flags.queues.join(', ')}, storage ${config.storage}\n`,
-      );
-      await runUntilSignal('up', async () => {
-        await closeMetrics();
-        await workers.close();
-        await index.close();
-      });
+      // What is running, in start order: stopped in reverse on a signal, and as soon as a later
+      // start step fails (a metrics port in use, Redis gone...), so that no part is left behind.
+      const started: Array<{ what: string; stop: () => Promise<void> }> = [];
+      const stopStarted = async () => {
+        for (const { what, stop } of started.splice(0).reverse())
+          await stop().catch((err: unknown) =>
+            logger.warn({ err: (err as Error).message }, `up: stopping the ${what} failed`),
+          );
+      };
+      try {
+        const index = await startIndexService(config, {
+          model: engine.model,
+          ...options,
+          analyzer: engine,
+          rule,
+        });
+        started.push({ what: 'index service', stop: () => index.close() });
+        const workers = await startFlaggedWorkers(config, engine, flags, engineOptions.threads, rule);
+        started.push({ what: 'workers', stop: () => workers.close() });
+        // The service's /metrics already shows the workers' (one registry); --metrics-port adds a port.
+        started.push({ what: 'metrics server', stop: await serveWorkerMetrics(flags) });
+        process.stderr.write(
+          `facepipe up: index service at ${index.url}, workers on ${flags.queues.join(', ')}, storage ${config.storage}\n`,
+        );
+      } catch (err) {
+        await stopStarted();
+        throw err;
+      }
+      await runUntilSignal('up', stopStarted);
     });
   });
 }
