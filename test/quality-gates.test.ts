@@ -1,0 +1,90 @@
+/**
+ * Quality gates before the 1:N decision (issue 22), on matches and detections the test makes: a
+ * box that the rule would name is reported unnamed, with the gates it failed, when the detector is
+ * unsure or the face is too small, blurred or in profile; the result schema carries the reason.
+ */
+import { describe, expect, it } from 'vitest';
+import { identifyFace, type DecisionRule } from '../src/identification/identification-rule.js';
+import { DEFAULT_QUALITY_GATES, failedGates, OPEN_GATES } from '../src/identification/quality-gates.js';
+import { parseResult } from '../src/results/result-schema.js';
+import { assertValidResult } from './support/result-schema.js';
+import { resultJson } from './support/result-json.js';
+
+const m = (personId: string, distance: number) => ({ personId, faceId: `${personId}-1`, distance });
+// A probe the rule names: 0.45 from "hub", the runners-up far.
+const hits = [m('hub', 0.45), m('b', 1.1), m('c', 1.15), m('d', 1.2), m('e', 1.2)];
+const gates = { minDetectorScore: 0.5, minSize: 40, maxBlur: 0.6, maxPose: 0.8 };
+const rule: DecisionRule = { threshold: 0.32, marginWeight: 1.5, maxDistance: 0.6, gates };
+const good = { score: 0.9, quality: { size: 80, blur: 0.2, pose: 0.1 } };
+
+describe('quality gates', () => {
+  it('lists every gate a detection fails, in order', () => {
+    expect(failedGates(good, gates)).toEqual([]);
+    expect(failedGates({ score: 0.35, quality: { size: 30, blur: 0.7, pose: 0.9 } }, gates)).toEqual([
+      'detectorScore',
+      'size',
+      'blur',
+      'pose',
+    ]);
+    expect(failedGates({ ...good, quality: { ...good.quality, blur: 0.6 } }, gates)).toEqual([]); // at the limit passes
+    expect(failedGates({ score: 0, quality: { size: 0, blur: 1, pose: 1 } }, OPEN_GATES)).toEqual([]);
+  });
+
+  it('names a face that passes them, and says so', () => {
+    const decided = identifyFace(hits, 5, rule, good);
+    expect(decided.personId).toBe('hub');
+    expect(decided.decision.outcome).toBe('named');
+    expect(decided.decision.failedGates).toBeUndefined();
+    expect(identifyFace([m('a', 0.62)], 5, rule, good).decision.outcome).toBe('unknown');
+  });
+
+  it('reports a face that fails one unnamed, with the matches and the reason', () => {
+    const junk = { score: 0.35, quality: { size: 52, blur: 0.72, pose: 0.2 } };
+    const decided = identifyFace(hits, 5, rule, junk);
+    expect(decided.personId).toBeNull();
+    expect(decided.matches.map((x) => x.personId)).toEqual(['hub', 'b', 'c', 'd', 'e']);
+    expect(decided.decision).toMatchObject({ outcome: 'low-quality', failedGates: ['detectorScore', 'blur'] });
+    // The rule's own score is still there: the operator sees it would have been named.
+    expect(decided.decision.score).toBeLessThan(rule.threshold);
+  });
+
+  it('leaves the decision as it was when no detection or no gates are given', () => {
+    const junk = { score: 0.35, quality: good.quality };
+    expect(identifyFace(hits, 5, rule).personId).toBe('hub');
+    expect(identifyFace(hits, 5, rule).decision.outcome).toBeUndefined();
+    const { gates: _, ...ungated } = rule;
+    expect(identifyFace(hits, 5, ungated, junk).personId).toBe('hub');
+  });
+
+  it('ships a detector-score gate above SSD floor (0.3), where background boxes were named', () => {
+    expect(DEFAULT_QUALITY_GATES.minDetectorScore).toBeGreaterThan(0.3);
+  });
+});
+
+describe('the result schema of a gated decision', () => {
+  const withDecision = (decision: Record<string, unknown>) => {
+    const result = resultJson('cam/1.jpg', [{ personId: null }]);
+    (result.faces[0] as Record<string, unknown>).decision = {
+      score: 0.1,
+      threshold: 0.32,
+      marginWeight: 1.5,
+      maxDistance: 0.6,
+      ...decision,
+    };
+    return result;
+  };
+
+  it('accepts the outcome and the failed gates, in zod and in the JSON Schema', () => {
+    const value = withDecision({ outcome: 'low-quality', failedGates: ['detectorScore', 'blur'] });
+    expect(parseResult(value).faces[0].decision?.failedGates).toEqual(['detectorScore', 'blur']);
+    assertValidResult(value);
+    assertValidResult(withDecision({})); // older results: no outcome
+  });
+
+  it('refuses an unknown outcome or gate', () => {
+    for (const bad of [{ outcome: 'maybe' }, { outcome: 'low-quality', failedGates: ['eyes'] }]) {
+      expect(() => parseResult(withDecision(bad))).toThrow(/decision/);
+      expect(() => assertValidResult(withDecision(bad))).toThrow();
+    }
+  });
+});
