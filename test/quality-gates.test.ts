@@ -3,7 +3,19 @@
  * box that the rule would name is reported unnamed, with the gates it failed, when the detector is
  * unsure or the face is too small, blurred or in profile; the result schema carries the reason.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { EmbeddingModel } from '../src/engine/embedding-model.js';
+import type { FaceAnalyzer } from '../src/engine/face-analyzer.js';
+import { FACE_MODEL } from '../src/engine/face-model.js';
+import { ResultStore } from '../src/results/result-store.js';
+import { parseResultFile } from '../src/results/result-schema.js';
+import { openStorage } from '../src/storage/open-storage.js';
+import { IdentifyJobHandler } from '../src/workers/identify-job-handler.js';
+import { ConfigError } from '../src/config/config-source.js';
+import { loadQualityGates } from '../src/config/identification-config.js';
 import { identifyFace, type DecisionRule } from '../src/identification/identification-rule.js';
 import { DEFAULT_QUALITY_GATES, failedGates, OPEN_GATES } from '../src/identification/quality-gates.js';
 import { parseResult } from '../src/results/result-schema.js';
@@ -55,9 +67,75 @@ describe('quality gates', () => {
     const { gates: _, ...ungated } = rule;
     expect(identifyFace(hits, 5, ungated, junk).personId).toBe('hub');
   });
+});
 
-  it('ships a detector-score gate above SSD floor (0.3), where background boxes were named', () => {
-    expect(DEFAULT_QUALITY_GATES.minDetectorScore).toBeGreaterThan(0.3);
+describe('the identify job handler with gates', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('writes a sure face named and an unsure box of the same closeness unnamed, with the gate', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'facepipe-gates-'));
+    dirs.push(dir);
+    const storage = openStorage(path.join(dir, 'data'));
+    const source = openStorage(path.join(dir, 'night'));
+    const { etag } = await source.put('cam/1.jpg', 'two faces');
+    const model: EmbeddingModel = { ...FACE_MODEL, threshold: 0.6 };
+    const face = (x: number, score: number) => ({
+      box: { x, y: 0, width: 60, height: 60 },
+      score,
+      landmarks: Array.from({ length: 68 }, (_, j) => [j % 10, Math.floor(j / 10)] as [number, number]),
+      quality: { size: 60, blur: 0.2, pose: 0.1 },
+      embedding: new Float32Array(FACE_MODEL.embeddingSize),
+    });
+    const analyzer: FaceAnalyzer = {
+      model,
+      analyze: async () => ({ width: 640, height: 480, facesDetected: 2, faces: [face(0, 0.92), face(300, 0.34)] }),
+    };
+    const handler = new IdentifyJobHandler({
+      analyzer,
+      results: new ResultStore(storage),
+      storageUrl: storage.url,
+      model,
+      rule: () => ({ threshold: 0.32, marginWeight: 1.5 }),
+      gates,
+      openSource: () => source,
+      search: async (vectors) => vectors.map(() => hits),
+    });
+    const outcome = await handler.handle('job-1', {
+      storageUrl: storage.url,
+      sourceUrl: source.url,
+      model: model.id,
+      run: 'night',
+      items: [{ key: 'cam/1.jpg', etag, size: 9, modified: new Date(0).toISOString() }],
+    });
+    expect(outcome).toMatchObject({ faces: 2, identified: 1 });
+    const result = parseResultFile(await storage.get('facepipe/results/night/cam/1.jpg.json'));
+    expect(result.faces.map((f) => f.personId)).toEqual(['hub', null]);
+    expect(result.faces[0].decision).toMatchObject({ outcome: 'named' });
+    expect(result.faces[1].decision).toMatchObject({ outcome: 'low-quality', failedGates: ['detectorScore'] });
+    expect(result.faces[1].matches[0]).toMatchObject({ personId: 'hub', distance: 0.45 });
+  });
+});
+
+describe('the quality gate settings', () => {
+  it('take the shipped defaults, the environment, and flags over it', () => {
+    expect(loadQualityGates({}, {})).toEqual(DEFAULT_QUALITY_GATES);
+    const env = { FACEPIPE_GATE_MIN_DETECTOR_SCORE: '0.45', FACEPIPE_GATE_MAX_BLUR: '0.7' };
+    expect(loadQualityGates({}, env)).toEqual({ ...DEFAULT_QUALITY_GATES, minDetectorScore: 0.45, maxBlur: 0.7 });
+    expect(loadQualityGates({ gateMinDetectorScore: '0.6', gateMinSize: 32 }, env)).toEqual({
+      ...DEFAULT_QUALITY_GATES,
+      minDetectorScore: 0.6,
+      minSize: 32,
+      maxBlur: 0.7,
+    });
+  });
+
+  it('refuse a bad value, naming where it came from', () => {
+    expect(() => loadQualityGates({}, { FACEPIPE_GATE_MAX_POSE: '2' })).toThrow(ConfigError);
+    expect(() => loadQualityGates({}, { FACEPIPE_GATE_MAX_POSE: '2' })).toThrow(/FACEPIPE_GATE_MAX_POSE/);
+    expect(() => loadQualityGates({ gateMinDetectorScore: 'high' })).toThrow(/--gate-min-detector-score/);
   });
 });
 

@@ -28,7 +28,7 @@ export const OPEN_GATES: QualityGates = { minDetectorScore: 0, minSize: 0, maxBl
  * The shipped gates: see docs/experiments/2026-12-06-false-alarms.md for the night they were
  * measured on.
  */
-export const DEFAULT_QUALITY_GATES: QualityGates = { minDetectorScore: 0.5, minSize: 0, maxBlur: 1, maxPose: 1 };
+export const DEFAULT_QUALITY_GATES: QualityGates = { ...OPEN_GATES };
 
 /** What the gates look at in one detection. */
 export interface GatedFace {
