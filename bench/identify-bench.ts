@@ -30,6 +30,7 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { loadAppConfig, type AppConfig } from '../src/config/app-config.js';
 import { loadEngineConfig } from '../src/config/engine-config.js';
+import { loadQualityGates } from '../src/config/identification-config.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
 import { FACE_MODEL } from '../src/engine/face-model.js';
 import { FaceIndex } from '../src/index/face-index.js';
@@ -87,7 +88,11 @@ if (!existsSync(LFW_DIR) || !existsSync(NO_FACE_DIR)) {
 
 const K = 5;
 /** The rule as the service and workers apply it: the model's, capped at its 1:1 threshold. */
-const RULE: DecisionRule = { ...FACE_MODEL.identification, maxDistance: FACE_MODEL.threshold };
+const RULE: DecisionRule = {
+  ...FACE_MODEL.identification,
+  maxDistance: FACE_MODEL.threshold,
+  gates: loadQualityGates(),
+};
 const MARGIN_WEIGHTS = [0, 0.5, 1, 1.5, 2, 3];
 const FPIR_TARGETS = [0.01, 0.003];
 /** Persons named most often in false alarms: printed, and kept in the JSON line. */
@@ -179,6 +184,7 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
   const detected = new Map<string, DetectedSnapshot>();
   const matchesOf = new Map<string, Array<Array<{ personId: string; distance: number }>>>();
   const profile = options.profile ? new StageProfile() : undefined;
+  const qualityOf = new Map<string, Array<Pick<ScoredFace, 'detectorScore' | 'quality'>>>();
   started = performance.now();
   await forEachConcurrent(snapshotKeys, concurrency, async (key) => {
     try {
@@ -192,13 +198,17 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
               K * 4,
             )
           : [];
-      const decided = hits.map((h) => identifyFace(h, K, RULE));
+      const decided = hits.map((h, i) => identifyFace(h, K, RULE, faces[i]));
       profile?.addStage('search', performance.now() - searchStarted);
       const perPerson = decided.map((d) => d.matches);
       detected.set(key, {
         key,
         faces: faces.map((f, i) => ({ box: f.box, personId: decided[i].personId })),
       });
+      qualityOf.set(
+        key,
+        faces.map((f) => ({ detectorScore: round(f.score), quality: f.quality })),
+      );
       matchesOf.set(
         key,
         perPerson.map((m) => m.map(({ personId, distance }) => ({ personId, distance: round(distance, 5) }))),
@@ -232,6 +242,7 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
         truthPersonId: t?.enrolled ? t.personId : null,
         enrolled: t === undefined ? null : t.enrolled,
         matches: matchesOf.get(snapshot.key)![d],
+        ...qualityOf.get(snapshot.key)![d],
       });
     });
   }
@@ -316,7 +327,7 @@ async function pipeline(engine: FaceEngine): Promise<PartResult> {
 
 const engine = await FaceEngine.start(engineOptions);
 console.log(
-  `engine: ${engine.backend}, ${engineOptions.threads} threads, ${concurrency} snapshots at once; rule ${JSON.stringify(FACE_MODEL.identification)}`,
+  `engine: ${engine.backend}, ${engineOptions.threads} threads, ${concurrency} snapshots at once; rule ${JSON.stringify(FACE_MODEL.identification)}; gates ${JSON.stringify(RULE.gates)}`,
 );
 let a: PartResult | undefined;
 let b: PartResult | undefined;
@@ -362,6 +373,7 @@ console.log(
     faces: truthFaceCount,
     backend: engine.backend,
     rule: FACE_MODEL.identification,
+    gates: RULE.gates,
     engine: figures(a),
     pipeline: figures(b),
     ratio: ratio === null ? null : round(ratio, 3),

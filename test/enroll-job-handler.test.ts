@@ -85,6 +85,8 @@ describe('EnrollJobHandler', () => {
     expect(record.embedding).toHaveLength(FACE_MODEL.embeddingSize);
     expect(record.landmarks).toHaveLength(68);
     expect(record.warnings?.[0]).toMatch(/3 faces/);
+    // A group photo is a poor one-photo reference (issue 22): flagged, still enrolled.
+    expect(record.flags).toContain('several-faces');
     // The largest of the three faces.
     const detected = await engine.detect(path.join(dir, 'src', 'ann', 'group.jpg'));
     const largest = Math.max(...detected.faces.map((f) => f.box.width * f.box.height));

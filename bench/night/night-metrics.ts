@@ -247,6 +247,9 @@ export interface ScoredFace {
   enrolled: boolean | null;
   /** Top per-person matches, ascending distance. */
   matches: Array<{ personId: string; distance: number }>;
+  /** The detector's score and the face's quality (issue 22's gates are measured on them); absent in older files. */
+  detectorScore?: number;
+  quality?: { size: number; blur: number; pose: number };
 }
 
 export interface SweepPoint {

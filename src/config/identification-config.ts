@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { loadSettings, type SettingSource } from './config-source.js';
+import { DEFAULT_QUALITY_GATES, type QualityGates } from '../identification/quality-gates.js';
+import { loadSettings, settingsNamedAfter, type SettingSource } from './config-source.js';
 
 const decimal = (min: number, max: number, what: string) =>
   z
@@ -50,4 +51,48 @@ export function loadIdentificationConfig(
 ): IdentificationConfig {
   const given: IdentificationFlags = { threshold: flags.identificationThreshold, marginWeight: flags.marginWeight };
   return loadSettings(identificationConfigSchema, IDENTIFICATION_SETTINGS, given, env);
+}
+
+/**
+ * The quality gates before the 1:N decision (src/identification/quality-gates.ts): a detection is
+ * named only when its detector score and quality pass them. Unset ones take the shipped defaults.
+ */
+export const qualityGatesConfigSchema = z.object({
+  gateMinDetectorScore: decimal(0, 1, "a number from 0 to 1 (the detector's score)"),
+  gateMinSize: decimal(0, 10000, "a number of pixels (the face box's shorter side)"),
+  gateMaxBlur: decimal(0, 1, 'a number from 0 (sharp) to 1 (flat)'),
+  gateMaxPose: decimal(0, 1, 'a number from 0 (frontal) to 1 (profile)'),
+});
+
+type GateKey = keyof z.output<typeof qualityGatesConfigSchema>;
+
+export const QUALITY_GATE_SETTINGS: Record<GateKey, SettingSource> = settingsNamedAfter([
+  'gateMinDetectorScore',
+  'gateMinSize',
+  'gateMaxBlur',
+  'gateMaxPose',
+] as const);
+
+/**
+ * The quality gates from flags (`gateMinDetectorScore` ... as commander names them), the
+ * environment (FACEPIPE_GATE_MIN_DETECTOR_SCORE ...), else the shipped defaults. Throws a
+ * ConfigError naming a bad value.
+ */
+export function loadQualityGates(
+  flags: Partial<Record<GateKey, string | number>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): QualityGates {
+  const d = DEFAULT_QUALITY_GATES;
+  const c = loadSettings(qualityGatesConfigSchema, QUALITY_GATE_SETTINGS, flags, env, {
+    gateMinDetectorScore: String(d.minDetectorScore),
+    gateMinSize: String(d.minSize),
+    gateMaxBlur: String(d.maxBlur),
+    gateMaxPose: String(d.maxPose),
+  });
+  return {
+    minDetectorScore: c.gateMinDetectorScore,
+    minSize: c.gateMinSize,
+    maxBlur: c.gateMaxBlur,
+    maxPose: c.gateMaxPose,
+  };
 }

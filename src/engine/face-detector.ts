@@ -2,6 +2,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { FaceDetectorModel, FoundFace } from './face-detector-model.js';
 import type { FaceApi } from './face-models.js';
 import { type StageTimer, timed } from './stage-timer.js';
+import { mergeBoxes } from './merge-boxes.js';
 import type { TfBackend } from './tf-backend.js';
 import type { Point, RgbImage } from './types.js';
 
@@ -107,7 +108,8 @@ export class FaceApiDetector implements FaceDetectorModel {
       const size = Math.min(Math.max(TILE_SIZE, Math.ceil(long / 3)), Math.max(TILE_SIZE, 2 * short));
       const frame = long <= MAX_FRAME_ASPECT * short ? await ssdOn('detect.ssd.frame')(tensor) : [];
       const found = [...frame, ...(await this.tiled(tensor, size, TILE_OVERLAP, ssdOn('detect.ssd.tiles')))];
-      return keep(suppressDuplicates(found));
+      // Small boxes out first: a small high-scoring fragment must not suppress the face's whole box.
+      return mergeBoxes(keep(found));
     }
     if (detector === 'tiny') return keep(await tiny(TINY_INPUT, 'detect.tiny')(tensor));
 
@@ -196,27 +198,4 @@ function tileStarts(length: number, size: number, overlap: number): number[] {
   const count = Math.ceil((length - overlap) / (size - overlap));
   const step = (length - size) / (count - 1);
   return Array.from({ length: count }, (_, i) => Math.round(i * step));
-}
-
-/**
- * One box per face: the highest-scoring first; a box overlapping a kept one (IoU over 0.4, or mostly
- * inside it, as a face cut by a tile border is) is dropped.
- */
-function suppressDuplicates<T extends { score: number; box: { x: number; y: number; width: number; height: number } }>(
-  found: T[],
-): T[] {
-  const kept: T[] = [];
-  for (const d of [...found].sort((a, b) => b.score - a.score)) {
-    const duplicate = kept.some(({ box: k }) => {
-      const w = Math.min(d.box.x + d.box.width, k.x + k.width) - Math.max(d.box.x, k.x);
-      const h = Math.min(d.box.y + d.box.height, k.y + k.height) - Math.max(d.box.y, k.y);
-      if (w <= 0 || h <= 0) return false;
-      const inter = w * h;
-      const a = d.box.width * d.box.height;
-      const b = k.width * k.height;
-      return inter / (a + b - inter) > 0.4 || inter / Math.min(a, b) > 0.6;
-    });
-    if (!duplicate) kept.push(d);
-  }
-  return kept;
 }

@@ -15,6 +15,11 @@ export interface GalleryRecord {
   score: number;
   quality?: { size: number; blur: number; pose: number };
   warnings?: string[];
+  /**
+   * Additive (issue 22): why the photo looks like junk (src/identification/enrollment-flags.ts:
+   * low detector score, extreme pose, blurred, several faces); absent for a clean photo.
+   */
+  flags?: string[];
   /** FACE_MODEL.id of the model that computed the embedding. */
   model: string;
   embedding: number[];

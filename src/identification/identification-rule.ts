@@ -15,6 +15,7 @@
  */
 
 import type { IdentificationRule } from '../engine/model-card.js';
+import { failedGates, type GatedFace, type QualityGate, type QualityGates } from './quality-gates.js';
 
 // The rule's parameters belong to a model card (its thresholds are calibrated per model).
 export type { IdentificationRule } from '../engine/model-card.js';
@@ -60,6 +61,13 @@ export function identificationScore(matches: readonly PersonMatch[], rule: Ident
 export interface DecisionRule extends IdentificationRule {
   /** A face farther than this from its closest person is never named (the model's 1:1 threshold). */
   maxDistance: number;
+  /** Quality gates (quality-gates.ts): checked when the caller gives the detection; none, none checked. */
+  gates?: QualityGates;
+  /**
+   * Per-person offsets added to every distance to that person before the rule looks at them
+   * (cohort-normalisation.ts): a hub, close to junk, needs to be closer to be named. Absent: 0.
+   */
+  entryOffsets?: ReadonlyMap<string, number>;
 }
 
 /** The persons the rule compares: the closest one and its runners-up. */
@@ -77,7 +85,17 @@ export interface Decision {
   threshold: number;
   marginWeight: number;
   maxDistance: number;
+  /**
+   * named; unknown (the rule did not name anyone); low-quality (a quality gate failed: not
+   * searched against the rule at all). Absent when no gates were checked.
+   */
+  outcome?: DecisionOutcome;
+  /** The gates the detection failed (outcome low-quality). */
+  failedGates?: QualityGate[];
 }
+
+export const DECISION_OUTCOMES = ['named', 'unknown', 'low-quality'] as const;
+export type DecisionOutcome = (typeof DECISION_OUTCOMES)[number];
 
 /** One probe face decided: the person named (or null), the top-k persons shown, and the decision. */
 export interface FaceIdentification {
@@ -104,13 +122,48 @@ export function isNamed(score: number | null | undefined, closest: number | unde
  * has them); the decision looks at the rule's own runners-up, never at the list cut to `k`, so the
  * same probe gets the same answer whatever k the caller asks for.
  */
-export function identifyFace(hits: readonly PersonMatch[], k: number, rule: DecisionRule): FaceIdentification {
+export function identifyFace(
+  hits: readonly PersonMatch[],
+  k: number,
+  rule: DecisionRule,
+  face?: GatedFace,
+): FaceIdentification {
   const persons = bestPerPerson(hits, personsToFetch(k));
-  const score = identificationScore(persons, rule) ?? null;
-  const named = isNamed(score, persons[0]?.distance, rule);
-  return {
-    personId: named ? persons[0].personId : null,
-    matches: persons.slice(0, k),
-    decision: { score, threshold: rule.threshold, marginWeight: rule.marginWeight, maxDistance: rule.maxDistance },
+  // The rule sees offset distances (a hub stands farther); the matches shown keep the real ones.
+  const ranked = rule.entryOffsets?.size
+    ? bestPerPerson(withOffsets(hits, rule.entryOffsets), personsToFetch(k))
+    : persons;
+  const score = identificationScore(ranked, rule) ?? null;
+  const named = isNamed(score, ranked[0]?.distance, rule);
+  const decision: Decision = {
+    score,
+    threshold: rule.threshold,
+    marginWeight: rule.marginWeight,
+    maxDistance: rule.maxDistance,
   };
+  const failed = face !== undefined && rule.gates !== undefined ? failedGates(face, rule.gates) : undefined;
+  if (failed !== undefined && failed.length > 0) {
+    return {
+      personId: null,
+      matches: persons.slice(0, k),
+      decision: { ...decision, outcome: 'low-quality', failedGates: failed },
+    };
+  }
+  return {
+    personId: named ? ranked[0].personId : null,
+    matches: persons.slice(0, k),
+    decision: failed === undefined ? decision : { ...decision, outcome: named ? 'named' : 'unknown' },
+  };
+}
+
+/** The hits with each person's offset added to their distance (none: the hits themselves). */
+function withOffsets(
+  hits: readonly PersonMatch[],
+  offsets: ReadonlyMap<string, number> | undefined,
+): readonly PersonMatch[] {
+  if (offsets === undefined || offsets.size === 0) return hits;
+  return hits.map((h) => {
+    const offset = offsets.get(h.personId);
+    return offset === undefined ? h : { ...h, distance: h.distance + offset };
+  });
 }

@@ -7,6 +7,8 @@
  */
 import { z } from 'zod';
 import { RESULT_ERROR_CODES } from '../errors/error-codes.js';
+import { DECISION_OUTCOMES } from '../identification/identification-rule.js';
+import { QUALITY_GATES } from '../identification/quality-gates.js';
 import { CAPTURE_SOURCES } from './capture-time.js';
 
 export const RESULT_SCHEMA_ID = 'facepipe.result/v1';
@@ -65,6 +67,16 @@ export const resultFaceSchema = z
         threshold: z.number(),
         marginWeight: z.number().min(0),
         maxDistance: z.number().min(0),
+        /** Additive (issue 22): named, unknown, or low-quality (a quality gate failed: not named). */
+        outcome: z.enum(DECISION_OUTCOMES).optional().register(resultSchemaMetadata, {
+          description:
+            'named; unknown (the rule named nobody); low-quality (the detection failed a quality gate and was not named, see failedGates)',
+        }),
+        /** Additive (issue 22): the quality gates the detection failed. */
+        failedGates: z.array(z.enum(QUALITY_GATES)).optional().register(resultSchemaMetadata, {
+          description:
+            "the quality gates the detection failed: detectorScore (the detector's score under the minimum), size, blur, pose",
+        }),
       })
       .optional()
       .register(resultSchemaMetadata, {

@@ -1,3 +1,4 @@
+import { enrollmentFlags } from '../identification/enrollment-flags.js';
 import type { FaceAnalyzer } from '../engine/face-analyzer.js';
 import { FaceError } from '../errors/face-error.js';
 import { faceIdFor } from '../gallery/face-id.js';
@@ -123,6 +124,8 @@ export class EnrollJobHandler {
       enrolledAt: this.now().toISOString(),
     };
     if (item.name !== undefined) record.name = item.name;
+    const flags = enrollmentFlags({ score: face.score, quality: face.quality, facesDetected: analysis.facesDetected });
+    if (flags.length > 0) record.flags = flags;
     if (analysis.facesDetected > 1)
       record.warnings = [`${analysis.facesDetected} faces in the image; enrolled the largest`];
     return { record, facesDetected: analysis.facesDetected };

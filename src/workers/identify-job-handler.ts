@@ -1,3 +1,4 @@
+import { loadQualityGates } from '../config/identification-config.js';
 import type { AnalyzedFace, ImageAnalysis } from '../engine/engine-types.js';
 import { FaceError } from '../errors/face-error.js';
 import type { EmbeddingModel } from '../engine/embedding-model.js';
@@ -10,6 +11,7 @@ import {
   type IdentificationRule,
   type PersonMatch,
 } from '../identification/identification-rule.js';
+import type { QualityGates } from '../identification/quality-gates.js';
 import { IdentificationSettingsStore } from '../identification/identification-settings-store.js';
 import { LiveIdentificationRule } from '../identification/live-identification-rule.js';
 import { IndexClient } from '../index/index-client.js';
@@ -43,6 +45,8 @@ export interface IdentifyJobHandlerDeps {
    * threshold caps the distance of a named face whatever the rule.
    */
   rule?: IdentificationRule | (() => IdentificationRule);
+  /** Quality gates before the decision (FACEPIPE_GATE_*); none: every face is decided. */
+  gates?: QualityGates;
   /** Called after each result file is written (matches by person). */
   onResult?: (run: string, resultKey: string, result: ResultJson) => Promise<void>;
   openSource?: (url: string) => Storage;
@@ -82,7 +86,12 @@ export class IdentifyJobHandler {
     const source = this.sources.open(jobId, data);
     const analyzed = await Promise.all(data.items.map((item) => this.analyzeOne(source, item, lastAttempt)));
     // The run's own settings (identify --identification-threshold ...) over the worker's rule.
-    const rule: DecisionRule = { ...this.rule(), ...data.rule, maxDistance: this.deps.model.threshold };
+    const rule: DecisionRule = {
+      ...this.rule(),
+      ...data.rule,
+      maxDistance: this.deps.model.threshold,
+      gates: this.deps.gates,
+    };
 
     const faces = analyzed.flatMap((a) => ('faces' in a ? a.faces : []));
     let matches: PersonMatch[][] = [];
@@ -163,7 +172,7 @@ export class IdentifyJobHandler {
       ),
     };
     if ('error' in a) return { ...base, input, faces: [], error: a.error };
-    const decided = a.faces.map(() => identifyFace(nextMatches(), RESULT_MATCHES, rule));
+    const decided = a.faces.map((face) => identifyFace(nextMatches(), RESULT_MATCHES, rule, face));
     if (searchError !== undefined && a.faces.length > 0) return { ...base, input, faces: [], error: searchError };
     const faces: ResultFace[] = a.faces.map((face, i) => ({
       box: {
@@ -218,6 +227,7 @@ export function createIdentifyProcessor({
     openSource: (url) => openSourceStorage(url, config.followSymlinks),
     capture: captureSettings({ keyPattern: config.captureKeyPattern, timeZone: config.captureTimeZone }),
     rule: () => rule.current(),
+    gates: loadQualityGates(),
     onResult: async (run, resultKey, result) => {
       await matches.recordResult(run, resultKey, result);
     },
