@@ -28,7 +28,7 @@ describe('loadEngineConfig', () => {
   it('names every bad variable or flag and what it accepts', () => {
     const load = () => loadEngineConfig({ threads: '0' }, { FACEPIPE_BACKEND: 'gpu', FACEPIPE_MAX_WAIT_MS: '-1' });
     expect(load).toThrow(ConfigError);
-    expect(load).toThrow('invalid FACEPIPE_BACKEND "gpu": expected one of tensorflow, wasm, cpu');
+    expect(load).toThrow('invalid FACEPIPE_BACKEND "gpu": expected one of onnx, tensorflow, wasm, cpu');
     expect(load).toThrow('invalid --threads "0": expected a positive integer');
     expect(load).toThrow('invalid FACEPIPE_MAX_WAIT_MS "-1"');
   });
@@ -57,7 +57,7 @@ describe('facepipe CLI', () => {
     const out = lastJson(run);
     expect(Object.keys(out).sort()).toEqual(['backend', 'images', 'model']);
     expect(out.model.threshold).toBeTypeOf('number');
-    expect(run.stderr).toContain(`tfjs backend: ${out.backend}`); // the log, on stderr
+    expect(run.stderr).toContain(`engine backend: ${out.backend}`); // the log, on stderr
 
     const [good, bad] = out.images;
     expect(good).toMatchObject({ key: sample(2), width: 1920, height: 1367, error: null });
@@ -103,7 +103,7 @@ describe('facepipe CLI', () => {
   }, async () => {
     const run = await facepipe('detect', sample(2), '--backend', 'gpu');
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('--backend "gpu": expected one of tensorflow, wasm, cpu');
+    expect(run.stderr).toContain('--backend "gpu": expected one of onnx, tensorflow, wasm, cpu');
   });
 
   it('embed: one JSONL line per image, keys relative to the folder, an error line for a broken file', {

@@ -13,7 +13,7 @@ export async function withEngine<T>(options: EngineOptions, fn: (engine: FaceEng
   const engine = await FaceEngine.start(options);
   logger.info(
     { backend: engine.backend, threads: options.threads, startMs: Math.round(performance.now() - started) },
-    `tfjs backend: ${engine.backend}`,
+    `engine backend: ${engine.backend}`,
   );
   try {
     return await fn(engine);

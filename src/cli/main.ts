@@ -61,7 +61,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ showGlobalOptions: true })
-    .option('--backend <name>', `tfjs backend: ${BACKEND_NAMES.join(' | ')} (default: the fastest installed)`)
+    .option('--backend <name>', `engine backend: ${BACKEND_NAMES.join(' | ')} (default: the fastest installed)`)
     .option('--threads <n>', `inference worker threads (default: CPU cores, here ${d.threads})`)
     .option('--detector <name>', `face detector: ${DETECTORS.join(' | ')} (default: ${d.analyzer.detector})`)
     .option('--min-face-size <px>', `ignore faces smaller than this (default: ${d.analyzer.minFaceSize})`)

@@ -35,7 +35,7 @@ export class FaceEngine {
   private constructor(
     private readonly pool: WorkerPool,
     private readonly batcher: MicroBatcher<FaceChips, EmbeddedFace>,
-    /** The tfjs backend the workers run, e.g. "wasm" or "tensorflow (tfjs-node-gpu)". */
+    /** The backend the workers run, e.g. "onnx (onnxruntime-node 1.31.1) + wasm" or "wasm". */
     readonly backend: string,
     readonly options: EngineOptions,
     /** What its embeddings are: the card's, or them followed by the adapter of options.adapter. */

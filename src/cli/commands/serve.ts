@@ -104,7 +104,7 @@ export function registerServe(program: Command): void {
       // identify/verify need the engine: started on the first such request, not before.
       analyzer: () => {
         engine ??= FaceEngine.start(engineOptions).then((e) => {
-          logger.info({ backend: e.backend }, `tfjs backend: ${e.backend}`);
+          logger.info({ backend: e.backend }, `engine backend: ${e.backend}`);
           return e;
         });
         return engine;
