@@ -103,7 +103,8 @@ describe('startWorkers', () => {
     try {
       // One handler per process, built from the process's context.
       expect(contexts).toHaveLength(1);
-      expect(contexts[0]).toMatchObject({ config, analyzer: noEngine });
+      // The analyzer is the process's, wrapped by the job metrics (its detect/embed timings).
+      expect(contexts[0]).toMatchObject({ config, analyzer: { model: noEngine.model } });
       const jobId = 'registered-kind';
       await queue.add('identify', data, { jobId });
       const result = await waitFor(
