@@ -26,16 +26,7 @@ export class DlibResnetEmbedder implements Embedder {
   /** One forward pass over every view of every face; a face's embedding is the mean of its views'. */
   async embed(faces: readonly FaceChips[]): Promise<Float32Array[]> {
     if (faces.length === 0) return [];
-    const views = this.chips.length;
-    const rows = await this.forward(faces.flat());
-    return faces.map((_, i) => {
-      const embedding = new Float32Array(this.embeddingSize);
-      for (let v = 0; v < views; v++) {
-        const view = rows[i * views + v];
-        for (let k = 0; k < embedding.length; k++) embedding[k] += view[k] / views;
-      }
-      return embedding;
-    });
+    return meanOfViews(await this.forward(faces.flat()), faces.length, this.chips.length, this.embeddingSize);
   }
 
   /** Embeddings of 150x150 chips; with flip TTA each row is the mean of the chip and its mirror. */
@@ -63,4 +54,16 @@ export class DlibResnetEmbedder implements Embedder {
       this.tf.dispose(inputs);
     }
   }
+}
+
+/** Each face's embedding: the mean of its `views` consecutive rows (one row per chip view). */
+export function meanOfViews(rows: readonly Float32Array[], faces: number, views: number, size: number): Float32Array[] {
+  return Array.from({ length: faces }, (_, i) => {
+    const embedding = new Float32Array(size);
+    for (let v = 0; v < views; v++) {
+      const view = rows[i * views + v]!;
+      for (let k = 0; k < size; k++) embedding[k]! += view[k]! / views;
+    }
+    return embedding;
+  });
 }

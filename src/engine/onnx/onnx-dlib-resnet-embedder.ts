@@ -1,5 +1,5 @@
 import type * as ort from 'onnxruntime-node';
-import { RESNET_CHIP, RESNET_INNER_CHIP } from '../dlib-resnet-embedder.js';
+import { meanOfViews, RESNET_CHIP, RESNET_INNER_CHIP } from '../dlib-resnet-embedder.js';
 import type { Embedder, EmbedderOptions, FaceChips } from '../embedder.js';
 import { chipInput } from './chip-input.js';
 import {
@@ -43,16 +43,7 @@ export class OnnxDlibResnetEmbedder implements Embedder {
   /** One forward pass over every view of every face; a face's embedding is the mean of its views'. */
   async embed(faces: readonly FaceChips[]): Promise<Float32Array[]> {
     if (faces.length === 0) return [];
-    const views = this.chips.length;
-    const rows = await this.forward(faces.flat());
-    return faces.map((_, i) => {
-      const embedding = new Float32Array(this.embeddingSize);
-      for (let v = 0; v < views; v++) {
-        const view = rows[i * views + v];
-        for (let k = 0; k < embedding.length; k++) embedding[k] += view[k] / views;
-      }
-      return embedding;
-    });
+    return meanOfViews(await this.forward(faces.flat()), faces.length, this.chips.length, this.embeddingSize);
   }
 
   /** Embeddings of 150x150 chips; with flip TTA each row is the mean of the chip and its mirror. */

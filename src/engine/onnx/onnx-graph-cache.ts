@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_ONNX_CACHE_DIR } from './onnx-model-cache.js';
@@ -29,33 +28,4 @@ export function buildKey(parts: ReadonlyArray<string | Uint8Array>): string {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(typeof part === 'string' ? Buffer.from(part, 'utf8') : part).update('\0');
   return hash.digest('hex').slice(0, 16);
-}
-
-/**
- * The graph `<name>-<key>.onnx` from the cache, or built by `build` and written there (atomically: a
- * temporary file renamed, as several worker threads may build it at once). A cache that cannot be
- * written (read-only disk) only costs the build at every start.
- */
-export async function cachedGraph(
-  name: string,
-  key: string,
-  build: () => Uint8Array | Promise<Uint8Array>,
-  dir = onnxCacheDir(),
-): Promise<{ bytes: Uint8Array; file: string; built: boolean }> {
-  const file = path.join(dir, `${name}-${key}.onnx`);
-  try {
-    return { bytes: new Uint8Array(await readFile(file)), file, built: false };
-  } catch {
-    // not built yet
-  }
-  const bytes = await build();
-  try {
-    await mkdir(dir, { recursive: true });
-    const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    await writeFile(temp, bytes);
-    await rename(temp, file);
-  } catch {
-    // cache not writable: the graph is used from memory
-  }
-  return { bytes, file, built: true };
 }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { InferenceSession } from 'onnxruntime-node';
 import { onnxCacheDir } from './onnx-graph-cache.js';
+import { onnxSessionOptions } from './onnx-session.js';
 import type { OnnxModelOptions } from './onnx-types.js';
 
 export type Ort = typeof import('onnxruntime-node');
@@ -26,16 +27,8 @@ const require = createRequire(import.meta.url);
 
 /** Session options: CPU provider, every graph optimisation, threads as `threading` says. */
 export function sessionOptions(threading: OnnxThreading): InferenceSession.SessionOptions {
-  const threads = threading.mode === 'per-thread' ? 1 : threading.threads;
-  return {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    // A spinning pool burns the cores the other worker threads need between runs.
-    extra: { session: { intra_op: { allow_spinning: threading.mode === 'per-thread' ? '0' : '1' } } },
-  };
+  const perThread = threading.mode === 'per-thread';
+  return onnxSessionOptions({ intraOpNumThreads: perThread ? 1 : threading.threads, spinning: !perThread });
 }
 
 /**

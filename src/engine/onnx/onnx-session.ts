@@ -19,15 +19,23 @@ function onnxruntime(): typeof ort {
  * cores). `run` blocks the calling thread, so sessions live in worker threads, not the main one.
  */
 export function createOnnxSession(file: string, options: OnnxModelOptions): Promise<ort.InferenceSession> {
+  return onnxruntime().InferenceSession.create(file, onnxSessionOptions(options));
+}
+
+/** The CPU session options every graph of the engine runs with: all graph optimisations, threads as asked. */
+export function onnxSessionOptions(
+  options: Pick<OnnxModelOptions, 'intraOpNumThreads' | 'spinning'>,
+): ort.InferenceSession.SessionOptions {
   const spinning = options.spinning ?? false;
-  return onnxruntime().InferenceSession.create(file, {
+  return {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     intraOpNumThreads: options.intraOpNumThreads ?? 1,
     interOpNumThreads: 1,
+    // A spinning pool burns the cores the other worker threads need between runs.
     extra: { session: { intra_op: { allow_spinning: spinning ? '1' : '0' }, inter_op: { allow_spinning: '0' } } },
-  });
+  };
 }
 
 /** Runs a one-input, one-output graph on a float32 batch and returns the output's values. */

@@ -4,7 +4,8 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { InferenceSession } from 'onnxruntime-node';
 import { FACE_API_MODEL_DIR, type FaceApi } from '../face-models.js';
 import type { TfBackend } from '../tf-backend.js';
-import { buildKey, cachedGraph } from './onnx-graph-cache.js';
+import { buildKey, onnxCacheDir } from './onnx-graph-cache.js';
+import { cachedOnnxModel } from './onnx-model-cache.js';
 import type { OnnxRuntime } from './onnx-runtime.js';
 import { decodeSsd, type SsdBox } from './ssd-box-decoder.js';
 import {
@@ -115,13 +116,10 @@ export class OnnxSsdMobilenet {
     if (!params) throw new Error('OnnxSsdMobilenet: load face-api ssdMobilenetv1 first');
     const files = await Promise.all(WEIGHT_FILES.map((f) => readFile(path.join(FACE_API_MODEL_DIR, f))));
     const key = buildKey([GRAPH_VERSION, ...files]);
-    const { bytes, file } = await cachedGraph(
-      'face-api-ssd-mobilenetv1',
-      key,
-      () => buildSsdMobilenetGraph(weightsOf(params)),
-      cacheDir,
+    const file = await cachedOnnxModel(cacheDir ?? onnxCacheDir(), 'face-api-ssd-mobilenetv1', key, () =>
+      buildSsdMobilenetGraph(weightsOf(params)),
     );
-    const session = await runtime.ort.InferenceSession.create(bytes, runtime.sessionOptions);
+    const session = await runtime.ort.InferenceSession.create(file, runtime.sessionOptions);
     return new OnnxSsdMobilenet(runtime, session, tf, faceapi, read(params.output_layer.extra_dim).data, file);
   }
 
