@@ -188,14 +188,12 @@ async function segmentLines(): Promise<GalleryRecord[]> {
   return lines;
 }
 
-/** A sighting of `personId` in a result of run `night-1` (camera cam-01). */
+/** A sighting of `personId` in a result of run `night-1` (camera cam-01): its result file, then its record. */
 async function sighting(personId: string, at: string, n = 0): Promise<void> {
   const key = `cctv/cam-01/${n}.jpg`;
-  await matches.recordResult(
-    'night-1',
-    `facepipe/results/night-1/${key}.json`,
-    resultJson(key, [{ personId }], { modified: at }),
-  );
+  const result = resultJson(key, [{ personId }], { modified: at });
+  await storage.put(`facepipe/results/night-1/${key}.json`, JSON.stringify(result));
+  await matches.recordResult('night-1', `facepipe/results/night-1/${key}.json`, result);
 }
 
 async function sightings(service: RunningIndexService, personId: string) {
@@ -258,6 +256,24 @@ describe('reading persons', () => {
       'NOT_FOUND',
       'person zed is not in the index',
     ]);
+  });
+});
+
+describe('the API document', () => {
+  it('describes the person routes from their zod schemas', async () => {
+    const service = await startWithGallery();
+    const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody?: unknown; parameters?: { name: string }[] }>>;
+    };
+    expect(Object.keys(doc.paths['/v1/persons/{id}']).sort()).toEqual(['delete', 'get', 'patch']);
+    expect(doc.paths['/v1/persons/{id}'].patch.requestBody).toBeDefined();
+    expect(doc.paths['/v1/persons/{id}/merge'].post.requestBody).toBeDefined();
+    expect(doc.paths['/v1/persons/{id}/faces'].post).toBeDefined();
+    expect(doc.paths['/v1/persons/{id}/faces/{faceId}'].delete.parameters?.map((p) => p.name).sort()).toEqual([
+      'faceId',
+      'id',
+    ]);
+    expect(doc.paths['/v1/persons'].get.parameters?.map((p) => p.name)).toContain('search');
   });
 });
 
@@ -438,6 +454,13 @@ describe('changing persons', () => {
       expect(bob.body.enrolled.map((face) => face.faceId).sort(), name).toEqual(bob.body.faces);
       expect((await list(svc)).body, name).toMatchObject({ persons: 2, faces: 5, total: 2 });
     }
+
+    // A rebuild of the matches from the result files (which still name ann) files them under bob.
+    expect(
+      await matches.rebuild(storage, undefined, await gallery.deletedPersons(), await gallery.mergedPersons()),
+    ).toMatchObject({ results: 2, faces: 2 });
+    expect((await sightings(service, 'ann')).total).toBe(0);
+    expect((await sightings(service, 'bob')).total).toBe(2);
 
     // Erased: no segment line of ann is left once the deletion's compaction ran.
     await waitFor(

@@ -227,9 +227,9 @@ export class IndexService {
    * (the truth, so no rebuild brings them back), then the log entry (other replicas), and the
    * guard that keeps their older records from being re-applied here.
    */
-  async recordDeletion(personId: string): Promise<void> {
+  async recordDeletion(personId: string, options: { mergedInto?: string } = {}): Promise<void> {
     const change: GalleryChange = { type: 'delete', personId, deletedAt: new Date().toISOString() };
-    await this.gallery.tombstone({ personId, deletedAt: change.deletedAt });
+    await this.gallery.tombstone({ personId, deletedAt: change.deletedAt, ...options });
     await this.deletionLog.publish(change);
     this.deletions.set(personId, Math.max(this.deletions.get(personId) ?? -Infinity, Date.parse(change.deletedAt)));
     this.persons.applyDelete(change);

@@ -94,7 +94,7 @@ export class PersonService {
       // Sightings first: a merge cut short after them is retried whole (from still has its faces).
       const sightings = await this.options.matches.movePerson(from, into);
       await this.options.service.recordFaces(this.rerecorded(source.faces, into, target.name));
-      await this.options.service.recordDeletion(from);
+      await this.options.service.recordDeletion(from, { mergedInto: into });
       this.options.service.current.removePerson(from); // none left: the faces moved; kept for symmetry
       logger.info({ from, into, faces: source.faces.length, sightings }, 'persons merged');
       return { moved: source.faces.length, sightings };

@@ -140,6 +140,7 @@ export class MatchStore {
     resultKey: string,
     result: ResultJson,
     erased: (personId: string) => boolean = () => false,
+    personOf: (personId: string) => string = (personId) => personId,
   ): Promise<number> {
     if (run === '') throw new TypeError('recordResult: run is empty');
     const { seenAt, seenFrom } = sightingTimeOf(result);
@@ -147,8 +148,10 @@ export class MatchStore {
     const camera = cameraOf(result);
     const args: (string | number)[] = [this.prefix, camera === undefined ? '' : encodeURIComponent(camera)];
     result.faces.forEach((face, faceIndex) => {
-      const personId = face.personId;
-      if (personId === null || personId === '' || erased(personId)) return;
+      if (face.personId === null || face.personId === '') return;
+      const named = face.personId;
+      const personId = personOf(named);
+      if (erased(personId)) return;
       const { x, y, width, height } = face.box;
       const details: StoredMatch = {
         run,
@@ -156,7 +159,7 @@ export class MatchStore {
         resultKey,
         faceIndex,
         box: { x, y, width, height },
-        distance: face.matches.find((m) => m.personId === personId)?.distance ?? null,
+        distance: face.matches.find((m) => m.personId === named)?.distance ?? null,
         seenAt,
         seenFrom,
         ...(camera === undefined ? {} : { camera }),
@@ -216,11 +219,14 @@ export class MatchStore {
    * during a rebuild see a partial record. `deletedPersons` (person id -> time of their deletion,
    * from the gallery's tombstones) keeps erased people erased: a sighting in a result file written
    * before the person's deletion is not recorded again (one written after a re-enrollment is).
+   * `mergedPersons` (person id -> the person merged into and when, GalleryStore.mergedPersons)
+   * files a sighting written before a merge under the person it was merged into (through chains).
    */
   async rebuild(
     storage: Storage,
     resultsPrefix = DEFAULT_RESULTS_PREFIX,
     deletedPersons: ReadonlyMap<string, Date> = new Map(),
+    mergedPersons: ReadonlyMap<string, { into: string; at: Date }> = new Map(),
   ): Promise<MatchRebuildSummary> {
     const prefix = resultsPrefix === '' || resultsPrefix.endsWith('/') ? resultsPrefix : `${resultsPrefix}/`;
     await this.clear();
@@ -245,7 +251,17 @@ export class MatchStore {
         }
         const written = object.modified.getTime();
         const erased = (personId: string): boolean => (deletedPersons.get(personId)?.getTime() ?? -1) >= written;
-        const faces = await this.record(rest.slice(0, slash), object.key, result, erased);
+        const personOf = (personId: string): string => {
+          let current = personId;
+          // A bounded walk: merges cannot loop (each one's target is live), a corrupt set could.
+          for (let hops = 0; hops < 100; hops++) {
+            const merge = mergedPersons.get(current);
+            if (merge === undefined || merge.at.getTime() < written) break;
+            current = merge.into;
+          }
+          return current;
+        };
+        const faces = await this.record(rest.slice(0, slash), object.key, result, erased, personOf);
         summary.faces += faces;
         summary.results += 1;
       }
