@@ -108,6 +108,27 @@ describe('the person directory', () => {
     }
   });
 
+  it('keeps persons in id order whether they come one by one or thousands at once', () => {
+    const directory = new PersonDirectory();
+    const ids = shuffled(
+      Array.from({ length: 5000 }, (_, i) => `p${i}`),
+      9,
+    );
+    const all = () => directory.list({ limit: 10_000, offset: 0 }).items.map((item) => item.personId);
+    // Thousands before a read (the rows are sorted again), then a few between reads (spliced in place).
+    directory.addRecords(ids.slice(0, 4990).map((id) => record(`f-${id}`, id, 1)));
+    expect(all()).toEqual(ids.slice(0, 4990).sort());
+    for (const id of ids.slice(4990)) {
+      directory.addRecords([record(`f-${id}`, id, 1, `Name of ${id}`)]);
+      expect(all()).toEqual([...ids.slice(0, ids.indexOf(id) + 1)].sort());
+    }
+    directory.applyDelete({ personId: ids[0], deletedAt: at(2) });
+    expect(all()).toEqual(ids.slice(1).sort());
+    expect(directory.list({ search: `name of ${ids[4999]}`, limit: 5, offset: 0 }).items).toEqual([
+      { personId: ids[4999], name: `Name of ${ids[4999]}`, faces: 1 },
+    ]);
+  });
+
   it('searches ids and names in any case, and pages in id order', () => {
     const directory = new PersonDirectory();
     directory.addRecords([

@@ -35,8 +35,13 @@ export class PersonDirectory {
   /** `${personId}\n${faceId}` -> time (ms) of the latest deletion of that face of that person. */
   private readonly faceDeleted = new Map<string, number>();
   private readonly persons = new Map<string, PersonEntry>();
-  /** Persons sorted by id for paging; rebuilt on the first read after a change. */
-  private rows?: Row[];
+  /**
+   * Persons sorted by id for paging, kept sorted as persons come and go (binary search, splice);
+   * after many at once (a gallery read, a big enrollment) sorted again on the next read instead.
+   */
+  private rows: Row[] = [];
+  private rowsStale = false;
+  private splices = 0;
   private faceCount = 0;
 
   /** Live faces. */
@@ -98,7 +103,7 @@ export class PersonDirectory {
 
   /**
    * A page of persons sorted by id; `search` keeps those whose id or name holds it (any case).
-   * One pass over an array kept sorted between changes: a few ms at 100,000 persons.
+   * One pass over an array kept sorted as persons change: a few ms at 100,000 persons.
    */
   list(options: { search?: string; limit: number; offset: number }): DirectoryPage {
     const rows = this.sortedRows();
@@ -126,11 +131,12 @@ export class PersonDirectory {
     if (entry === undefined) {
       entry = { faces: new Set() };
       this.persons.set(face.personId, entry);
+      this.splice(face.personId, true);
     }
     if (entry.faces.has(face.faceId)) return;
     entry.faces.add(face.faceId);
     this.faceCount++;
-    this.changed(entry);
+    this.changed(face.personId, entry);
   }
 
   private unlink(face: DirectoryFace): void {
@@ -139,12 +145,12 @@ export class PersonDirectory {
     this.faceCount--;
     if (entry.faces.size === 0) {
       this.persons.delete(face.personId);
-      this.rows = undefined;
-    } else this.changed(entry);
+      this.splice(face.personId, false);
+    } else this.changed(face.personId, entry);
   }
 
-  /** The person's name follows their newest named face; the sorted rows are redone on the next read. */
-  private changed(entry: PersonEntry): void {
+  /** The person's name follows their newest named face, and their row's search text follows the name. */
+  private changed(personId: string, entry: PersonEntry): void {
     let newest: DirectoryFace | undefined;
     for (const faceId of entry.faces) {
       const face = this.latest.get(faceId)!;
@@ -152,17 +158,48 @@ export class PersonDirectory {
       if (newest === undefined || Date.parse(face.enrolledAt) >= Date.parse(newest.enrolledAt)) newest = face;
     }
     entry.name = newest?.name;
-    this.rows = undefined;
+    if (!this.rowsStale) this.rows[this.rowIndex(personId)].haystack = haystackOf(personId, entry);
+  }
+
+  /** A person's row in or out of the sorted rows, or the rows marked stale after many. */
+  private splice(personId: string, insert: boolean): void {
+    if (this.rowsStale) return;
+    // Each splice moves up to n references: past a few thousand, one sort costs less.
+    if (++this.splices > 2000) {
+      this.rowsStale = true;
+      return;
+    }
+    if (insert) this.rows.splice(this.rowIndex(personId), 0, { personId, haystack: personId.toLowerCase() });
+    else this.rows.splice(this.rowIndex(personId), 1);
   }
 
   private sortedRows(): Row[] {
-    if (this.rows === undefined) {
+    if (this.rowsStale) {
       this.rows = [...this.persons]
-        .map(([personId, entry]) => ({ personId, haystack: `${personId}\n${entry.name ?? ''}`.toLowerCase() }))
+        .map(([personId, entry]) => ({ personId, haystack: haystackOf(personId, entry) }))
         .sort((a, b) => (a.personId < b.personId ? -1 : a.personId > b.personId ? 1 : 0));
+      this.rowsStale = false;
     }
+    this.splices = 0;
     return this.rows;
   }
+
+  /** Where `personId`'s row is, or would be inserted, in the sorted rows. */
+  private rowIndex(personId: string): number {
+    let low = 0;
+    let high = this.rows.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.rows[middle].personId < personId) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+}
+
+/** What a search looks in: the id and the name, lower-cased. */
+function haystackOf(personId: string, entry: PersonEntry): string {
+  return `${personId}\n${entry.name ?? ''}`.toLowerCase();
 }
 
 function faceKey(personId: string, faceId: string): string {
