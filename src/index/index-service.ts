@@ -115,11 +115,6 @@ export class IndexService {
     return this.persons.faceRecord(faceId);
   }
 
-  /** The gallery this service follows (its model names the records the person routes write). */
-  get galleryModel(): string {
-    return this.gallery.model;
-  }
-
   /**
    * Ready to be relied on (/readyz): loaded, caught up with the change log once, and its last
    * follow turn worked (a corrupt object or an outage that stops it is not "ok").
