@@ -355,6 +355,14 @@ describe('changing persons', () => {
         'NOT_FOUND',
         /^person zed/,
       ],
+      [
+        'POST',
+        '/v1/persons/ann/faces',
+        { json: { image: 'x' } },
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        /^body: Content-Type application\/json is not accepted; send the image bytes/,
+      ],
     ];
     for (const [method, route, options, status, code, message] of cases) {
       const res = await call(service, method, route, options);
