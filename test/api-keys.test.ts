@@ -29,25 +29,33 @@ import { clusteredFaces, prng } from './support/synthetic-embeddings.js';
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** Every route of the service and the role it needs (public routes need none). */
-const ROUTES: { method: 'GET' | 'POST' | 'DELETE'; url: string; role: 'public' | 'read' | 'admin'; body?: unknown }[] =
-  [
-    { method: 'GET', url: '/healthz', role: 'public' },
-    { method: 'GET', url: '/readyz', role: 'public' },
-    { method: 'GET', url: '/metrics', role: 'public' },
-    { method: 'GET', url: '/openapi.json', role: 'public' },
-    { method: 'GET', url: '/docs', role: 'public' },
-    { method: 'GET', url: '/queues', role: 'admin' },
-    { method: 'GET', url: '/queues/api/queues', role: 'admin' },
-    { method: 'POST', url: '/v1/search', role: 'read', body: { vectors: [[0.1, 0.2]] } },
-    { method: 'POST', url: '/v1/identify', role: 'read' },
-    { method: 'POST', url: '/v1/verify?personId=p1', role: 'read' },
-    { method: 'GET', url: '/v1/persons', role: 'read' },
-    { method: 'GET', url: '/v1/persons/p1', role: 'read' },
-    { method: 'GET', url: '/v1/persons/p1/matches', role: 'read' },
-    { method: 'GET', url: '/v1/index', role: 'read' },
-    { method: 'DELETE', url: '/v1/persons/nobody', role: 'admin' },
-    { method: 'POST', url: '/v1/index/rebuild', role: 'admin', body: {} },
-  ];
+const ROUTES: {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  url: string;
+  role: 'public' | 'read' | 'admin';
+  body?: unknown;
+}[] = [
+  { method: 'GET', url: '/healthz', role: 'public' },
+  { method: 'GET', url: '/readyz', role: 'public' },
+  { method: 'GET', url: '/metrics', role: 'public' },
+  { method: 'GET', url: '/openapi.json', role: 'public' },
+  { method: 'GET', url: '/docs', role: 'public' },
+  { method: 'GET', url: '/queues', role: 'admin' },
+  { method: 'GET', url: '/queues/api/queues', role: 'admin' },
+  { method: 'POST', url: '/v1/search', role: 'read', body: { vectors: [[0.1, 0.2]] } },
+  { method: 'POST', url: '/v1/identify', role: 'read' },
+  { method: 'POST', url: '/v1/verify?personId=p1', role: 'read' },
+  { method: 'GET', url: '/v1/persons', role: 'read' },
+  { method: 'GET', url: '/v1/persons/p1', role: 'read' },
+  { method: 'GET', url: '/v1/persons/p1/matches', role: 'read' },
+  { method: 'GET', url: '/v1/index', role: 'read' },
+  { method: 'DELETE', url: '/v1/persons/nobody', role: 'admin' },
+  { method: 'PATCH', url: '/v1/persons/nobody', role: 'admin', body: { name: 'Nobody' } },
+  { method: 'POST', url: '/v1/persons/nobody/merge', role: 'admin', body: { into: 'someone' } },
+  { method: 'POST', url: '/v1/persons/nobody/faces', role: 'admin' },
+  { method: 'DELETE', url: '/v1/persons/nobody/faces/f1', role: 'admin' },
+  { method: 'POST', url: '/v1/index/rebuild', role: 'admin', body: {} },
+];
 
 let dir: string;
 let config: AppConfig;

@@ -37,6 +37,11 @@ export interface Tombstone {
   deletedAt: string;
   /** Only these faces of the person; all of them when absent. */
   faceIds?: string[];
+  /**
+   * Additive (issue 23): the person was merged into this one (their faces re-recorded under it
+   * first), so their sightings from before the deletion are that person's (MatchStore.rebuild).
+   */
+  mergedInto?: string;
 }
 
 /**

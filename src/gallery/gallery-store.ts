@@ -212,6 +212,17 @@ export class GalleryStore {
     return deleted;
   }
 
+  /** Person id -> the person they were merged into, and when (their latest merge). */
+  async mergedPersons(): Promise<Map<string, { into: string; at: Date }>> {
+    const merged = new Map<string, { into: string; at: Date }>();
+    for (const { personId, deletedAt, faceIds, mergedInto } of await this.readTombstones()) {
+      if (faceIds !== undefined || mergedInto === undefined) continue;
+      const at = new Date(deletedAt);
+      if (!(at <= (merged.get(personId)?.at ?? new Date(0)))) merged.set(personId, { into: mergedInto, at });
+    }
+    return merged;
+  }
+
   /** Every deletion recorded, in key order (corrupt ones quarantined). */
   async readTombstones(): Promise<Tombstone[]> {
     const tombstones: Tombstone[] = [];
@@ -370,6 +381,11 @@ function checkTombstone(t: Tombstone): void {
   ) {
     throw new Error('tombstone: faceIds must be an array of non-empty strings');
   }
+  if (
+    t.mergedInto !== undefined &&
+    (typeof t.mergedInto !== 'string' || t.mergedInto === '' || t.faceIds !== undefined)
+  )
+    throw new Error('tombstone: mergedInto must be a non-empty string, on a whole-person deletion');
 }
 
 function isTime(value: unknown): value is string {

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadUploadError } from './bad-upload-error.js';
 
 /** The routes whose body is an image (their 415 answers name the accepted types). */
-export const IMAGE_ROUTES: ReadonlySet<string> = new Set(['/v1/identify', '/v1/verify']);
+export const IMAGE_ROUTES: ReadonlySet<string> = new Set(['/v1/identify', '/v1/verify', '/v1/persons/:id/faces']);
 
 /** What the image routes accept, for error messages. */
 export const ACCEPTED_IMAGE_BODIES =

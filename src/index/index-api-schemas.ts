@@ -19,6 +19,10 @@ export const MAX_K = 100;
 export const DEFAULT_K = 5;
 export const DEFAULT_PERSONS_LIMIT = 100;
 export const MAX_PERSONS_LIMIT = 1000;
+/** Longest `search` of GET /v1/persons. */
+export const MAX_SEARCH_LENGTH = 200;
+/** Longest display name of a person. */
+export const MAX_NAME_LENGTH = 200;
 /** Default request-body limit of the image routes (identify, verify): 50 MB. */
 export const DEFAULT_MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 /** Longest `name` query parameter (the image's name, used in error messages). */
@@ -150,6 +154,8 @@ export type HealthResponse = z.infer<typeof healthResponseSchema>;
 export const personsQuerySchema = z.object({
   limit: queryInteger(1, MAX_PERSONS_LIMIT).optional(),
   offset: queryInteger(0, Number.MAX_SAFE_INTEGER).optional(),
+  /** Persons whose id or display name holds this, in any case. */
+  search: z.string().max(MAX_SEARCH_LENGTH).optional(),
 });
 
 export const personsResponseSchema = z.object({
@@ -157,19 +163,99 @@ export const personsResponseSchema = z.object({
   persons: z.int(),
   /** Total faces in the index. */
   faces: z.int(),
+  /** Persons matching `search` (all of them without it): what the pages run over. */
+  total: z.int().optional(),
   /** One page, sorted by personId. */
-  items: z.array(z.object({ personId: z.string(), faces: z.int() })),
+  items: z.array(
+    z.object({
+      personId: z.string(),
+      faces: z.int(),
+      /** Display name: as renamed, else as enrolled (manifest); absent when neither. */
+      name: z.string().optional(),
+      /** Their newest sighting (GET /v1/persons/:id/matches), ISO 8601; absent when never seen. */
+      lastSeen: z.string().optional(),
+    }),
+  ),
 });
 
 export const personParamsSchema = z.object({ id: personId() });
 
-export const personResponseSchema = z.object({ personId: z.string(), faces: z.array(z.string()) });
+/** A face id as the gallery makes them (gallery/face-id.ts; tests and imports use others of the same characters). */
+export const faceIdSchema = z
+  .string()
+  .min(1, { error: 'a face id must not be empty' })
+  .max(128, { error: 'a face id has at most 128 characters' })
+  .regex(/^[A-Za-z0-9._@-]+$/, { error: 'a face id holds only letters, digits, ".", "_", "@" and "-"' });
+
+export const personFaceParamsSchema = z.object({ id: personId(), faceId: faceIdSchema });
+
+/** One enrolled face of a person, from the gallery record (without its embedding). */
+export const enrolledFaceSchema = z.object({
+  faceId: z.string(),
+  /** The enrolled image: its key in the storage `source`. */
+  sourceKey: z.string(),
+  source: z.string(),
+  box,
+  /** Detector score. */
+  score: z.number(),
+  quality: z.object({ size: z.number(), blur: z.number(), pose: z.number() }).optional(),
+  /** Why the photo looks like junk (enrollment-flags.ts); absent for a clean one. */
+  flags: z.array(z.string()).optional(),
+  /** When this record was written (enrollment, or its re-recording by a rename or merge). */
+  enrolledAt: z.string(),
+});
+
+export const personResponseSchema = z.object({
+  personId: z.string(),
+  faces: z.array(z.string()),
+  name: z.string().optional(),
+  /** The gallery records of `faces`, oldest first (services with a person directory). */
+  enrolled: z.array(enrolledFaceSchema).optional(),
+});
+
+/** PATCH /v1/persons/:id: the display name, kept with the person's gallery records. */
+export const renamePersonBodySchema = z.object({
+  name: z
+    .string()
+    .trim()
+    .min(1, { error: 'must not be empty' })
+    .max(MAX_NAME_LENGTH, { error: `must NOT have more than ${MAX_NAME_LENGTH} characters` })
+    // A name shows up in pages and logs: no line breaks or other control characters.
+    .refine((name) => ![...name].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127), {
+      error: 'must not hold control characters',
+    }),
+});
+
+/** POST /v1/persons/:id/merge. */
+export const mergePersonBodySchema = z.object({ into: personId() });
+
+export const mergePersonResponseSchema = z.object({
+  /** The person the faces now belong to (`into`). */
+  personId: z.string(),
+  /** Faces re-recorded under it. */
+  moved: z.int(),
+  /** Sightings re-filed under it. */
+  sightings: z.int(),
+});
+
+/** POST /v1/persons/:id/faces: the uploads stored and queued for enrollment (202). */
+export const addFacesResponseSchema = z.object({
+  personId: z.string(),
+  queued: z.array(z.object({ key: z.string(), jobId: z.string() })),
+});
+
+/** DELETE /v1/persons/:id/faces/:faceId. */
+export const removeFaceResponseSchema = z.object({ personId: z.string(), faceId: z.string(), removed: z.int() });
 
 export const deletePersonResponseSchema = z.object({ personId: z.string(), removed: z.int() });
 
 export type PersonsResponse = z.infer<typeof personsResponseSchema>;
 export type PersonResponse = z.infer<typeof personResponseSchema>;
 export type DeletePersonResponse = z.infer<typeof deletePersonResponseSchema>;
+export type EnrolledFace = z.infer<typeof enrolledFaceSchema>;
+export type MergePersonResponse = z.infer<typeof mergePersonResponseSchema>;
+export type AddFacesResponse = z.infer<typeof addFacesResponseSchema>;
+export type RemoveFaceResponse = z.infer<typeof removeFaceResponseSchema>;
 
 // POST /v1/identify
 

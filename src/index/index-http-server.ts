@@ -3,9 +3,7 @@
  *
  *   POST   /v1/search          ?threshold&marginWeight, { vectors: number[][], k?, persons? } ->
  *                                  { results: [[{ personId, faceId, distance }]], decisions? (with persons) }
- *   GET    /v1/persons         ?limit&offset -> { persons, faces, items: [{ personId, faces }] }
- *   GET    /v1/persons/:id     -> { personId, faces: [faceId] } | 404
- *   DELETE /v1/persons/:id     -> { personId, removed } | 404 (gallery first, via onDeletePerson)
+ *   GET    /v1/persons, GET and DELETE /v1/persons/:id   person-routes.ts
  *   POST   /v1/identify        ?k&name&threshold&marginWeight, raw image bytes -> { width, height, threshold,
  *                                  faces: [{ box, score, landmarks, matches, personId, decision }] }
  *   POST   /v1/verify          ?personId&name, raw image bytes -> { personId, match, distance,
@@ -56,17 +54,11 @@ import { ImageSlots } from './image-slots.js';
 import {
   DEFAULT_K,
   DEFAULT_MAX_IMAGE_BYTES,
-  DEFAULT_PERSONS_LIMIT,
   MAX_QUERY_VECTORS,
-  deletePersonResponseSchema,
   errorResponses,
   healthResponseSchema,
   identifyQuerySchema,
   identifyResponseSchema,
-  personParamsSchema,
-  personResponseSchema,
-  personsQuerySchema,
-  personsResponseSchema,
   searchBodySchema,
   searchQuerySchema,
   searchResponseSchema,
@@ -74,14 +66,12 @@ import {
   verifyResponseSchema,
   type ApiErrorBody,
   type ApiErrorCode,
-  type DeletePersonResponse,
   type IdentifyResponse,
-  type PersonResponse,
-  type PersonsResponse,
   type SearchResponse,
   type VerifyResponse,
 } from './index-api-schemas.js';
 import { registerServerOps } from './ops/server-ops.js';
+import { PERSON_CHANGE_ROUTES, type PersonReadOptions, registerPersonReadRoutes } from './person-routes.js';
 
 export interface IndexServerOptions {
   /**
@@ -133,10 +123,19 @@ export interface IndexServerOptions {
   logger?: FastifyServerOptions['logger'];
   /** The Prometheus registry of GET /metrics (default: the server's own; a service passes the process's). */
   metrics?: Registry;
+  /** Names, search, enrolled records and last sightings of the person routes (person-routes.ts). */
+  persons?: Pick<PersonReadOptions, 'directory' | 'lastSeen'>;
 }
 
 /** The routes that need the index loaded. */
-const INDEX_ROUTES = new Set(['/v1/search', '/v1/identify', '/v1/verify', '/v1/persons', '/v1/persons/:id']);
+const INDEX_ROUTES = new Set([
+  '/v1/search',
+  '/v1/identify',
+  '/v1/verify',
+  '/v1/persons',
+  '/v1/persons/:id',
+  ...PERSON_CHANGE_ROUTES,
+]);
 
 export class ApiError extends Error {
   constructor(
@@ -302,25 +301,6 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     return response;
   });
 
-  app.get(
-    '/v1/persons',
-    {
-      config: { role: 'read' },
-      schema: { querystring: personsQuerySchema, response: { 200: personsResponseSchema, ...errorResponses } },
-    },
-    async (request) => {
-      const { limit = DEFAULT_PERSONS_LIMIT, offset = 0 } = request.query;
-      const index = current();
-      const all = index.persons();
-      const response: PersonsResponse = {
-        persons: all.length,
-        faces: index.size,
-        items: all.slice(offset, offset + limit),
-      };
-      return response;
-    },
-  );
-
   /** The engine, or a 503 ENGINE_UNAVAILABLE when the service runs without one. */
   const requireEngine = (): NonNullable<IndexServerOptions['analyze']> => {
     if (!analyze) {
@@ -436,44 +416,15 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     },
   );
 
+  // GET /v1/persons, GET and DELETE /v1/persons/:id (person-routes.ts).
+  registerPersonReadRoutes(app, { index: current, onDeletePerson, ...options.persons });
+
   /** The person's face ids; a 404 when the index holds none. */
   const knownPersonFaces = (index: FaceIndex, personId: string): string[] => {
     const faces = index.personFaces(personId);
     if (faces.length === 0) throw new ApiError(404, 'NOT_FOUND', `person ${personId} is not in the index`);
     return faces;
   };
-
-  app.get(
-    '/v1/persons/:id',
-    {
-      config: { role: 'read' },
-      schema: { params: personParamsSchema, response: { 200: personResponseSchema, ...errorResponses } },
-    },
-    async (request) => {
-      const personId = request.params.id;
-      const response: PersonResponse = { personId, faces: knownPersonFaces(current(), personId).sort() };
-      return response;
-    },
-  );
-
-  app.delete(
-    '/v1/persons/:id',
-    {
-      config: { role: 'admin' },
-      schema: { params: personParamsSchema, response: { 200: deletePersonResponseSchema, ...errorResponses } },
-    },
-    async (request) => {
-      const personId = request.params.id;
-      const faces = knownPersonFaces(current(), personId).length;
-      // The gallery forgets first; only then the index (see IndexServerOptions.onDeletePerson).
-      if (onDeletePerson) await onDeletePerson(personId);
-      // The index as it is now: a rebuild may have swapped it in while the gallery was writing, and
-      // the change log may have removed the faces already. `removed` is what the person had.
-      current().removePerson(personId);
-      const response: DeletePersonResponse = { personId, removed: faces };
-      return response;
-    },
-  );
 
   return app;
 }

@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config.js';
 import type { ImageAnalysis } from '../engine/engine-types.js';
@@ -11,7 +12,9 @@ import { LiveIdentificationRule } from '../identification/live-identification-ru
 import { logger } from '../logger.js';
 import { MatchStore } from '../matches/match-store.js';
 import { ChangeLog } from '../queue/change-log.js';
-import { apiKeysKey, changeLogKey, matchKeyPrefix } from '../queue/queue-names.js';
+import type { EnrollJobData } from '../queue/jobs.js';
+import { apiKeysKey, changeLogKey, matchKeyPrefix, QUEUE_NAMES, queueConnectionOptions } from '../queue/queue-names.js';
+import { HTTP_LIMIT_DEFAULTS } from '../config/http-limits-config.js';
 import type { HttpLimits } from '../config/http-limits-config.js';
 import { ApiKeyRing } from './auth/api-key-ring.js';
 import { ApiKeyStore } from './auth/api-key-store.js';
@@ -23,6 +26,8 @@ import { buildIndexServer } from './index-http-server.js';
 import { IndexService, type IndexServiceOptions } from './index-service.js';
 import { IndexSnapshotStore } from './index-snapshot-store.js';
 import { registerMatchRoutes } from './match-routes.js';
+import { registerPersonChangeRoutes } from './person-routes.js';
+import { PersonService } from './person-service.js';
 import { registerDeploymentOps } from './ops/deployment-ops.js';
 import { processMetricsRegistry } from '../util/metrics-registry.js';
 
@@ -144,6 +149,7 @@ export async function startIndexService(
     metrics: processMetricsRegistry(),
     auth: options.insecureNoAuth ? undefined : { keys, openWhileNoKeys: loopback },
     limits: options.limits,
+    persons: { directory: () => service.directory, lastSeen: (personIds) => matches.lastSeen(personIds) },
   });
   const closeOps = registerDeploymentOps(app, {
     config,
@@ -153,6 +159,18 @@ export async function startIndexService(
   });
   registerIndexAdminRoutes(app, service);
   registerMatchRoutes(app, matches);
+  // Photos uploaded for a person are enrolled by the workers, like any other.
+  const enrollQueue = new Queue<EnrollJobData>(QUEUE_NAMES.enroll, queueConnectionOptions(config));
+  const persons = new PersonService({
+    service,
+    gallery,
+    matches,
+    storage,
+    storageUrl: config.storage,
+    enrollQueue,
+    maxPixels: options.limits?.maxPixels ?? HTTP_LIMIT_DEFAULTS.maxPixels,
+  });
+  registerPersonChangeRoutes(app, persons, () => service.current);
 
   await rule.start();
   // Listen first, load after: while a snapshot restores or the gallery is read (minutes for a large
@@ -170,6 +188,7 @@ export async function startIndexService(
     await app.close();
     await rule.stop();
     await closeOps();
+    await enrollQueue.close();
     reader.disconnect();
     writer.disconnect();
     throw err;
@@ -185,6 +204,7 @@ export async function startIndexService(
       await rule.stop();
       await service.stop();
       await closeOps();
+      await enrollQueue.close();
       reader.disconnect();
       writer.disconnect();
     },

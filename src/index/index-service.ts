@@ -1,4 +1,4 @@
-import type { GalleryRecord } from '../gallery/gallery-record.js';
+import type { GalleryRecord, Tombstone } from '../gallery/gallery-record.js';
 import type { GalleryStore } from '../gallery/gallery-store.js';
 import { logger } from '../logger.js';
 import { compareStreamIds, LOG_START, type ChangeLog, type GalleryChange } from '../queue/change-log.js';
@@ -7,6 +7,8 @@ import { buildIndexInWorker } from './build-index-in-worker.js';
 import { DEFAULT_EF_CONSTRUCTION, DEFAULT_M, FaceIndex } from './face-index.js';
 import type { IndexServiceStatus, RebuildStatus } from './index-api-schemas.js';
 import type { IndexSnapshotStore } from './index-snapshot-store.js';
+import { PersonDirectory } from './person-directory.js';
+import type { DirectoryFace } from './person-directory-types.js';
 import { removeStaleIndexTemp } from './stale-index-temp.js';
 
 export interface IndexServiceOptions {
@@ -32,6 +34,7 @@ interface PendingSwap {
   index: FaceIndex;
   position: string;
   deletions: Map<string, number>;
+  directory: PersonDirectory;
 }
 
 /**
@@ -48,6 +51,8 @@ interface PendingSwap {
  */
 export class IndexService {
   private index: FaceIndex;
+  /** Who is enrolled (records without embeddings), kept with the index from the same changes. */
+  private persons = new PersonDirectory();
   private position = LOG_START;
   /** personId -> time (ms) of their latest whole-person deletion: older records must not come back. */
   private deletions = new Map<string, number>();
@@ -98,6 +103,16 @@ export class IndexService {
   /** The index to query now (a rebuild replaces it: do not keep the reference across awaits). */
   get current(): FaceIndex {
     return this.index;
+  }
+
+  /** The person directory now (a rebuild replaces it, like the index). */
+  get directory(): PersonDirectory {
+    return this.persons;
+  }
+
+  /** One live face's gallery record (source, sourceKey, box...) without its embedding; undefined when unknown. */
+  faceRecord(faceId: string): DirectoryFace | undefined {
+    return this.persons.faceRecord(faceId);
   }
 
   /**
@@ -157,6 +172,8 @@ export class IndexService {
       );
       this.loadedFrom = `snapshot ${snapshot.name}`;
       this.lastSnapshot = snapshot.name;
+      // Snapshots hold no records: the directory is read from the gallery once (the log replay follows).
+      this.persons = directoryOf(await this.gallery.readAll(), await this.gallery.readTombstones());
       this.recovery = { from: skipped.length > 0 ? 'previous snapshot' : 'snapshot', skipped };
     } else {
       if (snapshot)
@@ -168,6 +185,7 @@ export class IndexService {
       this.index = built.index;
       this.position = built.position;
       this.deletions = built.deletions;
+      this.persons = built.directory;
       this.loadedFrom = 'gallery';
       this.recovery = {
         from: snapshot || skipped.length === 0 ? 'gallery' : 'gallery after damaged snapshots',
@@ -204,11 +222,35 @@ export class IndexService {
    * (the truth, so no rebuild brings them back), then the log entry (other replicas), and the
    * guard that keeps their older records from being re-applied here.
    */
-  async recordDeletion(personId: string): Promise<void> {
+  async recordDeletion(personId: string, options: { mergedInto?: string } = {}): Promise<void> {
     const change: GalleryChange = { type: 'delete', personId, deletedAt: new Date().toISOString() };
-    await this.gallery.tombstone({ personId, deletedAt: change.deletedAt });
+    await this.gallery.tombstone({ personId, deletedAt: change.deletedAt, ...options });
     await this.deletionLog.publish(change);
     this.deletions.set(personId, Math.max(this.deletions.get(personId) ?? -Infinity, Date.parse(change.deletedAt)));
+    this.persons.applyDelete(change);
+  }
+
+  /**
+   * Deleting some faces of a person, as recordDeletion does a whole person: the tombstone listing
+   * them, the log entry, then this service's index and directory (the loop erases them later).
+   * Returns how many of them the index held.
+   */
+  async recordFaceDeletion(personId: string, faceIds: string[]): Promise<number> {
+    const change: GalleryChange = { type: 'delete', personId, deletedAt: new Date().toISOString(), faceIds };
+    await this.gallery.tombstone({ personId, deletedAt: change.deletedAt, faceIds });
+    await this.deletionLog.publish(change);
+    return this.applyDelete(change);
+  }
+
+  /**
+   * New records of existing faces (a rename, a merge): one gallery segment, its log entry (other
+   * replicas read it), then applied here at once so the answer of the request already shows it.
+   */
+  async recordFaces(records: GalleryRecord[]): Promise<string> {
+    const key = await this.gallery.append(records);
+    await this.deletionLog.publish({ type: 'segment', key });
+    this.applyRecords(records);
+    return key;
   }
 
   /** Starts a rebuild from the gallery; false when one is already running. */
@@ -251,6 +293,7 @@ export class IndexService {
     for (const t of tombstones)
       if (t.faceIds === undefined)
         deletions.set(t.personId, Math.max(deletions.get(t.personId) ?? -Infinity, Date.parse(t.deletedAt)));
+    const directory = directoryOf(records, tombstones);
     const index = await buildIndexInWorker(records, {
       dim: this.opts.dim,
       m,
@@ -258,7 +301,7 @@ export class IndexService {
       ef: this.opts.ef ?? this.index.ef,
       initialCapacity: Math.max(1024, records.length),
     });
-    return { index, position, deletions };
+    return { index, position, deletions, directory };
   }
 
   private async follow(): Promise<void> {
@@ -310,6 +353,7 @@ export class IndexService {
   private swap(built: PendingSwap): void {
     this.pendingSwap = undefined;
     this.index = built.index;
+    this.persons = built.directory;
     this.position = built.position; // changes since the build started are applied again, harmlessly
     for (const [personId, at] of built.deletions)
       this.deletions.set(personId, Math.max(this.deletions.get(personId) ?? -Infinity, at));
@@ -357,15 +401,22 @@ export class IndexService {
         "segment holds another model's embeddings: refused (rebuild with that model instead)",
       );
     }
-    const live = records.filter(
-      (r) =>
-        r.model === this.gallery.model && !(Date.parse(r.enrolledAt) <= (this.deletions.get(r.personId) ?? -Infinity)),
-    );
-    this.index.add(live);
+    this.applyRecords(records.filter((r) => r.model === this.gallery.model));
+  }
+
+  /** Records of this model into the index (unless their person was deleted after) and the directory. */
+  private applyRecords(records: readonly GalleryRecord[]): void {
+    this.index.add(records.filter((r) => !(Date.parse(r.enrolledAt) <= (this.deletions.get(r.personId) ?? -Infinity))));
+    this.persons.addRecords(records);
   }
 
   private applyDelete(change: Extract<GalleryChange, { type: 'delete' }>): number {
-    if (change.faceIds !== undefined) return change.faceIds.filter((faceId) => this.index.removeFace(faceId)).length;
+    this.persons.applyDelete(change);
+    if (change.faceIds !== undefined) {
+      // Only the person's own faces: a face moved to another person (a merge) since is not theirs.
+      const own = new Set(this.index.personFaces(change.personId));
+      return change.faceIds.filter((faceId) => own.has(faceId) && this.index.removeFace(faceId)).length;
+    }
     this.deletions.set(
       change.personId,
       Math.max(this.deletions.get(change.personId) ?? -Infinity, Date.parse(change.deletedAt)),
@@ -411,4 +462,12 @@ export class IndexService {
     logger.info({ snapshot: name, faces: index.size, position: this.position }, 'index snapshot written');
     return name;
   }
+}
+
+/** A directory of the gallery as read: its live records, and every deletion (so replays cannot revive older ones). */
+function directoryOf(records: readonly GalleryRecord[], tombstones: readonly Tombstone[]): PersonDirectory {
+  const directory = new PersonDirectory();
+  directory.addRecords(records);
+  for (const tombstone of tombstones) directory.applyDelete(tombstone);
+  return directory;
 }

@@ -58,6 +58,37 @@ return (#ARGV - 2) / 4
 
 const RECORD_COMMAND = 'facepipeRecordMatches';
 
+/**
+ * Re-files every sighting of one person under another (a merge), atomically.
+ * KEYS[1], KEYS[2]: seen of from, into; KEYS[3], KEYS[4]: face of from, into; then pairs of
+ * per-camera seen keys (from's, into's). ARGV[1]: the prefix; ARGV[2]: into's id.
+ * The results' hashes (member -> personId) follow, so re-recording a result cleans into's keys.
+ */
+const MOVE_SCRIPT = `
+local prefix = ARGV[1]
+local into = ARGV[2]
+local seen = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #seen, 2 do
+  local member = seen[i]
+  redis.call('ZADD', KEYS[2], seen[i + 1], member)
+  local details = redis.call('HGET', KEYS[3], member)
+  if details then redis.call('HSET', KEYS[4], member, details) end
+  local result = string.match(member, '^(.*)|[0-9]+$')
+  if result then redis.call('HSET', prefix .. ':result:' .. result, member, into) end
+end
+for j = 5, #KEYS, 2 do
+  local camera = redis.call('ZRANGE', KEYS[j], 0, -1, 'WITHSCORES')
+  for i = 1, #camera, 2 do redis.call('ZADD', KEYS[j + 1], camera[i + 1], camera[i]) end
+  redis.call('DEL', KEYS[j])
+end
+redis.call('DEL', KEYS[1], KEYS[3])
+return #seen / 2
+`;
+
+const MOVE_COMMAND = 'facepipeMoveMatches';
+
+type MoveCommand = (numberOfKeys: number, ...args: string[]) => Promise<number>;
+
 type RecordCommand = (resultHash: string, resultCamera: string, ...args: (string | number)[]) => Promise<number>;
 
 /**
@@ -77,6 +108,7 @@ type RecordCommand = (resultHash: string, resultCamera: string, ...args: (string
  */
 export class MatchStore {
   private readonly recordCommand: RecordCommand;
+  private readonly moveCommand: MoveCommand;
 
   constructor(
     private readonly redis: Redis,
@@ -88,6 +120,9 @@ export class MatchStore {
       redis.defineCommand(RECORD_COMMAND, { numberOfKeys: 2, lua: RECORD_SCRIPT });
     }
     this.recordCommand = (client[RECORD_COMMAND] as RecordCommand).bind(redis);
+    // Its number of keys varies with the person's cameras: given per call.
+    if (typeof client[MOVE_COMMAND] !== 'function') redis.defineCommand(MOVE_COMMAND, { lua: MOVE_SCRIPT });
+    this.moveCommand = (client[MOVE_COMMAND] as MoveCommand).bind(redis);
   }
 
   /**
@@ -105,6 +140,7 @@ export class MatchStore {
     resultKey: string,
     result: ResultJson,
     erased: (personId: string) => boolean = () => false,
+    personOf: (personId: string) => string = (personId) => personId,
   ): Promise<number> {
     if (run === '') throw new TypeError('recordResult: run is empty');
     const { seenAt, seenFrom } = sightingTimeOf(result);
@@ -112,8 +148,10 @@ export class MatchStore {
     const camera = cameraOf(result);
     const args: (string | number)[] = [this.prefix, camera === undefined ? '' : encodeURIComponent(camera)];
     result.faces.forEach((face, faceIndex) => {
-      const personId = face.personId;
-      if (personId === null || personId === '' || erased(personId)) return;
+      if (face.personId === null || face.personId === '') return;
+      const named = face.personId;
+      const personId = personOf(named);
+      if (erased(personId)) return;
       const { x, y, width, height } = face.box;
       const details: StoredMatch = {
         run,
@@ -121,7 +159,7 @@ export class MatchStore {
         resultKey,
         faceIndex,
         box: { x, y, width, height },
-        distance: face.matches.find((m) => m.personId === personId)?.distance ?? null,
+        distance: face.matches.find((m) => m.personId === named)?.distance ?? null,
         seenAt,
         seenFrom,
         ...(camera === undefined ? {} : { camera }),
@@ -181,11 +219,14 @@ export class MatchStore {
    * during a rebuild see a partial record. `deletedPersons` (person id -> time of their deletion,
    * from the gallery's tombstones) keeps erased people erased: a sighting in a result file written
    * before the person's deletion is not recorded again (one written after a re-enrollment is).
+   * `mergedPersons` (person id -> the person merged into and when, GalleryStore.mergedPersons)
+   * files a sighting written before a merge under the person it was merged into (through chains).
    */
   async rebuild(
     storage: Storage,
     resultsPrefix = DEFAULT_RESULTS_PREFIX,
     deletedPersons: ReadonlyMap<string, Date> = new Map(),
+    mergedPersons: ReadonlyMap<string, { into: string; at: Date }> = new Map(),
   ): Promise<MatchRebuildSummary> {
     const prefix = resultsPrefix === '' || resultsPrefix.endsWith('/') ? resultsPrefix : `${resultsPrefix}/`;
     await this.clear();
@@ -210,7 +251,17 @@ export class MatchStore {
         }
         const written = object.modified.getTime();
         const erased = (personId: string): boolean => (deletedPersons.get(personId)?.getTime() ?? -1) >= written;
-        const faces = await this.record(rest.slice(0, slash), object.key, result, erased);
+        const personOf = (personId: string): string => {
+          let current = personId;
+          // A bounded walk: merges cannot loop (each one's target is live), a corrupt set could.
+          for (let hops = 0; hops < 100; hops++) {
+            const merge = mergedPersons.get(current);
+            if (merge === undefined || merge.at.getTime() < written) break;
+            current = merge.into;
+          }
+          return current;
+        };
+        const faces = await this.record(rest.slice(0, slash), object.key, result, erased, personOf);
         summary.faces += faces;
         summary.results += 1;
       }
@@ -239,6 +290,51 @@ export class MatchStore {
       cursor = next;
     } while (cursor !== '0');
     return this.redis.unlink(...keys);
+  }
+
+  /**
+   * Re-files every sighting of `from` under `into` (a merge of two persons), with their cameras;
+   * `from` has none left. Returns the sightings moved. Idempotent: a second call moves nothing.
+   */
+  async movePerson(from: string, into: string): Promise<number> {
+    if (from === '' || into === '' || from === into) throw new TypeError('movePerson: two different person ids');
+    const keys = [this.seenKey(from), this.seenKey(into), this.faceKey(from), this.faceKey(into)];
+    for (const key of await this.scanKeys(`${escapeGlob(this.prefix)}:seen-camera:*:${escapeGlob(from)}`)) {
+      // <prefix>:seen-camera:<encoded camera>:<from>; the camera is encoded, so it holds no ':'.
+      const camera = key.slice(`${this.prefix}:seen-camera:`.length, key.length - from.length - 1);
+      if (camera.includes(':')) continue; // another person whose id ends in ':<from>' cannot exist (ids have no ':')
+      keys.push(key, `${this.prefix}:seen-camera:${camera}:${into}`);
+    }
+    return Number(await this.moveCommand(keys.length, ...keys, this.prefix, into));
+  }
+
+  /**
+   * When each person was last seen (their newest sighting, ISO 8601), for a page of persons: one
+   * Redis round trip. Persons never seen are left out.
+   */
+  async lastSeen(personIds: readonly string[]): Promise<Map<string, string>> {
+    const seen = new Map<string, string>();
+    if (personIds.length === 0) return seen;
+    const pipeline = this.redis.pipeline();
+    for (const personId of personIds) pipeline.zrevrange(this.seenKey(personId), 0, 0, 'WITHSCORES');
+    const replies = (await pipeline.exec()) ?? [];
+    replies.forEach(([err, reply], i) => {
+      if (err) throw err;
+      const [, score] = reply as string[];
+      if (score !== undefined) seen.set(personIds[i], new Date(Number(score)).toISOString());
+    });
+    return seen;
+  }
+
+  private async scanKeys(pattern: string): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      found.push(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    return found;
   }
 
   /** Removes every key of this prefix (SCAN + UNLINK). */

@@ -139,13 +139,13 @@ export function registerMatches(program: Command): void {
       redis.on('error', (err: Error) => (redisError = err));
       try {
         const started = performance.now();
-        // Erased people stay erased: their sightings from before the deletion are not brought back.
-        const deletedPersons = await new GalleryStore(
-          storage,
-          (await deploymentModel(command.optsWithGlobals())).id,
-        ).deletedPersons();
+        // Erased people stay erased: their sightings from before the deletion are not brought back;
+        // merged people's go to the person they were merged into.
+        const gallery = new GalleryStore(storage, (await deploymentModel(command.optsWithGlobals())).id);
+        const deletedPersons = await gallery.deletedPersons();
+        const mergedPersons = await gallery.mergedPersons();
         const store = new MatchStore(redis, matchKeyPrefix(config));
-        const summary = await store.rebuild(storage, undefined, deletedPersons).catch((err: unknown) => {
+        const summary = await store.rebuild(storage, undefined, deletedPersons, mergedPersons).catch((err: unknown) => {
           if (redisError && redis.status !== 'ready')
             throw new Error(`cannot reach Redis at ${redactUrl(config.redisUrl)}: ${redisError.message}`, {
               cause: err,
