@@ -353,7 +353,12 @@ async function freePort(): Promise<number> {
 /** Every file under `root`, recursively. */
 async function filesUnder(root: string): Promise<string[]> {
   const out: string[] = [];
-  for (const entry of await readdir(root, { withFileTypes: true })) {
+  // A folder pruned between two listings (old snapshots) holds nothing any more.
+  const entries = await readdir(root, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  for (const entry of entries) {
     const full = path.join(root, entry.name);
     if (entry.isDirectory()) out.push(...(await filesUnder(full)));
     else out.push(full);
@@ -396,7 +401,12 @@ describe('erasure', () => {
     const found = async () => {
       const hits: string[] = [];
       for (const file of await filesUnder(dir)) {
-        const bytes = await readFile(file);
+        // A writer's temp file may be renamed between the listing and the read: its bytes are
+        // read under the final name on the next scan.
+        const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT') return Buffer.alloc(0);
+          throw err;
+        });
         if (needles.some((needle) => bytes.includes(needle))) hits.push(path.relative(dir, file));
       }
       for (const bytes of await redisBytes(config.queuePrefix))
