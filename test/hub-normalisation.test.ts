@@ -11,7 +11,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config/config-source.js';
-import { loadHubNormalisation } from '../src/config/identification-config.js';
+import { DEFAULT_HUB_NORMALISATION, loadHubNormalisation } from '../src/config/identification-config.js';
 import type { EmbeddingModel } from '../src/engine/embedding-model.js';
 import type { FaceAnalyzer } from '../src/engine/face-analyzer.js';
 import { FACE_MODEL } from '../src/engine/face-model.js';
@@ -258,8 +258,8 @@ describe('hubs: facepipe gallery hubs, then normalisation in the worker and the 
 });
 
 describe('the hub normalisation setting', () => {
-  it('is off by default, on from the environment, and refuses a bad value naming it', () => {
-    expect(loadHubNormalisation({}, {})).toBe(false);
+  it('takes the shipped default, on from the environment, and refuses a bad value naming it', () => {
+    expect(loadHubNormalisation({}, {})).toBe(DEFAULT_HUB_NORMALISATION);
     expect(loadHubNormalisation({}, { FACEPIPE_HUB_NORMALISATION: 'on' })).toBe(true);
     expect(() => loadHubNormalisation({}, { FACEPIPE_HUB_NORMALISATION: 'maybe' })).toThrow(ConfigError);
     expect(() => loadHubNormalisation({}, { FACEPIPE_HUB_NORMALISATION: 'maybe' })).toThrow(
