@@ -99,8 +99,9 @@ export function loadQualityGates(
 
 /**
  * Hub normalisation (src/identification/cohort-normalisation.ts): add each person's cohort offset
- * (`facepipe gallery hubs --apply`) to the distances before the 1:N rule. The shipped default is
- * the one measured on two bench nights (docs/benchmarks.md).
+ * (`facepipe gallery hubs --apply`) to the distances before the 1:N rule. Off: on two bench nights
+ * it cost TPIR and, with a calibrated threshold, raised the unseen night's FPIR
+ * (docs/experiments/2026-12-06-gates-and-hubs-two-nights.md).
  */
 export const DEFAULT_HUB_NORMALISATION = false;
 
