@@ -5,7 +5,7 @@
  * and /v1/identify read it and the hub stops attracting junk it attracted before. /v1/identify
  * applies the quality gates as the worker does.
  */
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -14,7 +14,9 @@ import { ConfigError } from '../src/config/config-source.js';
 import { DEFAULT_HUB_NORMALISATION, loadHubNormalisation } from '../src/config/identification-config.js';
 import type { EmbeddingModel } from '../src/engine/embedding-model.js';
 import type { FaceAnalyzer } from '../src/engine/face-analyzer.js';
+import { FaceEngine } from '../src/engine/face-engine.js';
 import { FACE_MODEL } from '../src/engine/face-model.js';
+import { RunStore } from '../src/producers/run-store.js';
 import type { GalleryRecord } from '../src/gallery/gallery-record.js';
 import { GalleryStore } from '../src/gallery/gallery-store.js';
 import { CohortOffsetsStore } from '../src/identification/cohort-offsets-store.js';
@@ -30,6 +32,8 @@ import type { Storage } from '../src/storage/storage.js';
 import { IdentifyJobHandler } from '../src/workers/identify-job-handler.js';
 import { lastJson, runCli } from './support/cli-process.js';
 import { plantedHub } from './support/planted-hub.js';
+import { resultJson } from './support/result-json.js';
+import { sample } from './support/sample-faces.js';
 
 const TIMEOUT = 120_000;
 const world = plantedHub();
@@ -255,6 +259,60 @@ describe('hubs: facepipe gallery hubs, then normalisation in the worker and the 
       await app.close();
     });
   });
+});
+
+describe("facepipe gallery hubs --run: the cohort of a run's unnamed detections", () => {
+  let dir: string;
+  let engine: FaceEngine;
+  afterAll(async () => {
+    await engine?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it(
+    "embeds again the boxes nobody was named for, from the run's source",
+    async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'facepipe-hubs-run-'));
+      engine = await FaceEngine.start({ threads: 1 });
+      const source = openStorage(path.join(dir, 'cctv'));
+      await source.put('cam/1.jpg', await readFile(sample(1)));
+      const { faces } = await engine.analyze(sample(1));
+      expect(faces.length).toBeGreaterThanOrEqual(3);
+      const storage = openStorage(path.join(dir, 'data'));
+      // The first face was named; the others not: they are the cohort.
+      await new ResultStore(storage).put(
+        'night',
+        resultJson(
+          'cam/1.jpg',
+          faces.map((f, i) => ({ personId: i === 0 ? 'p0' : null, box: f.box })),
+        ),
+      );
+      await new RunStore(storage).save({
+        run: 'night',
+        source: source.url,
+        since: null,
+        watermark: null,
+        snapshots: 1,
+        createdAt: new Date(0).toISOString(),
+        jobs: [],
+      });
+      // A person enrolled with the second face's embedding: the one that face lands on.
+      await new GalleryStore(storage, FACE_MODEL.id).append([
+        ...world.persons.map((p) => record(p.personId, p.embedding)),
+        record('magnet', faces[1].embedding),
+      ]);
+      const run = await runCli(['gallery', 'hubs', '--storage', path.join(dir, 'data'), '--run', 'night', '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      const report = lastJson(run);
+      expect(report).toMatchObject({ cohort: 'run:night', cohortFaces: faces.length - 1, persons: 61 });
+      expect(report.top[0].personId).toBe('magnet');
+
+      const missing = await runCli(['gallery', 'hubs', '--storage', path.join(dir, 'data'), '--run', 'nope']);
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toMatch(/run nope: not found/);
+    },
+    TIMEOUT * 2,
+  );
 });
 
 describe('the hub normalisation setting', () => {

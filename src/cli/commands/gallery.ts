@@ -9,7 +9,12 @@ import { GalleryStore } from '../../gallery/gallery-store.js';
 import { CohortOffsetsStore } from '../../identification/cohort-offsets-store.js';
 import { type HubReport, type HubRow, hubReport, storedOffsets } from '../../identification/gallery-hubs.js';
 import { listImageFiles } from '../../files/image-files.js';
-import { openStorage } from '../../storage/open-storage.js';
+import { boxIou } from '../../engine/merge-boxes.js';
+import { RunStore } from '../../producers/run-store.js';
+import { ResultStore } from '../../results/result-store.js';
+import { type UnmatchedDetections, unmatchedDetections } from '../../results/unmatched-detections.js';
+import { openSourceStorage, openStorage } from '../../storage/open-storage.js';
+import type { Storage } from '../../storage/storage.js';
 import { forEachConcurrent } from '../../util/for-each-concurrent.js';
 import { intArg } from '../arg-parsers.js';
 import { deploymentModel, inFlight, withEngine } from '../engine-session.js';
@@ -17,6 +22,7 @@ import { EXIT, fixed, printJson, printLine } from '../output.js';
 
 interface HubsOptions {
   cohort?: string[];
+  run?: string[];
   top: number;
   apply?: boolean;
   json?: boolean;
@@ -37,13 +43,17 @@ export function registerGallery(program: Command): void {
     )
     .option(
       '--cohort <path...>',
-      'cohort faces: image files or folders (every face the engine finds), or .jsonl files of `facepipe embed`; default: the group photos shipped in @vladmandic/face-api',
+      'cohort faces: image files or folders (every face the engine finds), or .jsonl files of `facepipe embed`; default (without --run): the group photos shipped in @vladmandic/face-api',
+    )
+    .option(
+      '--run <run...>',
+      "cohort faces: the detections of these identify runs that nobody was named for (embedded again from the run's source)",
     )
     .option('--top <n>', 'also list the n persons attracting most cohort faces (default: 10)', intArg(0, 10000), 10)
     .option('--apply', 'store the per-person offsets where workers and the index service read them')
     .option(
       '--json',
-      'print one JSON object (the last line): {model, persons, galleryFaces, cohortFaces, share, hubs, top, offsetPersons, applied}',
+      'print one JSON object (the last line): {model, cohort, persons, galleryFaces, cohortFaces, share, hubs, top, offsetPersons, applied}',
     )
     .action(async (opts: HubsOptions, command: Command) => {
       const globals = command.optsWithGlobals();
@@ -52,15 +62,17 @@ export function registerGallery(program: Command): void {
       const storage = openStorage(config.storage);
       const records = await new GalleryStore(storage, model).readAll();
       if (records.length === 0) throw new Error(`${config.storage}: no face enrolled for model ${model}`);
-      const sources = opts.cohort ?? shippedCohort();
+      const sources = opts.cohort ?? (opts.run === undefined ? shippedCohort() : []);
       const cohort = await cohortEmbeddings(sources, globals);
+      for (const run of opts.run ?? []) cohort.push(...(await runCohort(storage, run, config.followSymlinks, globals)));
+      const described = [...sources, ...(opts.run ?? []).map((r) => `run:${r}`)].join(' ');
       const { report, offsets } = hubReport(records, cohort, opts.top);
       let applied = false;
       if (opts.apply) {
-        await new CohortOffsetsStore(storage, model).write(storedOffsets(offsets, report, sources.join(' ')));
+        await new CohortOffsetsStore(storage, model).write(storedOffsets(offsets, report, described));
         applied = true;
       }
-      if (opts.json) printJson({ model, ...report, applied });
+      if (opts.json) printJson({ model, cohort: described, ...report, applied });
       else printHuman(report, model, applied);
       process.exitCode = EXIT.ok;
     });
@@ -101,6 +113,36 @@ async function cohortEmbeddings(sources: readonly string[], globals: Record<stri
       });
     });
   }
+  return embeddings;
+}
+
+/** Boxes matched to the engine's faces when the input is analysed again (the same engine finds the same boxes). */
+const SAME_BOX_IOU = 0.5;
+
+/** The embeddings of a run's unnamed detections: each input analysed again, its faces matched by box. */
+async function runCohort(
+  storage: Storage,
+  run: string,
+  followSymlinks: boolean | undefined,
+  globals: Record<string, unknown>,
+): Promise<number[][]> {
+  const record = await new RunStore(storage).get(run);
+  if (record === undefined) throw new Error(`run ${run}: not found in this deployment's storage`);
+  const source = openSourceStorage(record.source, followSymlinks);
+  const inputs: UnmatchedDetections[] = [];
+  for await (const u of unmatchedDetections(new ResultStore(storage), run)) inputs.push(u);
+  const embeddings: number[][] = [];
+  if (inputs.length === 0) return embeddings;
+  const options = loadEngineConfig(globals);
+  await withEngine(options, async (engine) => {
+    await forEachConcurrent(inputs, inFlight(options), async ({ inputKey, boxes }) => {
+      const { faces } = await engine.analyze({ bytes: await source.get(inputKey), name: inputKey });
+      for (const box of boxes) {
+        const best = faces.map((f) => ({ f, iou: boxIou(f.box, box) })).sort((a, b) => b.iou - a.iou)[0];
+        if (best !== undefined && best.iou >= SAME_BOX_IOU) embeddings.push(Array.from(best.f.embedding));
+      }
+    });
+  });
   return embeddings;
 }
 
