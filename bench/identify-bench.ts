@@ -6,6 +6,9 @@
  *   npm run bench:identify -- --out reports/night --seed 1
  *   npm run bench:identify -- --parts engine --snapshots 100   # a smaller night (default 300 snapshots)
  *   npm run bench:identify -- --parts engine --profile          # and where a snapshot's time goes
+ *   npm run bench:identify -- --parts engine --embeddings reports/night-embeddings.json
+ *                                   # also the gallery's and every scored face's embedding, so that
+ *                                   # cohort normalisation (hubs) can be recomputed offline
  *
  * Builds (or reuses) the synthetic night under reports/night (bench/night/build-night.ts: ~300
  * snapshots of 1280x720 with ~710 faces, a gallery of 1,768 persons from one photo each, ~40% of
@@ -66,6 +69,7 @@ const options = optionsOrExit('bench:identify', () =>
       scores: { type: 'string', default: 'reports/night-scores.jsonl' },
       snapshots: { type: 'string', default: String(DEFAULT_NIGHT_PARAMS.snapshots) },
       profile: { type: 'boolean', default: false },
+      embeddings: { type: 'string', default: '' },
     },
     z.object({
       out: z.string().min(1),
@@ -77,6 +81,7 @@ const options = optionsOrExit('bench:identify', () =>
       scores: z.string().min(1),
       snapshots: integer(),
       profile: z.boolean(),
+      embeddings: z.string(),
     }),
   ),
 );
@@ -161,13 +166,19 @@ interface PartResult {
 async function engineAlone(engine: FaceEngine): Promise<PartResult> {
   const files = await galleryFiles();
   const index = new FaceIndex({ dim: FACE_MODEL.embeddingSize, initialCapacity: files.length });
+  const galleryEmbeddings: Array<{ personId: string; embedding: number[] }> = [];
+  const faceEmbeddings = new Map<string, number[][]>();
+  const rounded = (e: ArrayLike<number>) => Array.from(e, (v) => round(v, 5));
   let enrollFailed = 0;
   let started = performance.now();
   await forEachConcurrent(files, concurrency, async ({ personId, file }) => {
     try {
       const { faces } = await engine.analyze(file, { largestOnly: true });
       if (faces.length === 0) enrollFailed++;
-      else index.add([{ faceId: path.relative(galleryDir, file), personId, embedding: faces[0].embedding }]);
+      else {
+        index.add([{ faceId: path.relative(galleryDir, file), personId, embedding: faces[0].embedding }]);
+        if (options.embeddings) galleryEmbeddings.push({ personId, embedding: rounded(faces[0].embedding) });
+      }
     } catch {
       enrollFailed++;
     }
@@ -209,6 +220,11 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
         key,
         faces.map((f) => ({ detectorScore: round(f.score), quality: f.quality })),
       );
+      if (options.embeddings)
+        faceEmbeddings.set(
+          key,
+          faces.map((f) => rounded(f.embedding)),
+        );
       matchesOf.set(
         key,
         perPerson.map((m) => m.map(({ personId, distance }) => ({ personId, distance: round(distance, 5) }))),
@@ -222,6 +238,7 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
 
   // Per detected face: truth and top-5 per-person matches, for sweeping decision rules offline.
   const scored: ScoredFace[] = [];
+  const scoredEmbeddings: number[][] = [];
   for (const snapshot of truth.snapshots) {
     const got = detected.get(snapshot.key);
     if (!got) continue;
@@ -244,6 +261,7 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
         matches: matchesOf.get(snapshot.key)![d],
         ...qualityOf.get(snapshot.key)![d],
       });
+      if (options.embeddings) scoredEmbeddings.push(faceEmbeddings.get(snapshot.key)![d]);
     });
   }
   const writeStarted = performance.now();
@@ -251,6 +269,14 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
   await writeFile(options.scores, `${scored.map((s) => JSON.stringify(s)).join('\n')}\n`);
   profile?.addStage('write', performance.now() - writeStarted);
   console.log(`engine: wrote ${scored.length} scored faces to ${options.scores}`);
+  if (options.embeddings) {
+    // faces[i] is the embedding of the scores file's line i.
+    galleryEmbeddings.sort((a, b) => a.personId.localeCompare(b.personId));
+    await writeFile(options.embeddings, JSON.stringify({ gallery: galleryEmbeddings, faces: scoredEmbeddings }));
+    console.log(
+      `engine: wrote ${galleryEmbeddings.length} gallery and ${scoredEmbeddings.length} face embeddings to ${options.embeddings}`,
+    );
+  }
 
   const sweep = sweepRule(scored, metrics, MARGIN_WEIGHTS, FPIR_TARGETS);
   console.log(

@@ -13,6 +13,7 @@ import { registerEmbed } from './commands/embed.js';
 import { registerEnroll } from './commands/enroll.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerFailures } from './commands/failures.js';
+import { registerGallery } from './commands/gallery.js';
 import { registerIdentify } from './commands/identify.js';
 import { registerIndex } from './commands/index-rebuild.js';
 import { registerMatches } from './commands/matches.js';
@@ -103,6 +104,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerUp(program);
   registerIndex(program);
+  registerGallery(program);
   registerPersons(program);
   registerKeys(program);
   registerMatches(program);

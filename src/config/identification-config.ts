@@ -96,3 +96,36 @@ export function loadQualityGates(
     maxPose: c.gateMaxPose,
   };
 }
+
+/**
+ * Hub normalisation (src/identification/cohort-normalisation.ts): add each person's cohort offset
+ * (`facepipe gallery hubs --apply`) to the distances before the 1:N rule. Off: on two bench nights
+ * it cost TPIR and, with a calibrated threshold, raised the unseen night's FPIR
+ * (docs/experiments/2026-12-06-gates-and-hubs-two-nights.md).
+ */
+export const DEFAULT_HUB_NORMALISATION = false;
+
+export const hubNormalisationConfigSchema = z.object({
+  hubNormalisation: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(
+      z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'expected on or off (or true/false)' }),
+    )
+    .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
+});
+
+export const HUB_NORMALISATION_SETTINGS: Record<'hubNormalisation', SettingSource> = settingsNamedAfter([
+  'hubNormalisation',
+] as const);
+
+/** Whether hub normalisation is on: --hub-normalisation, FACEPIPE_HUB_NORMALISATION, else the default. */
+export function loadHubNormalisation(
+  flags: { hubNormalisation?: string | boolean } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  return loadSettings(hubNormalisationConfigSchema, HUB_NORMALISATION_SETTINGS, flags, env, {
+    hubNormalisation: String(DEFAULT_HUB_NORMALISATION),
+  }).hubNormalisation;
+}

@@ -73,9 +73,13 @@ export interface DecisionRule extends IdentificationRule {
 /** The persons the rule compares: the closest one and its runners-up. */
 export const RULE_PERSONS = 1 + RUNNERS_UP;
 
-/** How many persons to fetch per face for a caller who shows `k`: the rule needs its runners-up whatever k is. */
-export function personsToFetch(k: number): number {
-  return Math.max(k, RULE_PERSONS);
+/**
+ * How many persons to fetch per face for a caller who shows `k`: the rule needs its runners-up
+ * whatever k is; with per-person offsets, a runner-up's worth more, since an offset can push the
+ * closest persons down the list.
+ */
+export function personsToFetch(k: number, withOffsets = false): number {
+  return Math.max(k, RULE_PERSONS) + (withOffsets ? RUNNERS_UP : 0);
 }
 
 /** Why a face was named or not: the rule's score and the values it was compared with. */

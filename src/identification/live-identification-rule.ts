@@ -2,9 +2,11 @@
  * The 1:N rule a running worker or index service applies, kept current: explicit settings (flag or
  * environment) win; otherwise the deployment's stored rule (`facepipe calibrate --apply`), polled
  * every few seconds so that a new calibration reaches every process without a restart; otherwise
- * the model card's.
+ * the model card's. With hub normalisation on, the same goes for the per-person cohort offsets
+ * (`facepipe gallery hubs --apply`, cohort-offsets-store.ts).
  */
 import { logger } from '../logger.js';
+import type { CohortOffsetsStore } from './cohort-offsets-store.js';
 import type { IdentificationRule } from './identification-rule.js';
 import type { IdentificationSettingsStore } from './identification-settings-store.js';
 
@@ -17,6 +19,11 @@ export interface LiveRuleOptions {
   /** Explicit settings (flags, environment): they win over the stored rule. */
   overrides?: Partial<IdentificationRule>;
   pollMs?: number;
+  /**
+   * Hub normalisation (FACEPIPE_HUB_NORMALISATION): the stored per-person offsets are added to the
+   * distances before the rule. Without a store, or off, there are none.
+   */
+  offsets?: { store: CohortOffsetsStore; enabled: boolean };
 }
 
 export type RuleSource = 'settings' | 'deployment' | 'model';
@@ -24,6 +31,8 @@ export type RuleSource = 'settings' | 'deployment' | 'model';
 export class LiveIdentificationRule {
   private stored: IdentificationRule | null = null;
   private version: string | null = null;
+  private offsets: ReadonlyMap<string, number> | undefined;
+  private offsetsVersion: string | null = null;
   private timer?: NodeJS.Timeout;
   private polling?: Promise<void>;
 
@@ -43,6 +52,11 @@ export class LiveIdentificationRule {
       threshold: overrides.threshold ?? pairedBase.threshold,
       marginWeight: overrides.marginWeight ?? pairedBase.marginWeight,
     };
+  }
+
+  /** The per-person offsets to add to distances (DecisionRule.entryOffsets); undefined when off or none stored. */
+  entryOffsets(): ReadonlyMap<string, number> | undefined {
+    return this.options.offsets?.enabled ? this.offsets : undefined;
   }
 
   /** Where the current rule comes from. */
@@ -70,8 +84,33 @@ export class LiveIdentificationRule {
     await this.polling;
   }
 
-  /** Re-reads the stored rule when its version changed; errors are logged and the rule in force kept. */
+  /** Re-reads the stored rule (and offsets) when changed; errors are logged and what is in force kept. */
   async refresh(): Promise<void> {
+    await Promise.all([this.refreshRule(), this.refreshOffsets()]);
+  }
+
+  private async refreshOffsets(): Promise<void> {
+    const { offsets } = this.options;
+    if (!offsets?.enabled) return;
+    try {
+      const version = await offsets.store.version();
+      if (version === this.offsetsVersion) return;
+      const stored = version === null ? null : await offsets.store.read();
+      this.offsetsVersion = version;
+      this.offsets = stored ? new Map(Object.entries(stored.offsets)) : undefined;
+      logger.info(
+        { key: offsets.store.key, persons: this.offsets?.size ?? 0 },
+        stored ? 'hub normalisation: per-person offsets loaded' : 'hub normalisation: no offsets stored',
+      );
+    } catch (err) {
+      logger.warn(
+        { key: offsets.store.key, err: (err as Error).message },
+        'cannot read the cohort offsets: keeping the ones in force',
+      );
+    }
+  }
+
+  private async refreshRule(): Promise<void> {
     try {
       const version = await this.store.version();
       if (version === this.version) return;

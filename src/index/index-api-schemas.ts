@@ -9,6 +9,8 @@
  * against their range, with the messages the API has always answered.
  */
 import { personIdSchema } from '../gallery/person-id.js';
+import { DECISION_OUTCOMES } from '../identification/identification-rule.js';
+import { QUALITY_GATES } from '../identification/quality-gates.js';
 import { z } from 'zod';
 import { type ErrorCode, FACE_ERROR_CODES } from '../errors/error-codes.js';
 import { parseIsoTime } from '../matches/parse-iso-time.js';
@@ -97,6 +99,10 @@ export const decisionSchema = z.object({
   marginWeight: z.number(),
   /** ...and the closest person's distance <= maxDistance (the model's 1:1 threshold). */
   maxDistance: z.number(),
+  /** With quality gates (identify): named, unknown, or low-quality (a gate failed: not named). */
+  outcome: z.enum(DECISION_OUTCOMES).optional(),
+  /** The quality gates the detection failed (outcome low-quality). */
+  failedGates: z.array(z.enum(QUALITY_GATES)).optional(),
 });
 
 /** The one person-id rule (gallery/person-id.ts), as for manifests and folders. */

@@ -47,6 +47,7 @@ import {
   type DecisionRule,
   type IdentificationRule,
 } from '../identification/identification-rule.js';
+import type { QualityGates } from '../identification/quality-gates.js';
 import { validationMessage, validatorCompiler } from './api-validation.js';
 import { ACCEPTED_IMAGE_BODIES, readImageBody, registerImageBodies, unsupportedMediaMessage } from './image-body.js';
 import { type ApiAuthOptions, installApiAuth } from './auth/api-auth-hook.js';
@@ -92,6 +93,13 @@ export interface IndexServerOptions {
    * threshold at `threshold`. Whatever the rule, `threshold` caps the distance of a named face.
    */
   rule?: IdentificationRule | (() => IdentificationRule);
+  /**
+   * Quality gates of /v1/identify (FACEPIPE_GATE_*), as the identify workers apply them: a face
+   * failing one is answered with personId null, outcome low-quality and the gates it failed.
+   */
+  gates?: QualityGates;
+  /** Hub normalisation: the per-person offsets in force (identify and person search); none: plain distances. */
+  entryOffsets?: () => ReadonlyMap<string, number> | undefined;
   /**
    * The engine (FaceEngine.analyze): every face of an image with its embedding, rejecting with a
    * FaceError for a bad image. Without it, /v1/identify and /v1/verify answer 503.
@@ -162,6 +170,8 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
       threshold: query.threshold ?? base.threshold,
       marginWeight: query.marginWeight ?? base.marginWeight,
       maxDistance: threshold,
+      gates: options.gates,
+      entryOffsets: options.entryOffsets?.(),
     };
   };
   const given = options.index;
@@ -284,7 +294,9 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     let matches: FaceMatch[][];
     try {
       // Persons: as many as the rule compares, whatever k, so that the decision never depends on k.
-      matches = persons ? current().searchPersons(vectors, personsToFetch(k)) : current().search(vectors, k);
+      matches = persons
+        ? current().searchPersons(vectors, personsToFetch(k, options.entryOffsets?.() !== undefined))
+        : current().search(vectors, k);
     } catch (err) {
       if (err instanceof FaceIndexError) throw new ApiError(400, 'BAD_REQUEST', `body: ${err.message}`);
       throw err;
@@ -368,14 +380,16 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
           ? []
           : current().searchPersons(
               faces.map((f) => f.embedding),
-              personsToFetch(k),
+              personsToFetch(k, rule.entryOffsets !== undefined),
             );
       const response: IdentifyResponse = {
         width,
         height,
         threshold: rule.threshold,
-        faces: faces.map(({ box, score, landmarks }, i) => {
-          const { matches, personId, decision } = identifyFace(found[i], k, rule);
+        faces: faces.map((face, i) => {
+          const { box, score, landmarks } = face;
+          // The gates see the detection as the identify workers do (same decision path).
+          const { matches, personId, decision } = identifyFace(found[i], k, rule, face);
           return { box, score, landmarks, matches, personId, decision };
         }),
       };

@@ -9,6 +9,8 @@ import { GalleryStore } from '../gallery/gallery-store.js';
 import type { IdentificationRule } from '../identification/identification-rule.js';
 import { IdentificationSettingsStore } from '../identification/identification-settings-store.js';
 import { LiveIdentificationRule } from '../identification/live-identification-rule.js';
+import { CohortOffsetsStore } from '../identification/cohort-offsets-store.js';
+import { loadHubNormalisation, loadQualityGates } from '../config/identification-config.js';
 import { logger } from '../logger.js';
 import { MatchStore } from '../matches/match-store.js';
 import { ChangeLog } from '../queue/change-log.js';
@@ -133,11 +135,14 @@ export async function startIndexService(
     fallback: model.identification,
     overrides: options.rule,
     pollMs: options.rulePollMs,
+    offsets: { store: new CohortOffsetsStore(storage, model.id), enabled: loadHubNormalisation() },
   });
   const app = buildIndexServer({
     index: () => service.current,
     threshold: model.threshold,
     rule: () => rule.current(),
+    gates: loadQualityGates(),
+    entryOffsets: () => rule.entryOffsets(),
     model: model.id,
     ready: () => service.isReady,
     loaded: () => service.isLoaded,

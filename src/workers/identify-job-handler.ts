@@ -1,4 +1,4 @@
-import { loadQualityGates } from '../config/identification-config.js';
+import { loadHubNormalisation, loadQualityGates } from '../config/identification-config.js';
 import type { AnalyzedFace, ImageAnalysis } from '../engine/engine-types.js';
 import { FaceError } from '../errors/face-error.js';
 import type { EmbeddingModel } from '../engine/embedding-model.js';
@@ -12,6 +12,7 @@ import {
   type PersonMatch,
 } from '../identification/identification-rule.js';
 import type { QualityGates } from '../identification/quality-gates.js';
+import { CohortOffsetsStore } from '../identification/cohort-offsets-store.js';
 import { IdentificationSettingsStore } from '../identification/identification-settings-store.js';
 import { LiveIdentificationRule } from '../identification/live-identification-rule.js';
 import { IndexClient } from '../index/index-client.js';
@@ -47,6 +48,8 @@ export interface IdentifyJobHandlerDeps {
   rule?: IdentificationRule | (() => IdentificationRule);
   /** Quality gates before the decision (FACEPIPE_GATE_*); none: every face is decided. */
   gates?: QualityGates;
+  /** Hub normalisation: the per-person offsets in force (read once per job); none: plain distances. */
+  entryOffsets?: () => ReadonlyMap<string, number> | undefined;
   /** Called after each result file is written (matches by person). */
   onResult?: (run: string, resultKey: string, result: ResultJson) => Promise<void>;
   openSource?: (url: string) => Storage;
@@ -91,6 +94,7 @@ export class IdentifyJobHandler {
       ...data.rule,
       maxDistance: this.deps.model.threshold,
       gates: this.deps.gates,
+      entryOffsets: this.deps.entryOffsets?.(),
     };
 
     const faces = analyzed.flatMap((a) => ('faces' in a ? a.faces : []));
@@ -101,7 +105,7 @@ export class IdentifyJobHandler {
         // As many persons as the rule compares, whatever RESULT_MATCHES: identifyFace cuts the list.
         matches = await this.deps.search(
           faces.map((f) => f.embedding),
-          personsToFetch(RESULT_MATCHES),
+          personsToFetch(RESULT_MATCHES, rule.entryOffsets !== undefined),
         );
       } catch (err) {
         if (!lastAttempt) throw err;
@@ -209,6 +213,7 @@ export function createIdentifyProcessor({
   const rule = new LiveIdentificationRule(new IdentificationSettingsStore(storage, model.id), {
     fallback: model.identification,
     overrides,
+    offsets: { store: new CohortOffsetsStore(storage, model.id), enabled: loadHubNormalisation() },
   });
   const started = rule.start();
   const index = new IndexClient(config.indexUrl);
@@ -228,6 +233,7 @@ export function createIdentifyProcessor({
     capture: captureSettings({ keyPattern: config.captureKeyPattern, timeZone: config.captureTimeZone }),
     rule: () => rule.current(),
     gates: loadQualityGates(),
+    entryOffsets: () => rule.entryOffsets(),
     onResult: async (run, resultKey, result) => {
       await matches.recordResult(run, resultKey, result);
     },
