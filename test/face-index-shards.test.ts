@@ -52,6 +52,7 @@ describe('FaceIndex with shards', () => {
     const { faces, queries } = clustered(12, 40, 3);
     const index = new FaceIndex({ dim: DIM, shards: 2 });
     index.add(faces);
+    expect(index.shardCount).toBe(2);
     const gone = faces.filter((f) => f.personId === 'p7');
     expect(index.removePerson('p7')).toBe(3);
     const moved = faces.find((f) => f.faceId === 'p8-f1')!;
