@@ -11,7 +11,8 @@
  *     would have written, so a start restores it instead of building from the (empty) gallery.
  *  2. Cold start: process spawned -> /readyz 200.
  *  3. Restart: the process killed with SIGKILL -> a new one spawned -> /readyz 200 (the
- *     unavailability), with when /healthz first answered, and the new process's CPU time.
+ *     unavailability), with when /healthz first answered, and the new process's CPU time and
+ *     resident memory then (the whole service: Node, HTTP server, index).
  * Human lines first; the LAST line is one JSON object.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -64,6 +65,9 @@ if (options.serve !== '') {
     // No snapshot writes while measured: the bench kills this process anyway.
     service: { snapshotEveryChanges: 1e9, snapshotEveryMs: 1e9 },
   });
+  // The snapshot's raw bytes are garbage once restored; collect them now (a long-running service's
+  // V8 does on its own schedule) so that the bench's settled RSS is the index's.
+  globalThis.gc?.();
   process.stderr.write(`bench service ready at ${running.url}\n`);
   process.once('SIGTERM', () => void running.close().then(() => process.exit(0)));
 } else {
@@ -95,7 +99,7 @@ if (options.serve !== '') {
       const args = ['--import', 'tsx', script, '--storage', options.storage, '--model', options.model];
       args.push('--dim', String(options.dim), '--serve', String(port), '--prefix', prefix);
       const child = spawn(process.execPath, args, {
-        env: { ...process.env, NODE_OPTIONS: '', FACEPIPE_LOG_LEVEL: 'warn' },
+        env: { ...process.env, NODE_OPTIONS: '--expose-gc', FACEPIPE_LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       children.push(child);
@@ -114,8 +118,12 @@ if (options.serve !== '') {
     const restart = await untilReady(start(), url, killedAt);
     console.log(
       `restart (SIGKILL -> new process): /healthz after ${restart.healthz.toFixed(1)} s, ` +
-        `/readyz ok after ${restart.ready.toFixed(1)} s (service CPU ${restart.cpu.toFixed(1)} s)  (target < 60 s)`,
+        `/readyz ok after ${restart.ready.toFixed(1)} s (service CPU ${restart.cpu.toFixed(1)} s)  (target < 60 s); ` +
+        `service RSS ${restart.rssMB.toFixed(0)} MB`,
     );
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const settledMB = rssMB(children[1].pid!);
+    console.log(`service RSS 3 s after ready (garbage collected): ${settledMB.toFixed(0)} MB`);
     // It came back from the snapshot, whole (not from the empty gallery).
     const status = (await (await fetch(`${url}/v1/index`)).json()) as { faces: number; loadedFrom: string };
     console.log(`after the restart: ${status.faces} faces, loaded from ${status.loadedFrom}`);
@@ -130,6 +138,9 @@ if (options.serve !== '') {
         restartHealthzSeconds: round(restart.healthz),
         restartUnavailableSeconds: round(restart.ready),
         restartServiceCpuSeconds: round(restart.cpu),
+        serviceRssMB: round(restart.rssMB),
+        serviceSettledRssMB: round(settledMB),
+        serviceBytesPerFace: Math.round((settledMB * 2 ** 20) / Math.max(1, status.faces)),
       }),
     );
   } finally {
@@ -145,13 +156,18 @@ async function untilReady(
   child: ChildProcess,
   url: string,
   since = performance.now(),
-): Promise<{ healthz: number; ready: number; cpu: number }> {
+): Promise<{ healthz: number; ready: number; cpu: number; rssMB: number }> {
   let healthz: number | undefined;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the service process exited with code ${child.exitCode}`);
     healthz ??= (await ok(`${url}/healthz`)) ? (performance.now() - since) / 1000 : undefined;
     if (healthz !== undefined && (await ok(`${url}/readyz`)))
-      return { healthz, ready: (performance.now() - since) / 1000, cpu: cpuSeconds(child.pid!) };
+      return {
+        healthz,
+        ready: (performance.now() - since) / 1000,
+        cpu: cpuSeconds(child.pid!),
+        rssMB: rssMB(child.pid!),
+      };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -162,6 +178,12 @@ async function ok(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Resident memory of a process, MiB (Linux /proc). */
+function rssMB(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return kb ? Number(kb[1]) / 1024 : Number.NaN;
 }
 
 /** utime + stime of a process (Linux /proc; 100 clock ticks per second). */
