@@ -54,6 +54,34 @@ describe('buildIndexInWorker', () => {
     expect(longestGap).toBeLessThan(Math.max(100, mainElapsed / 2));
   });
 
+  it('splits a build into shards, one worker thread each, and joins them into one index', async () => {
+    const rand = prng(22);
+    const sigma = 0.4 / Math.sqrt(DIM);
+    const persons = 300;
+    const { faces, centres } = clusteredFaces(rand, { dim: DIM, persons, perPerson: 4, sigma });
+    const queries = Array.from({ length: 100 }, () => noisy(rand, centres[Math.floor(rand() * persons)], sigma));
+    // A faceId given twice, in different parts: the last record counts, as add() would leave it.
+    const moved = { faceId: faces[3].faceId, personId: 'moved', embedding: faces[1100].embedding };
+    const built = await buildIndexInWorker([...faces, moved], { dim: DIM, ef: 64, shards: 3 });
+    expect(built.shardCount).toBe(3);
+    expect(built.size).toBe(1200);
+    expect(built.ef).toBe(64);
+    expect(built.personFaces('moved')).toEqual([faces[3].faceId]);
+    const exact = built.exactSearch(queries, 1);
+    expect(built.search(queries, 1).map((m) => m[0].faceId)).toEqual(exact.map((m) => m[0].faceId));
+    // it keeps working as one index: new faces, removals, a snapshot
+    built.add([{ faceId: 'new', personId: 'N', embedding: queries[0] }]);
+    expect(built.search([queries[0]], 1)[0][0].faceId).toBe('new');
+    expect(built.removePerson('p1')).toBe(4);
+    expect(FaceIndex.restore(built.serialize()).size).toBe(1197);
+
+    // a bad record in any part fails the whole build, naming the face
+    const bad = [...faces.slice(0, 20), { faceId: 'late', personId: 'x', embedding: new Float32Array(3) }];
+    await expect(buildIndexInWorker(bad, { dim: DIM, shards: 2 })).rejects.toThrow(
+      'face late: embedding has dimension 3, the index expects 128',
+    );
+  });
+
   it('builds an empty index from no faces', async () => {
     const index = await buildIndexInWorker([], { dim: 8 });
     expect(index.size).toBe(0);

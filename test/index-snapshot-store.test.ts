@@ -88,6 +88,33 @@ describe.each(implementations)('index snapshot store: $name', ({ fresh }) => {
     expect(await store.list()).toEqual([{ name, complete: true }]);
   });
 
+  it('round-trips a sharded index in the same three files, and refuses it cut short', async () => {
+    const { storage, store } = open();
+    const rand = prng(9);
+    const sigma = 0.4 / Math.sqrt(DIM);
+    const { faces, centres } = clusteredFaces(rand, { dim: DIM, persons: 30, perPerson: 3, sigma });
+    const index = new FaceIndex({ dim: DIM, shards: 3 });
+    index.add(faces);
+    index.removePerson('p4');
+    const queries = Array.from({ length: 20 }, () => noisy(rand, centres[Math.floor(rand() * 30)], sigma));
+    const name = await save(store, index);
+    const dir = `${store.prefix}${name}/`;
+    expect((await storage.list(dir)).items.map((item) => item.key).sort()).toEqual(
+      ['index.bin', 'maps.json', 'meta.json'].map((f) => dir + f),
+    );
+    const loaded = await store.loadNewest();
+    expect(loaded?.index.shardCount).toBe(3);
+    expect(loaded?.index.size).toBe(87);
+    expect(loaded?.index.search(queries, 5)).toEqual(index.search(queries, 5));
+
+    // the last shard cut short: refused by its checksum, never half-loaded
+    const bytes = await storage.get(`${dir}index.bin`);
+    await storage.put(`${dir}index.bin`, bytes.subarray(0, bytes.length - 100));
+    vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    expect(await store.loadNewest()).toBeUndefined();
+    expect(store.skipped).toEqual([{ name, reason: expect.stringMatching(/^corrupt: index.bin has sha256/) }]);
+  });
+
   it('an empty store has no snapshot', async () => {
     const { store } = open();
     expect(await store.loadNewest()).toBeUndefined();

@@ -7,6 +7,11 @@
  *
  * Everything is synchronous and holds no global state, so the class can live on the main thread
  * or inside a worker thread (big builds belong in a worker: each addPoint blocks ~1 ms at 1152-D).
+ *
+ * A large index is split into shards: independent HNSW graphs over disjoint sets of labels, searched
+ * one after the other with the top-k merged. hnswlib-node's addPoint is synchronous and a native
+ * index cannot be shared between threads, so shards are what lets buildIndexInWorker() use every
+ * core (one shard per worker thread); new faces go to the shard with the fewest live faces.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +34,29 @@ export const DEFAULT_EF_CONSTRUCTION = 200;
  * neighbours are near-equidistant); raise ef per query when the full top 10 matters.
  */
 export const DEFAULT_EF = 96;
+/**
+ * ef by the size of the largest shard, when the caller fixes none (`efForShardSize`): recall at a
+ * fixed ef falls as a graph grows (1,000,000 faces in one graph at ef 96: recall@1 0.939).
+ * Each row: [shard size up to, ef]. Measured with bench:index (docs/benchmarks.md, "Index"):
+ * 2 shards of 100,000, efConstruction 100: ef 48 recall@1 0.989, ef 64 0.996, ef 96 0.998;
+ * 2 shards of 200,000: ef 64 0.984, ef 96 0.994, ef 128 0.996, ef 160 0.998. The row for larger
+ * shards (160) follows that trend and the one-graph 1,000,000 figure; it is not yet measured with
+ * shards of 500,000 (`npm run bench:index -- --n 1000000` on an idle machine).
+ */
+export const EF_BY_SHARD_SIZE: ReadonlyArray<readonly [number, number]> = [
+  [200_000, DEFAULT_EF],
+  [Number.POSITIVE_INFINITY, 160],
+];
+/**
+ * efConstruction of a build from the gallery when none is configured: above 200,000 faces, 100
+ * instead of DEFAULT_EF_CONSTRUCTION, which halves the build (1,000,000 faces at 200 took 1,353 s on
+ * one thread); the recall lost is won back with a larger query ef (EF_BY_SHARD_SIZE).
+ */
+export function efConstructionFor(faces: number): number {
+  return faces > 200_000 ? 100 : DEFAULT_EF_CONSTRUCTION;
+}
+/** Builds from this many faces up are split into one shard per core (below, one graph is searched faster). */
+export const SHARD_MIN_FACES = 100_000;
 export const DEFAULT_INITIAL_CAPACITY = 1024;
 /** The most faces searchPersons looks at for one query. */
 export const MAX_PERSON_SEARCH = 4096;
@@ -42,10 +70,25 @@ export interface FaceIndexOptions {
   m?: number;
   /** HNSW efConstruction. Default 200. */
   efConstruction?: number;
-  /** Query-time ef. Default DEFAULT_EF. */
+  /** Query-time ef. Default: follows the size (efForShardSize), until set. */
   ef?: number;
-  /** Slots reserved up front; the index doubles as needed. Default 1024. */
+  /** Slots reserved up front (in total, spread over the shards); the index doubles as needed. Default 1024. */
   initialCapacity?: number;
+  /** Independent HNSW graphs the faces are spread over. Default 1. */
+  shards?: number;
+  /** The first label given out (buildIndexInWorker's shard workers use disjoint label ranges). Default 0. */
+  firstLabel?: number;
+}
+
+/** The default query ef for an index whose largest shard holds `faces` faces. */
+export function efForShardSize(faces: number): number {
+  for (const [upTo, ef] of EF_BY_SHARD_SIZE) if (faces <= upTo) return ef;
+  return DEFAULT_EF;
+}
+
+/** How many shards a build of `faces` faces uses on a machine with `cores` cores. */
+export function shardsFor(faces: number, cores: number): number {
+  return faces >= SHARD_MIN_FACES ? Math.max(1, Math.min(cores, Math.floor(faces / (SHARD_MIN_FACES / 2)))) : 1;
 }
 
 export interface FaceRecord {
@@ -66,20 +109,39 @@ export interface PersonSummary {
   faces: number;
 }
 
-/** The label maps of a snapshot: plain JSON-able data. */
-export interface FaceIndexMaps {
-  version: 1;
+/**
+ * The label maps of a snapshot: plain JSON-able data. Version 1: one graph, faces are
+ * [label, faceId, personId]. Version 2: several graphs, their files concatenated in the index
+ * bytes (`shardBytes` long each, in order), faces are [label, faceId, personId, shard].
+ */
+export type FaceIndexMaps = FaceIndexMapsV1 | FaceIndexMapsV2;
+
+interface FaceIndexMapsBase {
   dim: number;
   m: number;
   efConstruction: number;
   ef: number;
+  /** ef follows the size (it was never set): a restore keeps following it. Absent: false. */
+  autoEf?: boolean;
   nextLabel: number;
+}
+
+export interface FaceIndexMapsV1 extends FaceIndexMapsBase {
+  version: 1;
   /** Live faces: [label, faceId, personId]. */
   faces: Array<[number, string, string]>;
 }
 
+export interface FaceIndexMapsV2 extends FaceIndexMapsBase {
+  version: 2;
+  /** Byte length of each shard's hnswlib file inside the index bytes. */
+  shardBytes: number[];
+  /** Live faces: [label, faceId, personId, shard]. */
+  faces: Array<[number, string, string, number]>;
+}
+
 export interface FaceIndexSnapshot {
-  /** The hnswlib index file's bytes (writeIndex output). */
+  /** The hnswlib index files' bytes (writeIndex output; several shards' back to back). */
   index: Buffer;
   maps: FaceIndexMaps;
 }
@@ -87,6 +149,7 @@ export interface FaceIndexSnapshot {
 interface LabelEntry {
   faceId: string;
   personId: string;
+  shard: number;
 }
 
 export class FaceIndexError extends Error {
@@ -108,34 +171,47 @@ export class FaceIndex {
   readonly m: number;
   readonly efConstruction: number;
 
-  private hnsw: Hnsw;
-  private nextLabel = 0;
-  /** Slots used in the hnswlib index, live and deleted (deleted slots still count). */
-  private usedSlots = 0;
+  private readonly shards: Hnsw[];
+  /** ef set by the caller; undefined: it follows the largest shard's size. */
+  private fixedEf: number | undefined;
+  private nextLabel: number;
+  /** Per shard: slots used in its hnswlib index, live and deleted (deleted slots still count). */
+  private readonly usedSlots: number[];
+  /** Per shard: live faces. */
+  private readonly live: number[];
   private readonly byLabel = new Map<number, LabelEntry>();
   private readonly labelByFace = new Map<string, number>();
   private readonly facesByPerson = new Map<string, Set<string>>();
 
-  constructor(options: FaceIndexOptions, existing?: { hnsw: Hnsw }) {
+  constructor(options: FaceIndexOptions, existing?: { shards: Hnsw[] }) {
     this.dim = positiveInt('dim', options.dim);
     this.m = positiveInt('m', options.m ?? DEFAULT_M);
     this.efConstruction = positiveInt('efConstruction', options.efConstruction ?? DEFAULT_EF_CONSTRUCTION);
-    const ef = positiveInt('ef', options.ef ?? DEFAULT_EF);
+    this.fixedEf = options.ef === undefined ? undefined : positiveInt('ef', options.ef);
+    const firstLabel = options.firstLabel ?? 0;
+    if (!Number.isInteger(firstLabel) || firstLabel < 0 || firstLabel > MAX_LABEL)
+      throw new FaceIndexError(`firstLabel must be an integer in 0..${MAX_LABEL}, got ${firstLabel}`);
+    this.nextLabel = firstLabel;
     if (existing) {
-      this.hnsw = existing.hnsw;
-      this.usedSlots = this.hnsw.getCurrentCount();
+      this.shards = existing.shards;
     } else {
+      const count = positiveInt('shards', options.shards ?? 1);
       const capacity = positiveInt('initialCapacity', options.initialCapacity ?? DEFAULT_INITIAL_CAPACITY);
-      this.hnsw = new hnswlib.HierarchicalNSW('l2', this.dim);
-      // allowReplaceDeleted: a replaced or removed face's slot is reused by later adds.
-      this.hnsw.initIndex({
-        maxElements: capacity,
-        m: this.m,
-        efConstruction: this.efConstruction,
-        allowReplaceDeleted: true,
+      this.shards = Array.from({ length: count }, () => {
+        const hnsw = new hnswlib.HierarchicalNSW('l2', this.dim);
+        // allowReplaceDeleted: a replaced or removed face's slot is reused by later adds.
+        hnsw.initIndex({
+          maxElements: Math.max(1, Math.ceil(capacity / count)),
+          m: this.m,
+          efConstruction: this.efConstruction,
+          allowReplaceDeleted: true,
+        });
+        return hnsw;
       });
     }
-    this.hnsw.setEf(ef);
+    this.usedSlots = this.shards.map((hnsw) => hnsw.getCurrentCount());
+    this.live = this.shards.map(() => 0);
+    this.applyEf();
   }
 
   /** Live faces. */
@@ -143,17 +219,30 @@ export class FaceIndex {
     return this.byLabel.size;
   }
 
-  /** Slots reserved in the hnswlib index (grows by doubling). */
+  /** Independent graphs searched together. */
+  get shardCount(): number {
+    return this.shards.length;
+  }
+
+  /** Slots reserved in the hnswlib indexes (each grows by doubling). */
   get capacity(): number {
-    return this.hnsw.getMaxElements();
+    return this.shards.reduce((sum, hnsw) => sum + hnsw.getMaxElements(), 0);
   }
 
   get ef(): number {
-    return this.hnsw.getEf();
+    return this.shards[0].getEf();
   }
 
+  /** Fixes the query ef (for every shard); it no longer follows the size. */
   set ef(value: number) {
-    this.hnsw.setEf(positiveInt('ef', value));
+    this.fixedEf = positiveInt('ef', value);
+    this.applyEf();
+  }
+
+  /** ef follows the size again (efForShardSize). */
+  useDefaultEf(): void {
+    this.fixedEf = undefined;
+    this.applyEf();
   }
 
   /**
@@ -181,6 +270,7 @@ export class FaceIndex {
       }
       this.insert(faceId, personId, point);
     }
+    if (this.fixedEf === undefined) this.applyEf();
   }
 
   /** Removes every face of a person; returns how many were removed. */
@@ -219,12 +309,13 @@ export class FaceIndex {
   /** The stored vector of a face (float32 precision), or undefined. */
   embedding(faceId: string): Float32Array | undefined {
     const label = this.labelByFace.get(faceId);
-    return label === undefined ? undefined : Float32Array.from(this.hnsw.getPoint(label));
+    return label === undefined ? undefined : Float32Array.from(this.point(label));
   }
 
   /**
    * Approximate k nearest faces for each query, ascending Euclidean distance. With k larger than
-   * the live count, returns what exists. Deleted faces are never returned.
+   * the live count, returns what exists. Deleted faces are never returned. With shards, each
+   * shard's k nearest are merged.
    */
   search(queries: readonly ArrayLike<number>[], k: number): FaceMatch[][] {
     positiveInt('k', k);
@@ -232,12 +323,20 @@ export class FaceIndex {
     const kk = Math.min(k, this.size);
     return points.map((point) => {
       if (kk === 0) return [];
-      const { distances, neighbors } = this.hnsw.searchKnn(point, kk);
       const out: FaceMatch[] = [];
-      for (let i = 0; i < neighbors.length; i++) {
-        const entry = this.byLabel.get(neighbors[i]);
-        if (!entry) continue; // cannot happen: deleted labels are skipped by hnswlib
-        out.push({ faceId: entry.faceId, personId: entry.personId, distance: Math.sqrt(Math.max(0, distances[i])) });
+      for (let s = 0; s < this.shards.length; s++) {
+        const ks = Math.min(kk, this.live[s]);
+        if (ks === 0) continue;
+        const { distances, neighbors } = this.shards[s].searchKnn(point, ks);
+        for (let i = 0; i < neighbors.length; i++) {
+          const entry = this.byLabel.get(neighbors[i]);
+          if (!entry) continue; // cannot happen: deleted labels are skipped by hnswlib
+          out.push({ faceId: entry.faceId, personId: entry.personId, distance: Math.sqrt(Math.max(0, distances[i])) });
+        }
+      }
+      if (this.shards.length > 1) {
+        out.sort((a, b) => a.distance - b.distance);
+        out.length = Math.min(out.length, kk);
       }
       return out;
     });
@@ -277,7 +376,7 @@ export class FaceIndex {
     const labels = [...this.byLabel.keys()];
     const n = labels.length;
     const matrix = new Float32Array(n * dim);
-    for (let r = 0; r < n; r++) matrix.set(this.hnsw.getPoint(labels[r]), r * dim);
+    for (let r = 0; r < n; r++) matrix.set(this.point(labels[r]), r * dim);
     const kk = Math.min(k, n);
     return exactTopK(matrix, n, dim, qs, kk).map((best) =>
       best.map(({ row, d2 }) => {
@@ -287,59 +386,147 @@ export class FaceIndex {
     );
   }
 
-  /** A snapshot: the hnswlib index bytes and the label maps. */
+  /**
+   * A snapshot: the hnswlib index bytes and the label maps. One shard gives a version 1 snapshot
+   * (one hnswlib file, as before shards existed); several give version 2 (their files back to back).
+   */
   serialize(): FaceIndexSnapshot {
     const dir = mkdtempSync(join(tmpdir(), `facepipe-index-${process.pid}-`));
     try {
-      const file = join(dir, 'index.hnsw');
-      this.hnsw.writeIndexSync(file);
-      const index = readFileSync(file);
-      const faces: Array<[number, string, string]> = [];
-      for (const [label, { faceId, personId }] of this.byLabel) faces.push([label, faceId, personId]);
+      const files = this.shards.map((hnsw, s) => {
+        const file = join(dir, `index-${s}.hnsw`);
+        hnsw.writeIndexSync(file);
+        const bytes = readFileSync(file);
+        rmSync(file); // one shard's copy on disk at a time
+        return bytes;
+      });
+      const base = {
+        dim: this.dim,
+        m: this.m,
+        efConstruction: this.efConstruction,
+        ef: this.ef,
+        ...(this.fixedEf === undefined ? { autoEf: true } : {}),
+        nextLabel: this.nextLabel,
+      };
+      if (this.shards.length === 1) {
+        const faces: Array<[number, string, string]> = [];
+        for (const [label, { faceId, personId }] of this.byLabel) faces.push([label, faceId, personId]);
+        return { index: files[0], maps: { version: 1, ...base, faces } };
+      }
+      const faces: Array<[number, string, string, number]> = [];
+      for (const [label, { faceId, personId, shard }] of this.byLabel) faces.push([label, faceId, personId, shard]);
       return {
-        index,
-        maps: {
-          version: 1,
-          dim: this.dim,
-          m: this.m,
-          efConstruction: this.efConstruction,
-          ef: this.ef,
-          nextLabel: this.nextLabel,
-          faces,
-        },
+        index: Buffer.concat(files),
+        maps: { version: 2, ...base, shardBytes: files.map((f) => f.length), faces },
       };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
 
-  /** Rebuilds an index from serialize()'s output. ef is restored (readIndex resets it to 10). */
+  /**
+   * Rebuilds an index from serialize()'s output. ef: the option, else the snapshot's (readIndex
+   * resets it to 10), following the size again when the snapshot's did.
+   */
   static restore(snapshot: FaceIndexSnapshot, options: { ef?: number } = {}): FaceIndex {
     const { maps } = snapshot;
-    if (maps.version !== 1) throw new FaceIndexError(`unsupported snapshot version ${String(maps.version)}`);
-    const dir = mkdtempSync(join(tmpdir(), `facepipe-index-${process.pid}-`));
-    let hnsw: Hnsw;
-    try {
-      const file = join(dir, 'index.hnsw');
-      writeFileSync(file, snapshot.index);
-      hnsw = new hnswlib.HierarchicalNSW('l2', maps.dim);
-      hnsw.readIndexSync(file, true);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    if (maps.version !== 1 && maps.version !== 2)
+      throw new FaceIndexError(`unsupported snapshot version ${String((maps as { version: unknown }).version)}`);
+    const parts = maps.version === 1 ? [snapshot.index.length] : maps.shardBytes;
+    if (
+      !Array.isArray(parts) ||
+      parts.length === 0 ||
+      !parts.every((b) => Number.isInteger(b) && b > 0) ||
+      parts.reduce((a, b) => a + b, 0) !== snapshot.index.length
+    ) {
+      throw new FaceIndexError(`snapshot shard sizes do not add up to the ${snapshot.index.length} index bytes`);
     }
-    const index = new FaceIndex(
-      { dim: maps.dim, m: maps.m, efConstruction: maps.efConstruction, ef: options.ef ?? maps.ef },
-      { hnsw },
+    const files: Buffer[] = [];
+    for (let i = 0, offset = 0; i < parts.length; offset += parts[i++])
+      files.push(snapshot.index.subarray(offset, offset + parts[i]));
+    return FaceIndex.assemble(files, maps, options);
+  }
+
+  /**
+   * One index made of several built separately (buildIndexInWorker's workers): each part becomes
+   * a shard. A label or faceId in two parts is refused.
+   */
+  static combine(parts: readonly FaceIndexSnapshot[], options: { ef?: number } = {}): FaceIndex {
+    if (parts.length === 0) throw new FaceIndexError('no index to combine');
+    if (parts.length === 1) return FaceIndex.restore(parts[0], options);
+    const first = parts[0].maps;
+    const faces: Array<[number, string, string, number]> = [];
+    let nextLabel = 0;
+    parts.forEach(({ maps }, shard) => {
+      if (maps.version !== 1) throw new FaceIndexError('only single-shard indexes can be combined');
+      if (maps.dim !== first.dim || maps.m !== first.m || maps.efConstruction !== first.efConstruction)
+        throw new FaceIndexError('indexes to combine differ in dim, m or efConstruction');
+      for (const [label, faceId, personId] of maps.faces) faces.push([label, faceId, personId, shard]);
+      nextLabel = Math.max(nextLabel, maps.nextLabel);
+    });
+    return FaceIndex.assemble(
+      parts.map((p) => p.index),
+      {
+        version: 2,
+        dim: first.dim,
+        m: first.m,
+        efConstruction: first.efConstruction,
+        ef: first.ef,
+        autoEf: first.autoEf,
+        nextLabel,
+        shardBytes: parts.map((p) => p.index.length),
+        faces,
+      },
+      options,
     );
-    index.nextLabel = maps.nextLabel;
-    for (const [label, faceId, personId] of maps.faces) {
-      if (label >= maps.nextLabel) throw new FaceIndexError(`snapshot label ${label} >= nextLabel ${maps.nextLabel}`);
-      index.link(label, faceId, personId);
-    }
-    return index;
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /** An index from its shards' hnswlib files and the maps. */
+  private static assemble(files: readonly Buffer[], maps: FaceIndexMaps, options: { ef?: number }): FaceIndex {
+    const shards = FaceIndex.readShards(files, maps.dim);
+    const ef = options.ef ?? (maps.autoEf ? undefined : maps.ef);
+    const index = new FaceIndex({ dim: maps.dim, m: maps.m, efConstruction: maps.efConstruction, ef }, { shards });
+    index.nextLabel = maps.nextLabel;
+    for (const face of maps.faces) {
+      const [label, faceId, personId] = face;
+      const shard = maps.version === 1 ? 0 : (face[3] as number);
+      if (label >= maps.nextLabel) throw new FaceIndexError(`snapshot label ${label} >= nextLabel ${maps.nextLabel}`);
+      if (!Number.isInteger(shard) || shard < 0 || shard >= shards.length)
+        throw new FaceIndexError(`snapshot face ${faceId}: no shard ${shard}`);
+      if (index.byLabel.has(label) || index.labelByFace.has(faceId))
+        throw new FaceIndexError(`snapshot face ${faceId} (label ${label}) appears twice`);
+      index.link(label, faceId, personId, shard);
+    }
+    index.applyEf();
+    return index;
+  }
+
+  private static readShards(files: readonly Buffer[], dim: number): Hnsw[] {
+    const dir = mkdtempSync(join(tmpdir(), `facepipe-index-${process.pid}-`));
+    try {
+      return files.map((bytes, s) => {
+        const file = join(dir, `index-${s}.hnsw`);
+        writeFileSync(file, bytes);
+        const hnsw = new hnswlib.HierarchicalNSW('l2', dim);
+        hnsw.readIndexSync(file, true);
+        rmSync(file);
+        return hnsw;
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  private applyEf(): void {
+    const ef = this.fixedEf ?? efForShardSize(Math.max(...this.live));
+    if (this.shards[0].getEf() !== ef) for (const hnsw of this.shards) hnsw.setEf(ef);
+  }
+
+  private point(label: number): number[] {
+    return this.shards[this.byLabel.get(label)!.shard].getPoint(label);
+  }
 
   private toPoint(vector: ArrayLike<number>, what: string): number[] {
     if (vector == null || typeof vector.length !== 'number') throw new FaceIndexError(`${what}: embedding is missing`);
@@ -357,7 +544,7 @@ export class FaceIndex {
   }
 
   private samePoint(label: number, point: number[]): boolean {
-    const stored = this.hnsw.getPoint(label);
+    const stored = this.point(label);
     for (let i = 0; i < point.length; i++) if (Math.fround(point[i]) !== stored[i]) return false;
     return true;
   }
@@ -365,15 +552,19 @@ export class FaceIndex {
   private insert(faceId: string, personId: string, point: number[]): void {
     if (this.nextLabel > MAX_LABEL) throw new FaceIndexError(`label space exhausted (labels are uint32)`);
     const label = this.nextLabel;
-    const reuse = this.usedSlots > this.byLabel.size; // a deleted slot exists
+    // The shard with the fewest live faces keeps the graphs even (and the ef they need alike).
+    let shard = 0;
+    for (let s = 1; s < this.shards.length; s++) if (this.live[s] < this.live[shard]) shard = s;
+    const hnsw = this.shards[shard];
+    const reuse = this.usedSlots[shard] > this.live[shard]; // a deleted slot exists
     if (!reuse) {
-      const max = this.hnsw.getMaxElements();
-      if (this.usedSlots >= max) this.hnsw.resizeIndex(Math.max(1, max * 2));
+      const max = hnsw.getMaxElements();
+      if (this.usedSlots[shard] >= max) hnsw.resizeIndex(Math.max(1, max * 2));
     }
-    this.hnsw.addPoint(point, label, reuse);
+    hnsw.addPoint(point, label, reuse);
     this.nextLabel++;
-    if (!reuse) this.usedSlots++;
-    this.link(label, faceId, personId);
+    if (!reuse) this.usedSlots[shard]++;
+    this.link(label, faceId, personId, shard);
   }
 
   /**
@@ -382,13 +573,14 @@ export class FaceIndex {
    * not hidden. Zeros, not a neighbour's vector: a copy would outlive that neighbour's own deletion.
    * The node stays a waypoint of the graph until its slot is reused by the next add.
    */
-  private scrub(label: number): void {
-    this.hnsw.addPoint(new Array<number>(this.dim).fill(0), label);
+  private scrub(hnsw: Hnsw, label: number): void {
+    hnsw.addPoint(new Array<number>(this.dim).fill(0), label);
   }
 
-  private link(label: number, faceId: string, personId: string): void {
-    this.byLabel.set(label, { faceId, personId });
+  private link(label: number, faceId: string, personId: string, shard: number): void {
+    this.byLabel.set(label, { faceId, personId, shard });
     this.labelByFace.set(faceId, label);
+    this.live[shard]++;
     let set = this.facesByPerson.get(personId);
     if (!set) {
       set = new Set();
@@ -400,10 +592,12 @@ export class FaceIndex {
   private deleteLabel(label: number): void {
     const entry = this.byLabel.get(label);
     if (!entry) return;
-    this.scrub(label);
-    this.hnsw.markDelete(label);
+    const hnsw = this.shards[entry.shard];
+    this.scrub(hnsw, label);
+    hnsw.markDelete(label);
     this.byLabel.delete(label);
     this.labelByFace.delete(entry.faceId);
+    this.live[entry.shard]--;
     const set = this.facesByPerson.get(entry.personId);
     if (set) {
       set.delete(entry.faceId);

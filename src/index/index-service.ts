@@ -4,7 +4,7 @@ import { logger } from '../logger.js';
 import { compareStreamIds, LOG_START, type ChangeLog, type GalleryChange } from '../queue/change-log.js';
 import { StorageNotFoundError } from '../storage/storage-not-found-error.js';
 import { buildIndexInWorker } from './build-index-in-worker.js';
-import { DEFAULT_EF_CONSTRUCTION, DEFAULT_M, FaceIndex } from './face-index.js';
+import { DEFAULT_M, FaceIndex, efConstructionFor } from './face-index.js';
 import type { IndexServiceStatus, RebuildStatus } from './index-api-schemas.js';
 import type { IndexSnapshotStore } from './index-snapshot-store.js';
 import { PersonDirectory } from './person-directory.js';
@@ -18,6 +18,7 @@ export interface IndexServiceOptions {
   ef?: number;
   /** HNSW parameters of indexes built from the gallery (a restored snapshot keeps its own). */
   m?: number;
+  /** Default: follows the gallery's size (efConstructionFor). */
   efConstruction?: number;
   /** A snapshot is written after this many applied changes... */
   snapshotEveryChanges?: number;
@@ -74,7 +75,10 @@ export class IndexService {
   private pendingSwap?: PendingSwap;
   private rebuildStatus: RebuildStatus = { state: 'idle' };
   private deletionLog: ChangeLog;
-  private readonly opts: Required<Omit<IndexServiceOptions, 'ef'>> & { ef?: number };
+  private readonly opts: Required<Omit<IndexServiceOptions, 'ef' | 'efConstruction'>> & {
+    ef?: number;
+    efConstruction?: number;
+  };
 
   constructor(
     private readonly gallery: GalleryStore,
@@ -85,7 +89,6 @@ export class IndexService {
   ) {
     this.opts = {
       m: DEFAULT_M,
-      efConstruction: DEFAULT_EF_CONSTRUCTION,
       snapshotEveryChanges: 1000,
       snapshotEveryMs: 60_000,
       readBlockMs: 1000,
@@ -257,7 +260,8 @@ export class IndexService {
   startRebuild(options: { m?: number; efConstruction?: number } = {}): boolean {
     if (this.rebuildStatus.state === 'running') return false;
     const m = options.m ?? this.index.m;
-    const efConstruction = options.efConstruction ?? this.index.efConstruction;
+    // Unset (here and in the options): follows the gallery's size, known once it is read.
+    const efConstruction = options.efConstruction ?? this.opts.efConstruction;
     this.rebuildStatus = { state: 'running', startedAt: new Date().toISOString(), m, efConstruction };
     this.buildFromGallery(m, efConstruction).then(
       (built) => {
@@ -284,7 +288,7 @@ export class IndexService {
   }
 
   /** Builds from the gallery; the returned position is the log's end before the gallery was read. */
-  private async buildFromGallery(m: number, efConstruction: number): Promise<PendingSwap> {
+  private async buildFromGallery(m: number, efConstruction: number | undefined): Promise<PendingSwap> {
     const position = (await this.changeLog.bounds()).last ?? LOG_START;
     // Erasing as it reads: a deletion whose compaction was cut short (a crash) is finished here.
     const records = await this.gallery.readAll({ erase: true });
@@ -297,8 +301,8 @@ export class IndexService {
     const index = await buildIndexInWorker(records, {
       dim: this.opts.dim,
       m,
-      efConstruction,
-      ef: this.opts.ef ?? this.index.ef,
+      efConstruction: efConstruction ?? efConstructionFor(records.length),
+      ef: this.opts.ef, // unset: follows the size (efForShardSize), like the index it replaces
       initialCapacity: Math.max(1024, records.length),
     });
     return { index, position, deletions, directory };
@@ -360,6 +364,7 @@ export class IndexService {
     this.rebuildStatus = {
       ...this.rebuildStatus,
       state: 'done',
+      efConstruction: built.index.efConstruction,
       faces: built.index.size,
       finishedAt: new Date().toISOString(),
     };

@@ -16,7 +16,11 @@ export function registerIndex(program: Command): void {
     .command('rebuild')
     .description('build a new index from the gallery alone, in the service, while it keeps answering; then swap to it')
     .option('--m <n>', "HNSW links per node (default: the current index's)", intArg(2, 128))
-    .option('--ef-construction <n>', "HNSW build-time ef (default: the current index's)", intArg(10, 2000))
+    .option(
+      '--ef-construction <n>',
+      "HNSW build-time ef (default: follows the gallery's size, 200 up to 200,000 faces, then 100)",
+      intArg(10, 2000),
+    )
     .option('--json', 'print the final index status as one JSON object')
     .action(async (flags: RebuildFlags, command: Command) => {
       const config = loadAppConfig(command.optsWithGlobals());

@@ -39,7 +39,11 @@ export function addServeOptions(command: Command): Command {
   return addRuleOptions(command)
     .option('--port <n>', 'port to listen on (default: the port of --index-url, 7070)', intArg(0, 65535))
     .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
-    .option('--ef <n>', 'HNSW query-time ef: higher is more exact and slower (default 96)', intArg(1, 10_000))
+    .option(
+      '--ef <n>',
+      'HNSW query-time ef: higher is more exact and slower (default: follows the index size, 96 up to 200,000 faces a shard)',
+      intArg(1, 10_000),
+    )
     .option('--snapshot-changes <n>', 'write an index snapshot after this many gallery changes...', intArg(1), 1000)
     .option('--snapshot-seconds <s>', '...or this long after the first unsaved change', intArg(1), 60)
     .option('--insecure-no-auth', 'serve without API keys on any address (logged as a warning; never on a network)')
