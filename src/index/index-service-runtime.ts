@@ -12,12 +12,13 @@ import { logger } from '../logger.js';
 import { MatchStore } from '../matches/match-store.js';
 import { ChangeLog } from '../queue/change-log.js';
 import { apiKeysKey, changeLogKey, matchKeyPrefix } from '../queue/queue-names.js';
-import type { HttpLimits } from '../config/http-limits-config.js';
+import { HTTP_LIMIT_DEFAULTS, type HttpLimits } from '../config/http-limits-config.js';
 import { ApiKeyRing } from './auth/api-key-ring.js';
 import { ApiKeyStore } from './auth/api-key-store.js';
 import { API_KEYS_ENV, parseEnvApiKeys } from './auth/env-api-keys.js';
 import { isLoopbackHost } from './auth/loopback-host.js';
 import { openStorage } from '../storage/open-storage.js';
+import { registerConsole } from './console/register-console.js';
 import { registerIndexAdminRoutes } from './index-admin-routes.js';
 import { buildIndexServer } from './index-http-server.js';
 import { IndexService, type IndexServiceOptions } from './index-service.js';
@@ -153,6 +154,12 @@ export async function startIndexService(
   });
   registerIndexAdminRoutes(app, service);
   registerMatchRoutes(app, matches);
+  registerConsole(app, {
+    storage,
+    gallery,
+    index: () => service.current,
+    maxPixels: options.limits?.maxPixels ?? HTTP_LIMIT_DEFAULTS.maxPixels,
+  });
 
   await rule.start();
   // Listen first, load after: while a snapshot restores or the gallery is read (minutes for a large
