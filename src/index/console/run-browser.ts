@@ -4,6 +4,7 @@ import type { RunStore } from '../../producers/run-store.js';
 import type { ResultStore } from '../../results/result-store.js';
 import type { ResultJson } from '../../results/result-types.js';
 import { listAll } from '../../storage/list-all.js';
+import { InvalidStorageKeyError } from '../../storage/invalid-storage-key-error.js';
 import { StorageNotFoundError } from '../../storage/storage-not-found-error.js';
 import type { RunCounts, RunFilter, RunSnapshot, RunSummary } from './console-schemas.js';
 
@@ -70,7 +71,9 @@ export class RunBrowser {
     try {
       result = await this.results.get(this.results.keyFor(run, key));
     } catch (err) {
-      if (err instanceof StorageNotFoundError || err instanceof SyntaxError) return undefined;
+      // A key no result can have ('..', an absolute path) is refused by the storage: not this run's.
+      if (err instanceof StorageNotFoundError || err instanceof InvalidStorageKeyError || err instanceof SyntaxError)
+        return undefined;
       throw err;
     }
     // A long key's file is named by a hash: the file must be this key's.
