@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain ES module script without types
 import { buildConsole } from '../scripts/build-console.mjs';
-import { launchChromium } from './support/chromium.js';
+import { launchChromium, sessionValue, waitForCount, waitForImages } from './support/chromium.js';
 import { type ConsoleDemo, DEMO_RUN, startConsoleDemo } from './support/console-demo.js';
 
 let demo: ConsoleDemo;
@@ -44,15 +44,6 @@ afterAll(async () => {
   await demo?.close();
 });
 
-/**
- * A page expression (the test's own code has no DOM types): `count` images match `selector`, every
- * one fetched with the key and decoded (naturalWidth > 0).
- */
-function loaded(selector: string, count: number): string {
-  const images = `Array.from(document.querySelectorAll(${JSON.stringify(selector)}))`;
-  return `${images}.length === ${count} && ${images}.every((img) => img.complete && img.naturalWidth > 0)`;
-}
-
 /** Every face of the night's result files, and who was named. */
 function resultFaces() {
   return [...demo.results.values()].flatMap((r) => r.faces.map((f) => ({ key: r.input.key, personId: f.personId })));
@@ -64,11 +55,11 @@ describe('the web console on the demo data, in chromium', () => {
     await page.fill('input[name=apiKey]', demo.key);
     await page.click('button[type=submit]');
     await page.waitForSelector('[data-person]');
-    expect(await page.evaluate("sessionStorage.getItem('facepipe.apiKey')")).toBe(demo.key);
+    expect(await sessionValue(page, 'facepipe.apiKey')).toBe(demo.key);
     const people = await page.$$eval('[data-person]', (items) => items.map((li) => li.getAttribute('data-person')));
     expect(people.sort()).toEqual(demo.data.enrolled.map((p) => p.personId).sort());
     // Every thumbnail fetched with the key and decoded.
-    await page.waitForFunction(loaded('img[data-testid=person-thumb]', 6), undefined, { timeout: 20_000 });
+    await waitForImages(page, 'img[data-testid=person-thumb]', 6);
     await screenshot('people');
   });
 
@@ -81,7 +72,7 @@ describe('the web console on the demo data, in chromium', () => {
     const expected = resultFaces().filter((f) => f.personId === named!.personId);
     expect(sightings).toHaveLength(expected.length);
     expect(sightings.join('\n')).toContain(expected[0].key);
-    await page.waitForFunction(loaded('[data-testid=sighting] img', expected.length));
+    await waitForImages(page, '[data-testid=sighting] img', expected.length);
     await screenshot('person');
   });
 
@@ -119,7 +110,7 @@ describe('the web console on the demo data, in chromium', () => {
       expect(labels, key!).toEqual(faces.map((f) => f.personId ?? 'unknown'));
     }
     expect(drawn.reduce((n, d) => n + d.labels.length, 0)).toBe(resultFaces().length);
-    await page.waitForFunction(loaded('[data-snapshot] img', demo.results.size));
+    await waitForImages(page, '[data-snapshot] img', demo.results.size);
     // A face's candidates on click.
     await page.click('[data-snapshot] svg g.face');
     await page.waitForSelector('[data-testid=candidates] li');
@@ -131,7 +122,7 @@ describe('the web console on the demo data, in chromium', () => {
         .filter((f) => f.personId === null)
         .map((f) => f.key),
     ).size;
-    await page.waitForFunction(`document.querySelectorAll('[data-snapshot]').length === ${withUnknown}`);
+    await waitForCount(page, '[data-snapshot]', withUnknown);
   });
 
   it('Search boxes every face of a dropped photo with its candidates and decision', async () => {
