@@ -12,7 +12,9 @@
  *   images  until every image of the page is fetched and decoded, too.
  * People is timed cold (pages never seen, so every thumbnail is cut from its photo) and warm (the
  * same page again: the service's image cache and the browser's). Timings are wall-clock on a
- * shared machine: read them next to `uptime`'s load. The LAST line is one JSON object.
+ * shared machine: read them next to `uptime`'s load; the CPU time this process spent (the service
+ * answering, and playwright's client) is the figure load does not inflate as much. The LAST line
+ * is one JSON object.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -177,6 +179,8 @@ async function makeRun(): Promise<string> {
 interface Timing {
   ready: number;
   images: number;
+  /** CPU time of this process (the index service, and playwright's side) over the load, ms. */
+  cpu: number;
 }
 
 /** Goes to `hash` and times until `ready` resolves, then until the page's images are all decoded. */
@@ -190,13 +194,15 @@ async function time(
     (globalThis as unknown as { location: { hash: string } }).location.hash = '#/blank';
   });
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await page.evaluate((h) => {
     (globalThis as unknown as { location: { hash: string } }).location.hash = h;
   }, hash);
   await ready();
   const readyAt = performance.now();
   if (images) await waitForImages(page, images.selector, images.count);
-  return { ready: readyAt - started, images: performance.now() - started };
+  const used = process.cpuUsage(cpu);
+  return { ready: readyAt - started, images: performance.now() - started, cpu: (used.user + used.system) / 1000 };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -216,7 +222,7 @@ console.log(
 );
 
 const browser = await launchChromium();
-const figures: Record<string, { ready: number[]; images: number[] }> = {};
+const figures: Record<string, { ready: number[]; images: number[]; cpu: number[] }> = {};
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(`${service.url}/`);
@@ -225,9 +231,10 @@ try {
   await page.waitForSelector('[data-person]');
   const people = `[data-person]`;
   const record = (name: string, t: Timing) => {
-    figures[name] ??= { ready: [], images: [] };
+    figures[name] ??= { ready: [], images: [], cpu: [] };
     figures[name].ready.push(t.ready);
     figures[name].images.push(t.images);
+    figures[name].cpu.push(t.cpu);
   };
   const thumbs = { selector: 'img[data-testid=person-thumb]', count: PAGE_SIZE };
   for (let r = 0; r < options.repeat; r++) {
@@ -277,18 +284,24 @@ try {
   await rm(dir, { recursive: true, force: true });
 }
 
-console.log(`\npage                       ready p50 / max (ms)   with images p50 / max (ms)   (n=${options.repeat})`);
-const summary: Record<string, { readyP50: number; readyMax: number; imagesP50: number; imagesMax: number }> = {};
-for (const [name, { ready, images }] of Object.entries(figures)) {
+console.log(
+  `\npage                       ready p50 / max (ms)   with images p50 / max (ms)   service CPU p50 (ms)   (n=${options.repeat})`,
+);
+const summary: Record<
+  string,
+  { readyP50: number; readyMax: number; imagesP50: number; imagesMax: number; cpuP50: number }
+> = {};
+for (const [name, { ready, images, cpu }] of Object.entries(figures)) {
   summary[name] = {
     readyP50: Math.round(median(ready)),
     readyMax: Math.round(max(ready)),
     imagesP50: Math.round(median(images)),
     imagesMax: Math.round(max(images)),
+    cpuP50: Math.round(median(cpu)),
   };
   const s = summary[name];
   console.log(
-    `${name.padEnd(27)}${`${s.readyP50} / ${s.readyMax}`.padStart(18)}${`${s.imagesP50} / ${s.imagesMax}`.padStart(29)}`,
+    `${name.padEnd(27)}${`${s.readyP50} / ${s.readyMax}`.padStart(18)}${`${s.imagesP50} / ${s.imagesMax}`.padStart(29)}${String(s.cpuP50).padStart(23)}`,
   );
 }
 console.log(

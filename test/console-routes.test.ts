@@ -31,6 +31,7 @@ let app: FastifyInstance;
 let index: FaceIndex;
 let faceA: string;
 let faceB: string;
+let faceC: string;
 
 function record(personId: string, sourceKey: string, source: string): GalleryRecord {
   return {
@@ -73,15 +74,31 @@ beforeAll(async () => {
   await writeFile(path.join(sourceDir, 'cam-1', '0200.jpg'), snapshot);
   await writeFile(path.join(sourceDir, 'cam-1', 'private.jpg'), snapshot);
 
+  // A phone photo stored sideways with EXIF orientation 6: upright it is 300x600, red at the bottom.
+  const upright = await sharp({ create: { width: 300, height: 600, channels: 3, background: '#0000ff' } })
+    .composite([
+      {
+        input: await sharp({ create: { width: 200, height: 200, channels: 3, background: '#ff0000' } })
+          .png()
+          .toBuffer(),
+        left: 50,
+        top: 400,
+      },
+    ])
+    .png()
+    .toBuffer();
+  await sharp(upright).rotate(270).withMetadata({ orientation: 6 }).jpeg().toFile(path.join(sourceDir, 'sideways.jpg'));
+
   const source = canonicalStorageUrl(sourceDir);
   const storage = new FolderStorage(path.join(dir, 'data'));
   const gallery = new GalleryStore(storage, MODEL);
   const alice = record('alice', 'alice.jpg', source);
   const bob = record('bob', 'bob.jpg', source);
-  [faceA, faceB] = [alice.faceId, bob.faceId];
-  await gallery.append([alice, bob]);
+  const carol = { ...record('carol', 'sideways.jpg', source), box: { x: 100, y: 450, width: 100, height: 100 } };
+  [faceA, faceB, faceC] = [alice.faceId, bob.faceId, carol.faceId];
+  await gallery.append([alice, bob, carol]);
   index = new FaceIndex({ dim: 4 });
-  index.add([alice, bob]);
+  index.add([alice, bob, carol]);
 
   const runs = new RunStore(storage);
   await runs.save({
@@ -138,6 +155,14 @@ describe('console image routes', () => {
     const tooLarge = await get(`/v1/faces/${faceA}/thumbnail?size=2000`);
     expect(tooLarge.statusCode).toBe(400);
     expect(tooLarge.json().error.code).toBe('BAD_REQUEST');
+  });
+
+  it("crops in the photo's upright orientation (EXIF), where the engine found the box", async () => {
+    const response = await get(`/v1/faces/${faceC}/thumbnail?size=32`);
+    expect(response.statusCode, response.body).toBe(200);
+    const [red, , blue] = (await sharp(response.rawPayload).stats()).channels;
+    expect(red.mean).toBeGreaterThan(200);
+    expect(blue.mean).toBeLessThan(60);
   });
 
   it("a person's thumbnail is one of their faces; unknown persons and faces are 404", async () => {

@@ -82,7 +82,15 @@ function Page(props: { section: string; id?: string; route: ReturnType<typeof us
   if (section === 'runs') return <RunsPage />;
   if (section === 'search') return <SearchPage />;
   if (section === 'system') return <SystemPage />;
-  return <PeoplePage route={route} />;
+  if (section === 'people') return <PeoplePage route={route} />;
+  return (
+    <section>
+      <h1>No such page</h1>
+      <p>
+        <a href={href(['people'])}>People</a>
+      </p>
+    </section>
+  );
 }
 
 function KeyForm(props: { refused: boolean; onKey: (key: string) => void }) {

@@ -154,7 +154,7 @@ export async function startIndexService(
   });
   registerIndexAdminRoutes(app, service);
   registerMatchRoutes(app, matches);
-  registerConsole(app, {
+  const webConsole = registerConsole(app, {
     storage,
     gallery,
     index: () => service.current,
@@ -182,6 +182,8 @@ export async function startIndexService(
     throw err;
   }
   logger.info({ url, faces: service.current.size }, 'index service loaded');
+  // In the background: a thumbnail asked for meanwhile reads the gallery itself, no harm done.
+  webConsole.warm().catch((err: unknown) => logger.warn({ err }, 'console: reading the gallery ahead failed'));
 
   return {
     url,

@@ -22,16 +22,15 @@ export async function cropFace(
   options: { size: number; margin?: number; maxPixels: number },
 ): Promise<Buffer> {
   const margin = options.margin ?? 0.25;
-  // Oriented first: boxes are in the orientation the engine saw (decode-image rotates by EXIF).
-  const oriented = await sharp(bytes, { limitInputPixels: options.maxPixels }).rotate().toBuffer({
-    resolveWithObject: true,
-  });
-  const { width, height } = oriented.info;
+  // Oriented on load: boxes are in the orientation the engine saw (decode-image rotates by EXIF).
+  // One pipeline (header read, then decode, crop, resize, encode): no intermediate image.
+  const image = sharp(bytes, { limitInputPixels: options.maxPixels, autoOrient: true });
+  const { width, height } = (await image.metadata()).autoOrient;
   const left = clamp(Math.floor(box.x - margin * box.width), 0, width - 1);
   const top = clamp(Math.floor(box.y - margin * box.height), 0, height - 1);
   const right = clamp(Math.ceil(box.x + box.width * (1 + margin)), left + 1, width);
   const bottom = clamp(Math.ceil(box.y + box.height * (1 + margin)), top + 1, height);
-  return sharp(oriented.data)
+  return image
     .extract({ left, top, width: right - left, height: bottom - top })
     .resize(options.size, options.size, { fit: 'cover' })
     .jpeg({ quality: QUALITY })
@@ -43,8 +42,7 @@ export async function boundedImage(
   bytes: Uint8Array,
   options: { maxSide: number; maxPixels: number },
 ): Promise<Buffer> {
-  return sharp(bytes, { limitInputPixels: options.maxPixels })
-    .rotate()
+  return sharp(bytes, { limitInputPixels: options.maxPixels, autoOrient: true })
     .resize(options.maxSide, options.maxSide, { fit: 'inside', withoutEnlargement: true })
     .jpeg({ quality: QUALITY })
     .toBuffer();

@@ -30,7 +30,8 @@ export class GalleryFaceRecords {
     return this.faces.get(faceId);
   };
 
-  private refresh(): Promise<void> {
+  /** Reads the gallery now (the service calls it once loaded, so the first thumbnail does not wait). */
+  refresh(): Promise<void> {
     this.reading ??= this.gallery
       .readAll()
       .then((records) => {

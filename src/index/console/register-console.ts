@@ -29,17 +29,21 @@ export interface ConsoleOptions {
 /**
  * The web console on an index server (issue 23): its page and assets at `/`, the image routes and
  * the runs routes it reads. The app must be buildIndexServer's (its zod compilers, its auth hook).
+ * `warm()` reads what the first thumbnails need ahead of time (the caller starts it once loaded).
  */
-export function registerConsole(app: FastifyInstance, options: ConsoleOptions): void {
+export function registerConsole(app: FastifyInstance, options: ConsoleOptions): { warm(): Promise<void> } {
+  const records = options.faceRecord === undefined ? new GalleryFaceRecords(options.gallery) : undefined;
   const runs = new RunBrowser(new RunStore(options.storage), new ResultStore(options.storage));
   registerConsoleAssets(app, options.bundleDir);
   registerRunRoutes(app, runs);
   registerConsoleImageRoutes(app, {
     index: options.index,
-    faceRecord: options.faceRecord ?? new GalleryFaceRecords(options.gallery).lookup,
+    faceRecord: options.faceRecord ?? records!.lookup,
     runs,
     images: options.images ?? new SourceImages(),
     cache: new ImageCache(),
     maxPixels: options.maxPixels,
   });
+  // What warms: the faces' sources read from the gallery once, before a page asks for a thumbnail.
+  return { warm: async () => records?.refresh() };
 }
