@@ -47,6 +47,13 @@ const ROUTES: { method: 'GET' | 'POST' | 'DELETE'; url: string; role: 'public' |
     { method: 'GET', url: '/v1/index', role: 'read' },
     { method: 'DELETE', url: '/v1/persons/nobody', role: 'admin' },
     { method: 'POST', url: '/v1/index/rebuild', role: 'admin', body: {} },
+    // The web console (issue 23): the page is public, everything it shows needs a key.
+    { method: 'GET', url: '/', role: 'public' },
+    { method: 'GET', url: '/v1/runs', role: 'read' },
+    { method: 'GET', url: '/v1/runs/night-1', role: 'read' },
+    { method: 'GET', url: '/v1/runs/night-1/image?key=a.jpg', role: 'read' },
+    { method: 'GET', url: `/v1/faces/f${'0'.repeat(32)}/thumbnail`, role: 'read' },
+    { method: 'GET', url: '/v1/persons/p1/thumbnail', role: 'read' },
   ];
 
 let dir: string;

@@ -114,6 +114,11 @@ describe('the web console on the demo data, in chromium', () => {
     // A face's candidates on click.
     await page.click('[data-snapshot] svg g.face');
     await page.waitForSelector('[data-testid=candidates] li');
+    // The first snapshot by key, its first face: the rule's score and threshold as its result has them.
+    const { decision } = demo.results.get([...demo.results.keys()].sort()[0])!.faces[0];
+    expect(await page.textContent('[data-testid=candidates]')).toContain(
+      `score ${decision!.score!.toFixed(3)} vs threshold ${decision!.threshold.toFixed(3)}`,
+    );
     await screenshot('run');
     // The "unknown" filter keeps the snapshots with an unknown face.
     await page.click('a.chip:has-text("unknown")');

@@ -84,6 +84,7 @@ export interface SnapshotFace {
   score?: number;
   personId: string | null;
   outcome?: string;
+  decision?: { score: number | null; threshold: number };
   matches: { personId: string; distance: number }[];
 }
 

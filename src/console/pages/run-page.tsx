@@ -101,6 +101,12 @@ function SnapshotCard(props: { run: string; snapshot: RunSnapshot }) {
         <div class="candidates" data-testid="candidates">
           <strong>{face.personId ?? 'unknown'}</strong>
           {face.outcome ? <span class="muted"> ({face.outcome})</span> : null}
+          {face.decision ? (
+            <span class="muted">
+              {' '}
+              score {formatDistance(face.decision.score)} vs threshold {face.decision.threshold.toFixed(3)}
+            </span>
+          ) : null}
           <ol>
             {face.matches.map((m) => (
               <li key={m.personId}>

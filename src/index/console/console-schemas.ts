@@ -83,6 +83,8 @@ export const snapshotFaceSchema = z.object({
   personId: z.string().nullable(),
   /** The rule's outcome (named, unknown, low-quality) when the result records it. */
   outcome: z.string().optional(),
+  /** The rule's score and threshold (named when score <= threshold), when the result records them. */
+  decision: z.object({ score: z.number().nullable(), threshold: z.number() }).optional(),
   /** The face's top candidates, closest first. */
   matches: z.array(z.object({ personId: z.string(), distance: z.number() })),
 });

@@ -154,6 +154,9 @@ function snapshotOf(resultKey: string, result: ResultJson): RunSnapshot {
       score: face.score,
       personId: face.personId,
       ...(face.decision?.outcome === undefined ? {} : { outcome: face.decision.outcome }),
+      ...(face.decision === undefined
+        ? {}
+        : { decision: { score: face.decision.score, threshold: face.decision.threshold } }),
       matches: face.matches.map(({ personId, distance }) => ({ personId, distance })),
     })),
   };
