@@ -20,6 +20,8 @@ let page: Page;
 let shots: string;
 /** Whether the person routes of console-api (PATCH /v1/persons/:id) are on the service. */
 let canRename = false;
+/** Every URL the page asked for: the console must work offline, from the service alone. */
+const requested: string[] = [];
 
 async function screenshot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
@@ -37,6 +39,7 @@ beforeAll(async () => {
   canRename = openapi.paths['/v1/persons/{id}']?.patch !== undefined;
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('request', (request) => requested.push(request.url()));
 }, 240_000);
 
 afterAll(async () => {
@@ -147,5 +150,11 @@ describe('the web console on the demo data, in chromium', () => {
     expect(text).toMatch(/faces6/);
     expect(await page.$$eval('a[href="/queues"], a[href="/metrics"], a[href="/docs"]', (a) => a.length)).toBe(3);
     await screenshot('system');
+  });
+
+  it('asked for nothing outside the service: no CDN, no external font', () => {
+    const outside = requested.filter((url) => !url.startsWith(`${demo.url}/`) && !/^(blob|data):/.test(url));
+    expect(requested.length).toBeGreaterThan(20);
+    expect(outside).toEqual([]);
   });
 });

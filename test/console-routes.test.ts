@@ -32,6 +32,8 @@ let index: FaceIndex;
 let faceA: string;
 let faceB: string;
 let faceC: string;
+let sourceUrl: string;
+let galleryStore: GalleryStore;
 
 function record(personId: string, sourceKey: string, source: string): GalleryRecord {
   return {
@@ -92,6 +94,7 @@ beforeAll(async () => {
   const source = canonicalStorageUrl(sourceDir);
   const storage = new FolderStorage(path.join(dir, 'data'));
   const gallery = new GalleryStore(storage, MODEL);
+  [sourceUrl, galleryStore] = [source, gallery];
   const alice = record('alice', 'alice.jpg', source);
   const bob = record('bob', 'bob.jpg', source);
   const carol = { ...record('carol', 'sideways.jpg', source), box: { x: 100, y: 450, width: 100, height: 100 } };
@@ -155,6 +158,16 @@ describe('console image routes', () => {
     const tooLarge = await get(`/v1/faces/${faceA}/thumbnail?size=2000`);
     expect(tooLarge.statusCode).toBe(400);
     expect(tooLarge.json().error.code).toBe('BAD_REQUEST');
+  });
+
+  it('a face enrolled after the gallery was last read has its thumbnail at once', async () => {
+    expect((await get(`/v1/faces/${faceA}/thumbnail?size=24`)).statusCode).toBe(200); // the gallery read
+    // Another face of bob's photo (face index 1 in it).
+    const dave = { ...record('dave', 'bob.jpg', sourceUrl), faceId: faceIdFor(sourceUrl, 'bob.jpg', 'etag', MODEL, 1) };
+    await galleryStore.append([dave]);
+    index.add([dave]);
+    const response = await get(`/v1/faces/${dave.faceId}/thumbnail?size=24`);
+    expect(response.statusCode, response.body).toBe(200);
   });
 
   it("crops in the photo's upright orientation (EXIF), where the engine found the box", async () => {

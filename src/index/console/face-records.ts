@@ -8,31 +8,48 @@ export type FaceSource = Pick<GalleryRecord, 'faceId' | 'personId' | 'source' | 
 export type FaceRecordLookup = (faceId: string) => Promise<FaceSource | undefined>;
 
 /**
- * The gallery's faces by id, read from the gallery once and again when a face is asked for that
- * the last read did not hold (a new enrollment), at most once per `refreshMs`. Only what the
- * console needs is kept (no embeddings). Stands in for the gallery directory's faceRecord() of the
- * person routes (issue 23, console-api) until both meet.
+ * The gallery's faces by id, only what the console needs (no embeddings). A face not known yet is
+ * looked up by reading the gallery again, in a read that starts after it was asked for: callers
+ * ask only for faces the index holds, and the index takes a face from the gallery, so that read
+ * has it. Asks meanwhile share one read in flight and one queued behind it. Stands in for the
+ * gallery directory's faceRecord() of the person routes (issue 23, console-api) until both meet.
  */
 export class GalleryFaceRecords {
   private faces = new Map<string, FaceSource>();
-  private readAt = Number.NEGATIVE_INFINITY;
-  private reading?: Promise<void>;
+  private reading?: { startedAt: number; done: Promise<void> };
+  private queued?: Promise<void>;
 
-  constructor(
-    private readonly gallery: GalleryStore,
-    private readonly refreshMs = 5000,
-  ) {}
+  constructor(private readonly gallery: GalleryStore) {}
 
   readonly lookup: FaceRecordLookup = async (faceId) => {
     const known = this.faces.get(faceId);
     if (known !== undefined) return known;
-    if (Date.now() - this.readAt >= this.refreshMs) await this.refresh();
+    await this.readStartedAfter(performance.now());
     return this.faces.get(faceId);
   };
 
   /** Reads the gallery now (the service calls it once loaded, so the first thumbnail does not wait). */
   refresh(): Promise<void> {
-    this.reading ??= this.gallery
+    return this.readStartedAfter(performance.now());
+  }
+
+  /** A read of the gallery that starts at or after `time`: the one in flight, or the next one. */
+  private readStartedAfter(time: number): Promise<void> {
+    const reading = this.reading;
+    if (reading === undefined) return this.read();
+    if (reading.startedAt >= time) return reading.done;
+    this.queued ??= reading.done
+      .catch(() => {}) // its caller hears of its failure; the queued read is another try
+      .then(() => {
+        this.queued = undefined;
+        return this.read();
+      });
+    return this.queued;
+  }
+
+  private read(): Promise<void> {
+    const startedAt = performance.now();
+    const done = this.gallery
       .readAll()
       .then((records) => {
         this.faces = new Map(
@@ -41,11 +58,11 @@ export class GalleryFaceRecords {
             { faceId, personId, source, sourceKey, box },
           ]),
         );
-        this.readAt = Date.now();
       })
       .finally(() => {
-        this.reading = undefined;
+        if (this.reading?.done === done) this.reading = undefined;
       });
-    return this.reading;
+    this.reading = { startedAt, done };
+    return done;
   }
 }
