@@ -9,9 +9,9 @@ export type FaceRecordLookup = (faceId: string) => Promise<FaceSource | undefine
 
 /**
  * The gallery's faces by id, only what the console needs (no embeddings). A face not known yet is
- * looked up by reading the gallery again, in a read that starts after it was asked for: callers
- * ask only for faces the index holds, and the index takes a face from the gallery, so that read
- * has it. Asks meanwhile share one read in flight and one queued behind it. Stands in for the
+ * looked for in the read in flight, else in a read of the gallery that starts after it was asked
+ * for: callers ask only for faces the index holds, and the index takes a face from the gallery,
+ * so that read has it. Asks meanwhile share one read in flight and one queued behind it. Stands in for the
  * gallery directory's faceRecord() of the person routes (issue 23, console-api) until both meet.
  */
 export class GalleryFaceRecords {
@@ -24,7 +24,14 @@ export class GalleryFaceRecords {
   readonly lookup: FaceRecordLookup = async (faceId) => {
     const known = this.faces.get(faceId);
     if (known !== undefined) return known;
-    await this.readStartedAfter(performance.now());
+    const askedAt = performance.now();
+    // The read in flight has it when the face is older than that read (the case at start-up).
+    if (this.reading !== undefined) {
+      await this.reading.done.catch(() => {});
+      const read = this.faces.get(faceId);
+      if (read !== undefined) return read;
+    }
+    await this.readStartedAfter(askedAt);
     return this.faces.get(faceId);
   };
 
