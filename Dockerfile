@@ -21,7 +21,9 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
-# `prepare` runs tsc into dist/; then the dev dependencies go.
+COPY scripts/build-console.mjs ./scripts/
+# `prepare` runs tsc into dist/ and bundles the web console into dist/console; then the dev
+# dependencies go.
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund \
  && npm cache clean --force
@@ -40,6 +42,7 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
+COPY scripts/build-console.mjs ./scripts/
 # Built here, not copied from `build`: native addons must match this image's libc and libstdc++.
 # Without the CPU package, a tfjs-node-gpu that cannot load fails loudly instead of running on CPU.
 RUN npm ci --no-audit --no-fund \

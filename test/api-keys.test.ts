@@ -55,6 +55,13 @@ const ROUTES: {
   { method: 'POST', url: '/v1/persons/nobody/faces', role: 'admin' },
   { method: 'DELETE', url: '/v1/persons/nobody/faces/f1', role: 'admin' },
   { method: 'POST', url: '/v1/index/rebuild', role: 'admin', body: {} },
+  // The web console (issue 23): the page is public, everything it shows needs a key.
+  { method: 'GET', url: '/', role: 'public' },
+  { method: 'GET', url: '/v1/runs', role: 'read' },
+  { method: 'GET', url: '/v1/runs/night-1', role: 'read' },
+  { method: 'GET', url: '/v1/runs/night-1/image?key=a.jpg', role: 'read' },
+  { method: 'GET', url: `/v1/faces/f${'0'.repeat(32)}/thumbnail`, role: 'read' },
+  { method: 'GET', url: '/v1/persons/p1/thumbnail', role: 'read' },
 ];
 
 let dir: string;

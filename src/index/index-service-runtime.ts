@@ -16,13 +16,13 @@ import { MatchStore } from '../matches/match-store.js';
 import { ChangeLog } from '../queue/change-log.js';
 import type { EnrollJobData } from '../queue/jobs.js';
 import { apiKeysKey, changeLogKey, matchKeyPrefix, QUEUE_NAMES, queueConnectionOptions } from '../queue/queue-names.js';
-import { HTTP_LIMIT_DEFAULTS } from '../config/http-limits-config.js';
-import type { HttpLimits } from '../config/http-limits-config.js';
+import { HTTP_LIMIT_DEFAULTS, type HttpLimits } from '../config/http-limits-config.js';
 import { ApiKeyRing } from './auth/api-key-ring.js';
 import { ApiKeyStore } from './auth/api-key-store.js';
 import { API_KEYS_ENV, parseEnvApiKeys } from './auth/env-api-keys.js';
 import { isLoopbackHost } from './auth/loopback-host.js';
 import { openStorage } from '../storage/open-storage.js';
+import { registerConsole } from './console/register-console.js';
 import { registerIndexAdminRoutes } from './index-admin-routes.js';
 import { buildIndexServer } from './index-http-server.js';
 import { IndexService, type IndexServiceOptions } from './index-service.js';
@@ -176,6 +176,13 @@ export async function startIndexService(
     maxPixels: options.limits?.maxPixels ?? HTTP_LIMIT_DEFAULTS.maxPixels,
   });
   registerPersonChangeRoutes(app, persons, () => service.current);
+  // The console reads a face's source from the same person directory as the person routes.
+  registerConsole(app, {
+    storage,
+    index: () => service.current,
+    faceRecord: async (faceId) => service.faceRecord(faceId),
+    maxPixels: options.limits?.maxPixels ?? HTTP_LIMIT_DEFAULTS.maxPixels,
+  });
 
   await rule.start();
   // Listen first, load after: while a snapshot restores or the gallery is read (minutes for a large

@@ -31,11 +31,15 @@ export class RunStore {
 
   /** The runs of one source, newest first. */
   async forSource(source: string): Promise<IdentifyRunRecord[]> {
+    return (await this.list()).filter((record) => record.source === source);
+  }
+
+  /** Every run, newest first. */
+  async list(): Promise<IdentifyRunRecord[]> {
     const records: IdentifyRunRecord[] = [];
     for await (const { key } of listAll(this.storage, `${this.root}/`)) {
       if (!key.endsWith('.json')) continue;
-      const record = JSON.parse(Buffer.from(await this.storage.get(key)).toString('utf8')) as IdentifyRunRecord;
-      if (record.source === source) records.push(record);
+      records.push(JSON.parse(Buffer.from(await this.storage.get(key)).toString('utf8')) as IdentifyRunRecord);
     }
     return records.sort((a, b) => compareKeys(b.createdAt, a.createdAt) || compareKeys(b.run, a.run));
   }

@@ -30,7 +30,8 @@ export function registerDemo(program: Command): void {
       'the whole system in under a minute on images that ship with npm: enroll people, identify CCTV-like snapshots, ask where one was seen',
     )
     .option('--keep', "keep the demo's storage folder (archive, snapshots, results) instead of deleting it")
-    .action(async (flags: { keep?: boolean }, command: Command) => {
+    .option('--console', 'then keep the index service running with its web console on the demo data, until Ctrl-C')
+    .action(async (flags: { keep?: boolean; console?: boolean }, command: Command) => {
       const started = performance.now();
       // The demo's own lines are the output; the services' info logs would drown them.
       if (process.env.FACEPIPE_LOG_LEVEL === undefined) logger.level = 'warn';
@@ -113,6 +114,16 @@ export function registerDemo(program: Command): void {
               printLine(
                 `  ${m.seenAt}  ${m.key}  distance ${m.distance === null ? '-' : fixed(m.distance, 2)}  box ${Math.round(m.box.x)},${Math.round(m.box.y)} ${Math.round(m.box.width)}x${Math.round(m.box.height)}`,
               );
+            if (flags.console) {
+              // The demo makes no API key: on loopback the service is open until one exists.
+              printLine(
+                `\nthe web console: ${index.url}/ (this demo has no API key: open it with an empty key); Ctrl-C ends the demo`,
+              );
+              await new Promise<void>((resolve) => {
+                process.once('SIGINT', resolve);
+                process.once('SIGTERM', resolve);
+              });
+            }
           } finally {
             await workers.close();
             await index.close();
