@@ -23,7 +23,8 @@
  *
  * Every route declares who may call it in `config.role` ('public', 'read', 'admin'; none means
  * admin), checked by the API-key hook when `auth` is given (401 UNAUTHORIZED, 403 FORBIDDEN). The
- * image routes analyse at most `limits.maxConcurrentImages` at once (503 BUSY, Retry-After) and
+ * image routes analyse at most `limits.maxConcurrentImages` at once, `limits.maxQueuedImages` more wait
+ * in line (beyond: 503 BUSY, Retry-After), and
  * refuse uploads over `limits.maxPixels` from the image header (400 TOO_MANY_PIXELS).
  *
  * The builder does not listen: the caller calls `app.listen()` (tests use `app.inject()`).
@@ -182,7 +183,7 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   }
 
   const limits: HttpLimits = { ...HTTP_LIMIT_DEFAULTS, ...options.limits };
-  const slots = new ImageSlots(limits.maxConcurrentImages);
+  const slots = new ImageSlots(limits.maxConcurrentImages, limits.maxQueuedImages);
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -208,7 +209,11 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   if (options.auth) installApiAuth(app, options.auth);
   app.setSerializerCompiler(serializerCompiler);
   // /openapi.json, /docs and /metrics; first, so that the OpenAPI document sees every route.
-  registerServerOps(app, { registry: options.metrics, index: current });
+  registerServerOps(app, {
+    registry: options.metrics,
+    index: current,
+    images: () => ({ analysing: slots.inUse, waiting: slots.waiting }),
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ApiError) {
@@ -333,6 +338,19 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     return analyze;
   };
 
+  /** An image slot, waiting in line for one; false when the line is full or the client left while waiting. */
+  const takeImageSlot = async (request: FastifyRequest): Promise<boolean> => {
+    const left = new AbortController();
+    const socket = request.raw.socket as typeof request.raw.socket | undefined;
+    const onClose = () => left.abort();
+    socket?.once('close', onClose);
+    try {
+      return await slots.acquire(left.signal);
+    } finally {
+      socket?.off('close', onClose);
+    }
+  };
+
   /** The request's image bytes analysed by the engine; a bad image becomes a 400 with the engine's code. */
   const analyzeBody = async (request: FastifyRequest, name: string | undefined): Promise<ImageAnalysis> => {
     const engine = requireEngine();
@@ -342,11 +360,12 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     }
     const body = await readImageBody(request);
     if (body === undefined) throw new ApiError(400, 'BAD_REQUEST', `body: expected ${ACCEPTED_IMAGE_BODIES}`);
-    if (!slots.tryAcquire()) {
+    if (!(await takeImageSlot(request))) {
       throw new ApiError(
         503,
         'BUSY',
-        `the service is analysing ${slots.max} images already (its limit, FACEPIPE_HTTP_MAX_IMAGES): retry shortly`,
+        `the service is analysing ${slots.max} images and ${slots.maxWaiting} more wait (its limits, ` +
+          'FACEPIPE_HTTP_MAX_IMAGES and FACEPIPE_HTTP_MAX_QUEUED_IMAGES): retry shortly',
       );
     }
     let analysis: ImageAnalysis;
