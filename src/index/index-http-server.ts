@@ -54,6 +54,7 @@ import { validationMessage, validatorCompiler } from './api-validation.js';
 import { ACCEPTED_IMAGE_BODIES, readImageBody, registerImageBodies, unsupportedMediaMessage } from './image-body.js';
 import { type ApiAuthOptions, installApiAuth } from './auth/api-auth-hook.js';
 import { ImageSlots } from './image-slots.js';
+import { SearchTurns } from './search-turns.js';
 import {
   DEFAULT_K,
   DEFAULT_MAX_IMAGE_BYTES,
@@ -184,6 +185,8 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
 
   const limits: HttpLimits = { ...HTTP_LIMIT_DEFAULTS, ...options.limits };
   const slots = new ImageSlots(limits.maxConcurrentImages, limits.maxQueuedImages);
+  // Searches take turns with the other routes' I/O (search-turns.ts): /healthz answers under load.
+  const turns = new SearchTurns();
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -290,7 +293,9 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     let matches: FaceMatch[][];
     try {
       // Persons: as many as the rule compares, whatever k, so that the decision never depends on k.
-      matches = persons ? current().searchPersons(vectors, personsToFetch(k)) : current().search(vectors, k);
+      matches = await turns.run(() =>
+        persons ? current().searchPersons(vectors, personsToFetch(k)) : current().search(vectors, k),
+      );
     } catch (err) {
       if (err instanceof FaceIndexError) throw new ApiError(400, 'BAD_REQUEST', `body: ${err.message}`);
       throw err;
@@ -405,9 +410,11 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
       const found =
         faces.length === 0
           ? []
-          : current().searchPersons(
-              faces.map((f) => f.embedding),
-              personsToFetch(k),
+          : await turns.run(() =>
+              current().searchPersons(
+                faces.map((f) => f.embedding),
+                personsToFetch(k),
+              ),
             );
       const response: IdentifyResponse = {
         width,
