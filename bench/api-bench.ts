@@ -1,6 +1,6 @@
 /**
  * npm run bench:api [-- --faces 100000 --duration 30 --search-clients 50 --identify-clients 8 --vectors 8
- *                       --routes search,identify --cache-dir <dir>]
+ *                       --routes search,identify --cache-dir <dir> --ef <n>]
  *
  * The HTTP API under load (autocannon), against the index service's routes (buildIndexServer) on
  * 127.0.0.1 over an index of `--faces` SYNTHETIC unit vectors of the model's dimension (4 faces per
@@ -9,7 +9,7 @@
  *  1. POST /v1/search?persons: `--vectors` query vectors per request, `--search-clients` connections;
  *  2. POST /v1/identify: a JPEG of one face (from @vladmandic/face-api's demo) per request,
  *     `--identify-clients` connections;
- * for `--duration` s each, while GET /healthz is asked every 100 ms on its own connection. The load
+ * for `--duration` s each (the index searched at `--ef`, default the index's own), while GET /healthz is asked every 100 ms on its own connection. The load
  * and the probe run in a child process (bench/api-load.ts): in this one they would share the
  * server's event loop. Prints requests/s, p50/p99 latency, errors and non-2xx of each, the /healthz
  * p50/p99/max, the server's and the load generator's CPU time (process.cpuUsage, every thread) per
@@ -42,6 +42,7 @@ const options = optionsOrExit('bench:api', () =>
       seed: { type: 'string', default: '42' },
       routes: { type: 'string', default: ROUTES.join(',') },
       'cache-dir': { type: 'string', default: join(tmpdir(), 'facepipe-api-bench') },
+      ef: { type: 'string', default: '' },
     },
     z.object({
       faces: integer(4),
@@ -55,6 +56,7 @@ const options = optionsOrExit('bench:api', () =>
         .transform((s) => s.split(',').map((r) => r.trim()))
         .pipe(z.array(z.enum(ROUTES)).min(1)),
       'cache-dir': z.string().min(1),
+      ef: z.literal('').or(integer(1)),
     }),
   ),
 );
@@ -130,6 +132,7 @@ log(
     `in ${buildSeconds.toFixed(1)} s`,
 );
 
+if (options.ef !== '') index.ef = options.ef;
 const routes = new Set(options.routes);
 const engine = routes.has('identify') ? await FaceEngine.start({}) : undefined;
 const app = buildIndexServer({

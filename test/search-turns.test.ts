@@ -65,6 +65,26 @@ describe('search turns', () => {
     expect(turns.pending).toBe(0);
   });
 
+  it("runs each item of a call in its own turn, a call's items in consecutive turns", async () => {
+    const turns = new SearchTurns();
+    const seen: string[] = [];
+    const a = turns.each(['a1', 'a2'], (item, i) => {
+      seen.push(item);
+      // Queued during a1's turn: runs before a2, which needs a turn of its own.
+      if (i === 0) setImmediate(() => seen.push('io'));
+      return `${item}!`;
+    });
+    const b = turns.each(['b1', 'b2'], (item) => {
+      seen.push(item);
+      if (item === 'b1') throw new Error('bad b1');
+      return item;
+    });
+    expect(await a).toEqual(['a1!', 'a2!']);
+    await expect(b).rejects.toThrow('bad b1');
+    expect(seen).toEqual(['a1', 'io', 'a2', 'b1']); // b2 skipped after b1's error
+    expect(await turns.each([], () => 1)).toEqual([]);
+  });
+
   it('answers /healthz between searches while 10 search requests are queued (real HTTP)', {
     timeout: 30_000,
   }, async () => {

@@ -293,8 +293,11 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     let matches: FaceMatch[][];
     try {
       // Persons: as many as the rule compares, whatever k, so that the decision never depends on k.
-      matches = await turns.run(() =>
-        persons ? current().searchPersons(vectors, personsToFetch(k)) : current().search(vectors, k),
+      const index = current();
+      matches = await turns.each(vectors, (vector, i) =>
+        oneQuery(i, () =>
+          persons ? index.searchPersons([vector], personsToFetch(k))[0] : index.search([vector], k)[0],
+        ),
       );
     } catch (err) {
       if (err instanceof FaceIndexError) throw new ApiError(400, 'BAD_REQUEST', `body: ${err.message}`);
@@ -407,14 +410,12 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
       const { k = DEFAULT_K } = request.query;
       const rule = ruleFor(request.query);
       const { width, height, faces } = await analyzeBody(request, request.query.name);
+      const index = current();
       const found =
         faces.length === 0
           ? []
-          : await turns.run(() =>
-              current().searchPersons(
-                faces.map((f) => f.embedding),
-                personsToFetch(k),
-              ),
+          : await turns.each(faces, (face, i) =>
+              oneQuery(i, () => index.searchPersons([face.embedding], personsToFetch(k))[0]),
             );
       const response: IdentifyResponse = {
         width,
@@ -502,6 +503,16 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   );
 
   return app;
+}
+
+/** A search of query `i` alone: an index error names it as the i-th query, as a search of all would. */
+function oneQuery<T>(i: number, search: () => T): T {
+  try {
+    return search();
+  } catch (err) {
+    if (err instanceof FaceIndexError) throw new FaceIndexError(err.message.replace(/^query 0\b/, `query ${i}`));
+    throw err;
+  }
 }
 
 /**
