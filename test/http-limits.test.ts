@@ -1,5 +1,6 @@
 /**
- * Limits of the image routes: images analysed at once (503 BUSY + Retry-After beyond), the HTTP
+ * Limits of the image routes: images analysed at once, a bounded line of requests waiting for a
+ * slot (503 BUSY + Retry-After beyond), the HTTP
  * pixel cap (checked from the header, before the engine), and the request timeout that drops a
  * trickled body (real HTTP over a raw socket). The engine is a test double that records its calls
  * and can be held: the point is what the HTTP layer lets reach it.
@@ -39,9 +40,21 @@ function server(options: Partial<IndexServerOptions> = {}) {
   return { app, calls, holdNext: () => (hold = true), release: () => release() };
 }
 
+/** The service's count of requests waiting for an image slot, from GET /metrics. */
+async function waitingImages(app: ReturnType<typeof server>['app']): Promise<number> {
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  return Number(/^facepipe_http_images_waiting (\d+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
+
+/** Polls until the service counts `n` requests waiting for a slot (fails after ~10 s). */
+async function untilWaiting(app: ReturnType<typeof server>['app'], n: number): Promise<void> {
+  for (let i = 0; i < 1000 && (await waitingImages(app)) !== n; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(await waitingImages(app)).toBe(n);
+}
+
 describe('image routes: limits', () => {
-  it('analyses at most maxConcurrentImages at once; one more is 503 BUSY with Retry-After', async () => {
-    const { app, calls, holdNext, release } = server({ limits: { maxConcurrentImages: 2 } });
+  it('analyses at most maxConcurrentImages at once; with no line, one more is 503 BUSY with Retry-After', async () => {
+    const { app, calls, holdNext, release } = server({ limits: { maxConcurrentImages: 2, maxQueuedImages: 0 } });
     const body = await png(32, 32);
     const post = (name: string) =>
       app.inject({ method: 'POST', url: `/v1/identify?name=${name}`, headers: { 'content-type': 'image/png' }, body });
@@ -66,6 +79,60 @@ describe('image routes: limits', () => {
     // Both held requests ran (in either order: the header check before the engine is async), 'c' never did.
     expect([...calls].sort()).toEqual(['a', 'b']);
     expect((await post('d')).statusCode).toBe(200); // slots are given back
+    await app.close();
+  });
+
+  it('requests over the slots wait in a bounded line, first come first served; beyond it 503 BUSY', async () => {
+    const { app, calls, holdNext, release } = server({ limits: { maxConcurrentImages: 2, maxQueuedImages: 2 } });
+    const body = await png(32, 32);
+    const post = (name: string) =>
+      app.inject({ method: 'POST', url: `/v1/identify?name=${name}`, headers: { 'content-type': 'image/png' }, body });
+    holdNext();
+    const analysing = [post('a'), post('b')];
+    while (calls.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    const waiting = [post('c'), post('d')];
+    await untilWaiting(app, 2);
+    // The line is full: the next one is refused at once.
+    const extra = await post('e');
+    expect(extra.statusCode).toBe(503);
+    expect(extra.headers['retry-after']).toBe('1');
+    expect(extra.json().error.message).toMatch(/2 images and 2 more wait/);
+    expect([...calls].sort()).toEqual(['a', 'b']); // c and d wait, not analysed, not refused
+    release();
+    for (const answer of await Promise.all([...analysing, ...waiting])) expect(answer.statusCode).toBe(200);
+    expect([...calls].sort()).toEqual(['a', 'b', 'c', 'd']);
+    await app.close();
+  });
+
+  it('a client that leaves while waiting gives its place in line to the next (real HTTP)', async () => {
+    const { app, calls, holdNext, release } = server({ limits: { maxConcurrentImages: 1, maxQueuedImages: 1 } });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const body = await png(32, 32);
+    const post = (name: string) =>
+      app.inject({ method: 'POST', url: `/v1/identify?name=${name}`, headers: { 'content-type': 'image/png' }, body });
+    holdNext();
+    const first = post('a');
+    while (calls.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    // b waits in line over a real socket, then its client goes away.
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      `POST /v1/identify?name=b HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    socket.write(body);
+    await untilWaiting(app, 1);
+    expect((await post('probe')).statusCode).toBe(503); // b holds the only place in line
+    socket.destroy();
+    await untilWaiting(app, 0);
+    // c gets b's place: it waits instead of a 503.
+    const third = post('c');
+    await untilWaiting(app, 1);
+    release();
+    expect((await first).statusCode).toBe(200);
+    expect((await third).statusCode).toBe(200);
+    expect([...calls].sort()).toEqual(['a', 'c']); // b was never analysed
     await app.close();
   });
 
@@ -145,8 +212,14 @@ describe('image routes: limits', () => {
     expect(loadHttpLimits({}, {})).toEqual(HTTP_LIMIT_DEFAULTS);
     expect(HTTP_LIMIT_DEFAULTS.maxPixels).toBeLessThan(50_000_000); // lower than the batch jobs' default cap
     expect(
-      loadHttpLimits({ maxPixels: '100' }, { FACEPIPE_HTTP_MAX_PIXELS: '5', FACEPIPE_HTTP_MAX_IMAGES: '7' }),
-    ).toMatchObject({ maxPixels: 100, maxConcurrentImages: 7 });
+      loadHttpLimits(
+        { maxPixels: '100' },
+        { FACEPIPE_HTTP_MAX_PIXELS: '5', FACEPIPE_HTTP_MAX_IMAGES: '7', FACEPIPE_HTTP_MAX_QUEUED_IMAGES: '0' },
+      ),
+    ).toMatchObject({ maxPixels: 100, maxConcurrentImages: 7, maxQueuedImages: 0 });
+    expect(() => loadHttpLimits({}, { FACEPIPE_HTTP_MAX_QUEUED_IMAGES: '-1' })).toThrow(
+      /FACEPIPE_HTTP_MAX_QUEUED_IMAGES "-1"/,
+    );
     expect(() => loadHttpLimits({}, { FACEPIPE_HTTP_REQUEST_TIMEOUT_MS: 'soon' })).toThrow(
       /FACEPIPE_HTTP_REQUEST_TIMEOUT_MS "soon"/,
     );

@@ -3,8 +3,13 @@ import { intSetting, loadSettings, type SettingSource } from './config-source.js
 
 /** The index service's limits on its image routes (/v1/identify, /v1/verify) and connections. */
 export const httpLimitsSchema = z.object({
-  /** Images analysed at once; one more is answered 503 BUSY with Retry-After. */
+  /** Images analysed at once; more wait in line (maxQueuedImages), beyond it 503 BUSY with Retry-After. */
   maxConcurrentImages: intSetting(1, 'a positive integer'),
+  /**
+   * Requests that wait for an image slot (first come, first served) rather than get 503 BUSY. Each
+   * holds its upload in memory while it waits: at most this many times the route's body limit.
+   */
+  maxQueuedImages: intSetting(0, 'a whole number (0: no waiting)'),
   /** Whole request (headers and body) must arrive within this, ms: a trickled body is dropped. */
   requestTimeoutMs: intSetting(1, 'a positive integer (milliseconds)'),
   /** A connection idle this long is closed, ms. */
@@ -21,6 +26,8 @@ export type HttpLimitFlags = Partial<Record<Key, string | number>>;
 
 export const HTTP_LIMIT_DEFAULTS: HttpLimits = {
   maxConcurrentImages: 4,
+  // 8 clients uploading at once (the issue's load) are all answered; 8 x 50 MB at most held waiting.
+  maxQueuedImages: 8,
   requestTimeoutMs: 30_000,
   connectionTimeoutMs: 120_000,
   // 16 MP (e.g. 4896x3264, a 16-megapixel camera): a 7000x7000 PNG of 6 KB would cost ~30 s of CPU and 1.2 GB.
@@ -29,6 +36,7 @@ export const HTTP_LIMIT_DEFAULTS: HttpLimits = {
 
 export const HTTP_LIMIT_SETTINGS: Record<Key, SettingSource> = {
   maxConcurrentImages: { env: 'FACEPIPE_HTTP_MAX_IMAGES', flag: '--http-max-images' },
+  maxQueuedImages: { env: 'FACEPIPE_HTTP_MAX_QUEUED_IMAGES', flag: '--http-max-queued-images' },
   requestTimeoutMs: { env: 'FACEPIPE_HTTP_REQUEST_TIMEOUT_MS', flag: '--http-request-timeout-ms' },
   connectionTimeoutMs: { env: 'FACEPIPE_HTTP_CONNECTION_TIMEOUT_MS', flag: '--http-connection-timeout-ms' },
   maxPixels: { env: 'FACEPIPE_HTTP_MAX_PIXELS', flag: '--http-max-pixels' },

@@ -41,7 +41,7 @@ export const ERROR_CODES = {
   FORBIDDEN: { where: 'http', description: "the API key's role does not allow this route" },
   BUSY: {
     where: 'http',
-    description: 'the service is analysing as many images as it allows: retry after Retry-After seconds',
+    description: 'the service is analysing as many images as it allows and its line is full: retry after Retry-After',
   },
   NOT_READY: { where: 'http', description: 'the service is still loading its index' },
   INTERNAL: { where: 'http', description: 'an unexpected server error' },

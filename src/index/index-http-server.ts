@@ -21,7 +21,8 @@
  *
  * Every route declares who may call it in `config.role` ('public', 'read', 'admin'; none means
  * admin), checked by the API-key hook when `auth` is given (401 UNAUTHORIZED, 403 FORBIDDEN). The
- * image routes analyse at most `limits.maxConcurrentImages` at once (503 BUSY, Retry-After) and
+ * image routes analyse at most `limits.maxConcurrentImages` at once, `limits.maxQueuedImages` more wait
+ * in line (beyond: 503 BUSY, Retry-After), and
  * refuse uploads over `limits.maxPixels` from the image header (400 TOO_MANY_PIXELS).
  *
  * The builder does not listen: the caller calls `app.listen()` (tests use `app.inject()`).
@@ -52,6 +53,7 @@ import { validationMessage, validatorCompiler } from './api-validation.js';
 import { ACCEPTED_IMAGE_BODIES, readImageBody, registerImageBodies, unsupportedMediaMessage } from './image-body.js';
 import { type ApiAuthOptions, installApiAuth } from './auth/api-auth-hook.js';
 import { ImageSlots } from './image-slots.js';
+import { SearchTurns } from './search-turns.js';
 import {
   DEFAULT_K,
   DEFAULT_MAX_IMAGE_BYTES,
@@ -191,7 +193,9 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   }
 
   const limits: HttpLimits = { ...HTTP_LIMIT_DEFAULTS, ...options.limits };
-  const slots = new ImageSlots(limits.maxConcurrentImages);
+  const slots = new ImageSlots(limits.maxConcurrentImages, limits.maxQueuedImages);
+  // Searches take turns with the other routes' I/O (search-turns.ts): /healthz answers under load.
+  const turns = new SearchTurns();
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -217,7 +221,11 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   if (options.auth) installApiAuth(app, options.auth);
   app.setSerializerCompiler(serializerCompiler);
   // /openapi.json, /docs and /metrics; first, so that the OpenAPI document sees every route.
-  registerServerOps(app, { registry: options.metrics, index: current });
+  registerServerOps(app, {
+    registry: options.metrics,
+    index: current,
+    images: () => ({ analysing: slots.inUse, waiting: slots.waiting }),
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ApiError) {
@@ -294,9 +302,11 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     let matches: FaceMatch[][];
     try {
       // Persons: as many as the rule compares, whatever k, so that the decision never depends on k.
-      matches = persons
-        ? current().searchPersons(vectors, personsToFetch(k, options.entryOffsets?.() !== undefined))
-        : current().search(vectors, k);
+      const index = current();
+      const toFetch = personsToFetch(k, options.entryOffsets?.() !== undefined);
+      matches = await turns.each(vectors, (vector, i) =>
+        oneQuery(i, () => (persons ? index.searchPersons([vector], toFetch)[0] : index.search([vector], k)[0])),
+      );
     } catch (err) {
       if (err instanceof FaceIndexError) throw new ApiError(400, 'BAD_REQUEST', `body: ${err.message}`);
       throw err;
@@ -325,6 +335,19 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     return analyze;
   };
 
+  /** An image slot, waiting in line for one; false when the line is full or the client left while waiting. */
+  const takeImageSlot = async (request: FastifyRequest): Promise<boolean> => {
+    const left = new AbortController();
+    const socket = request.raw.socket as typeof request.raw.socket | undefined;
+    const onClose = () => left.abort();
+    socket?.once('close', onClose);
+    try {
+      return await slots.acquire(left.signal);
+    } finally {
+      socket?.off('close', onClose);
+    }
+  };
+
   /** The request's image bytes analysed by the engine; a bad image becomes a 400 with the engine's code. */
   const analyzeBody = async (request: FastifyRequest, name: string | undefined): Promise<ImageAnalysis> => {
     const engine = requireEngine();
@@ -334,11 +357,12 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
     }
     const body = await readImageBody(request);
     if (body === undefined) throw new ApiError(400, 'BAD_REQUEST', `body: expected ${ACCEPTED_IMAGE_BODIES}`);
-    if (!slots.tryAcquire()) {
+    if (!(await takeImageSlot(request))) {
       throw new ApiError(
         503,
         'BUSY',
-        `the service is analysing ${slots.max} images already (its limit, FACEPIPE_HTTP_MAX_IMAGES): retry shortly`,
+        `the service is analysing ${slots.max} images and ${slots.maxWaiting} more wait (its limits, ` +
+          'FACEPIPE_HTTP_MAX_IMAGES and FACEPIPE_HTTP_MAX_QUEUED_IMAGES): retry shortly',
       );
     }
     let analysis: ImageAnalysis;
@@ -375,12 +399,15 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
       const { k = DEFAULT_K } = request.query;
       const rule = ruleFor(request.query);
       const { width, height, faces } = await analyzeBody(request, request.query.name);
+      const index = current();
       const found =
         faces.length === 0
           ? []
-          : current().searchPersons(
-              faces.map((f) => f.embedding),
-              personsToFetch(k, rule.entryOffsets !== undefined),
+          : await turns.each(faces, (face, i) =>
+              oneQuery(
+                i,
+                () => index.searchPersons([face.embedding], personsToFetch(k, rule.entryOffsets !== undefined))[0],
+              ),
             );
       const response: IdentifyResponse = {
         width,
@@ -441,6 +468,16 @@ export function buildIndexServer(options: IndexServerOptions): FastifyInstance {
   };
 
   return app;
+}
+
+/** A search of query `i` alone: an index error names it as the i-th query, as a search of all would. */
+function oneQuery<T>(i: number, search: () => T): T {
+  try {
+    return search();
+  } catch (err) {
+    if (err instanceof FaceIndexError) throw new FaceIndexError(err.message.replace(/^query 0\b/, `query ${i}`));
+    throw err;
+  }
 }
 
 /**

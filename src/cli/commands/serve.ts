@@ -19,6 +19,7 @@ export interface ServeFlags {
   snapshotSeconds: number;
   insecureNoAuth?: boolean;
   httpMaxImages?: string;
+  httpMaxQueuedImages?: string;
   httpRequestTimeoutMs?: string;
   httpConnectionTimeoutMs?: string;
   httpMaxPixels?: string;
@@ -28,6 +29,7 @@ export interface ServeFlags {
 export function serveLimits(flags: ServeFlags): HttpLimits {
   return loadHttpLimits({
     maxConcurrentImages: flags.httpMaxImages,
+    maxQueuedImages: flags.httpMaxQueuedImages,
     requestTimeoutMs: flags.httpRequestTimeoutMs,
     connectionTimeoutMs: flags.httpConnectionTimeoutMs,
     maxPixels: flags.httpMaxPixels,
@@ -49,7 +51,11 @@ export function addServeOptions(command: Command): Command {
     .option('--insecure-no-auth', 'serve without API keys on any address (logged as a warning; never on a network)')
     .option(
       '--http-max-images <n>',
-      'images analysed at once by identify/verify; more get 503 (FACEPIPE_HTTP_MAX_IMAGES, 4)',
+      'images analysed at once by identify/verify; more wait in line (FACEPIPE_HTTP_MAX_IMAGES, 4)',
+    )
+    .option(
+      '--http-max-queued-images <n>',
+      'requests waiting for an image slot; more get 503 BUSY (FACEPIPE_HTTP_MAX_QUEUED_IMAGES, 8)',
     )
     .option(
       '--http-request-timeout-ms <ms>',

@@ -13,6 +13,8 @@ export interface HttpMetricsOptions {
   registry: Registry;
   /** The index served now (read on each scrape). */
   index: () => FaceIndex;
+  /** Images of the image routes being analysed and waiting for a slot now (read on each scrape). */
+  images?: () => { analysing: number; waiting: number };
 }
 
 /**
@@ -20,7 +22,7 @@ export interface HttpMetricsOptions {
  * every request's duration by route pattern (not URL: person ids would make a series each), the
  * search routes' latency, and the index's size. Register it before the routes.
  */
-export function registerHttpMetrics(app: FastifyInstance, { registry, index }: HttpMetricsOptions): void {
+export function registerHttpMetrics(app: FastifyInstance, { registry, index, images }: HttpMetricsOptions): void {
   const requests = sharedHistogram(registry, 'http_request_duration_seconds', {
     help: 'HTTP requests of the index service by method, route pattern and status code',
     labelNames: ['method', 'route', 'status_code'],
@@ -47,6 +49,25 @@ export function registerHttpMetrics(app: FastifyInstance, { registry, index }: H
       this.set(index().persons().length);
     },
   });
+
+  if (images) {
+    new Gauge({
+      name: replacingMetric(registry, `${METRIC_PREFIX}http_images_analysing`),
+      help: 'Images of /v1/identify and /v1/verify being analysed (at most FACEPIPE_HTTP_MAX_IMAGES)',
+      registers: [registry],
+      collect() {
+        this.set(images().analysing);
+      },
+    });
+    new Gauge({
+      name: replacingMetric(registry, `${METRIC_PREFIX}http_images_waiting`),
+      help: 'Requests waiting for an image slot (at most FACEPIPE_HTTP_MAX_QUEUED_IMAGES)',
+      registers: [registry],
+      collect() {
+        this.set(images().waiting);
+      },
+    });
+  }
 
   app.addHook('onResponse', async (request, reply) => {
     // Unmatched URLs share one label: a scanner must not create a series per path it tries.

@@ -12,12 +12,12 @@ import { registerRequestLog } from './request-log.js';
  */
 export function registerServerOps(
   app: FastifyInstance,
-  options: { registry?: Registry; index: () => FaceIndex },
+  options: { registry?: Registry; index: () => FaceIndex; images?: () => { analysing: number; waiting: number } },
 ): Registry {
   // Its own registry unless given one: index-service-runtime passes the process's.
   const registry = options.registry ?? new Registry();
   registerOpenApi(app);
-  registerHttpMetrics(app, { registry, index: options.index });
+  registerHttpMetrics(app, { registry, index: options.index, images: options.images });
   registerRequestLog(app);
   return registry;
 }
