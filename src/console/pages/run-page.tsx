@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { enc, useApi } from '../api.js';
 import type { RunFilter, RunPage as RunAnswer, RunSnapshot } from '../api-types.js';
+import { CandidateList } from '../candidate-list.js';
 import { FaceOverlay } from '../face-overlay.js';
 import { formatDistance, formatTime } from '../format.js';
 import { href, type Route } from '../router.js';
@@ -107,13 +108,7 @@ function SnapshotCard(props: { run: string; snapshot: RunSnapshot }) {
               score {formatDistance(face.decision.score)} vs threshold {face.decision.threshold.toFixed(3)}
             </span>
           ) : null}
-          <ol>
-            {face.matches.map((m) => (
-              <li key={m.personId}>
-                <a href={href(['person', m.personId])}>{m.personId}</a> {formatDistance(m.distance)}
-              </li>
-            ))}
-          </ol>
+          <CandidateList matches={face.matches} />
         </div>
       ) : null}
     </figure>

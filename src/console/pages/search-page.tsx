@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { apiJson } from '../api.js';
 import type { IdentifyAnswer } from '../api-types.js';
+import { CandidateList } from '../candidate-list.js';
 import { FaceOverlay } from '../face-overlay.js';
 import { formatDistance } from '../format.js';
-import { href } from '../router.js';
 import { StatusLine } from '../status-line.js';
 
 /** Drop a photo: every face boxed, with its candidates and the decision (POST /v1/identify). */
@@ -85,13 +85,7 @@ export function SearchPage() {
                 <span class="muted">
                   (score {formatDistance(face.decision.score)} vs {face.decision.threshold.toFixed(3)})
                 </span>
-                <ol>
-                  {face.matches.map((m) => (
-                    <li key={m.personId}>
-                      <a href={href(['person', m.personId])}>{m.personId}</a> {formatDistance(m.distance)}
-                    </li>
-                  ))}
-                </ol>
+                <CandidateList matches={face.matches} />
               </li>
             ))}
           </ol>
