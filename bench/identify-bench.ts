@@ -6,6 +6,7 @@
  *   npm run bench:identify -- --out reports/night --seed 1
  *   npm run bench:identify -- --parts engine --snapshots 100   # a smaller night (default 300 snapshots)
  *   npm run bench:identify -- --parts engine --profile          # and where a snapshot's time goes
+ *   npm run bench:identify -- --parts engine --backends wasm,onnx # each backend on the same night
  *
  * Builds (or reuses) the synthetic night under reports/night (bench/night/build-night.ts: ~300
  * snapshots of 1280x720 with ~710 faces, a gallery of 1,768 persons from one photo each, ~40% of
@@ -19,6 +20,12 @@
  *      runIdentify(night) and read the result files back.
  * Prints snapshots/s of both, the ratio pipeline / engine, detection recall, TPIR and FPIR of both,
  * and as the last line one JSON object with those figures.
+ *
+ * With --backends (default: the configured one, FACEPIPE_BACKEND) the parts run once per backend, one
+ * after the other on the same night files. Each backend enrolls the gallery with its own engine: the
+ * backends' embeddings differ slightly, and a probe must meet a gallery of its own embeddings. With
+ * more than one backend the scores file gets the backend's name before its extension, and the JSON
+ * line lists each backend's figures and each one's engine snapshots/s over the first's.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -33,6 +40,7 @@ import { loadEngineConfig } from '../src/config/engine-config.js';
 import { loadQualityGates } from '../src/config/identification-config.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
 import { FACE_MODEL } from '../src/engine/face-model.js';
+import { BACKEND_NAMES } from '../src/engine/tf-backend.js';
 import { FaceIndex } from '../src/index/face-index.js';
 import { identifyFace, type DecisionRule } from '../src/identification/identification-rule.js';
 import type { ResultJson } from '../src/results/result-types.js';
@@ -66,6 +74,7 @@ const options = optionsOrExit('bench:identify', () =>
       scores: { type: 'string', default: 'reports/night-scores.jsonl' },
       snapshots: { type: 'string', default: String(DEFAULT_NIGHT_PARAMS.snapshots) },
       profile: { type: 'boolean', default: false },
+      backends: { type: 'string', default: '' },
     },
     z.object({
       out: z.string().min(1),
@@ -77,6 +86,10 @@ const options = optionsOrExit('bench:identify', () =>
       scores: z.string().min(1),
       snapshots: integer(),
       profile: z.boolean(),
+      backends: z
+        .string()
+        .transform((s) => (s.trim() === '' ? [] : s.split(',').map((b) => b.trim())))
+        .pipe(z.array(z.enum(BACKEND_NAMES))),
     }),
   ),
 );
@@ -158,7 +171,7 @@ interface PartResult {
 }
 
 // --- a. the engine alone ------------------------------------------------------------------------
-async function engineAlone(engine: FaceEngine): Promise<PartResult> {
+async function engineAlone(engine: FaceEngine, scoresFile: string): Promise<PartResult> {
   const files = await galleryFiles();
   const index = new FaceIndex({ dim: FACE_MODEL.embeddingSize, initialCapacity: files.length });
   let enrollFailed = 0;
@@ -247,10 +260,10 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
     });
   }
   const writeStarted = performance.now();
-  await mkdir(path.dirname(path.resolve(options.scores)), { recursive: true });
-  await writeFile(options.scores, `${scored.map((s) => JSON.stringify(s)).join('\n')}\n`);
+  await mkdir(path.dirname(path.resolve(scoresFile)), { recursive: true });
+  await writeFile(scoresFile, `${scored.map((s) => JSON.stringify(s)).join('\n')}\n`);
   profile?.addStage('write', performance.now() - writeStarted);
-  console.log(`engine: wrote ${scored.length} scored faces to ${options.scores}`);
+  console.log(`engine: wrote ${scored.length} scored faces to ${scoresFile}`);
 
   const sweep = sweepRule(scored, metrics, MARGIN_WEIGHTS, FPIR_TARGETS);
   console.log(
@@ -325,26 +338,51 @@ async function pipeline(engine: FaceEngine): Promise<PartResult> {
   }
 }
 
-const engine = await FaceEngine.start(engineOptions);
-console.log(
-  `engine: ${engine.backend}, ${engineOptions.threads} threads, ${concurrency} snapshots at once; rule ${JSON.stringify(FACE_MODEL.identification)}; gates ${JSON.stringify(RULE.gates)}`,
-);
-let a: PartResult | undefined;
-let b: PartResult | undefined;
-try {
-  if (parts.has('engine')) {
-    a = await engineAlone(engine);
-    console.log(`engine alone: ${a.snapshotsPerSecond.toFixed(3)} snapshots/s (${a.seconds.toFixed(1)} s)`);
-    printMetrics('engine alone', a.metrics);
-    if (a.profile) console.log(a.profile.table(`engine alone (${engine.backend})`));
+const backends = options.backends.length > 0 ? options.backends : [engineOptions.backend];
+/** One file per backend when several run, so that one does not overwrite the other's. */
+const scoresFileOf = (backend: string | undefined) => {
+  if (backends.length < 2 || backend === undefined) return options.scores;
+  const ext = path.extname(options.scores);
+  return `${options.scores.slice(0, options.scores.length - ext.length)}-${backend}${ext}`;
+};
+
+interface BackendRun {
+  /** As asked (--backends), and as the engine reports it. */
+  asked: string;
+  backend: string;
+  engine?: PartResult;
+  pipeline?: PartResult;
+}
+
+const runs: BackendRun[] = [];
+for (const asked of backends) {
+  const engine = await FaceEngine.start({ ...engineOptions, ...(asked === undefined ? {} : { backend: asked }) });
+  console.log(
+    `engine: ${engine.backend}, ${engineOptions.threads} threads, ${concurrency} snapshots at once; rule ${JSON.stringify(FACE_MODEL.identification)}; gates ${JSON.stringify(RULE.gates)}`,
+  );
+  const run: BackendRun = { asked: asked ?? 'default', backend: engine.backend };
+  runs.push(run);
+  try {
+    if (parts.has('engine')) {
+      const a = await engineAlone(engine, scoresFileOf(asked));
+      run.engine = a;
+      console.log(
+        `engine alone (${engine.backend}): ${a.snapshotsPerSecond.toFixed(3)} snapshots/s (${a.seconds.toFixed(1)} s)`,
+      );
+      printMetrics(`engine alone (${run.asked})`, a.metrics);
+      if (a.profile) console.log(a.profile.table(`engine alone (${engine.backend})`));
+    }
+    if (parts.has('pipeline')) {
+      const b = await pipeline(engine);
+      run.pipeline = b;
+      console.log(
+        `pipeline (${engine.backend}): ${b.snapshotsPerSecond.toFixed(3)} snapshots/s (${b.seconds.toFixed(1)} s)`,
+      );
+      printMetrics(`pipeline (${run.asked})`, b.metrics);
+    }
+  } finally {
+    await engine.close();
   }
-  if (parts.has('pipeline')) {
-    b = await pipeline(engine);
-    console.log(`pipeline: ${b.snapshotsPerSecond.toFixed(3)} snapshots/s (${b.seconds.toFixed(1)} s)`);
-    printMetrics('pipeline', b.metrics);
-  }
-} finally {
-  await engine.close();
 }
 
 const figures = (r: PartResult | undefined) =>
@@ -365,17 +403,50 @@ const figures = (r: PartResult | undefined) =>
         duplicateBoxesNamed: r.metrics.duplicateBoxesNamed,
         falseAlarmsByPerson: r.metrics.falseAlarmsByPerson.slice(0, FALSE_ALARM_TOP),
       };
-const ratio = a && b ? b.snapshotsPerSecond / a.snapshotsPerSecond : null;
-if (ratio !== null) console.log(`ratio (pipeline / engine): ${ratio.toFixed(3)}`);
+const ratioOf = (run: BackendRun) =>
+  run.engine && run.pipeline ? run.pipeline.snapshotsPerSecond / run.engine.snapshotsPerSecond : null;
+for (const run of runs) {
+  const ratio = ratioOf(run);
+  if (ratio !== null) console.log(`ratio (pipeline / engine, ${run.asked}): ${ratio.toFixed(3)}`);
+}
+// Each backend's rate over the first's, engine alone (the part that compares runtimes).
+const first = runs[0];
+const speedups =
+  runs.length > 1 && first.engine
+    ? runs.slice(1).map((run) => ({
+        backend: run.asked,
+        over: first.asked,
+        engineRatio: run.engine ? round(run.engine.snapshotsPerSecond / first.engine!.snapshotsPerSecond, 3) : null,
+      }))
+    : [];
+for (const s of speedups)
+  console.log(
+    `ratio (engine alone, ${s.backend} / ${s.over}): ${s.engineRatio === null ? 'n/a' : s.engineRatio.toFixed(3)}`,
+  );
+// The top-level fields are the last backend's (as before --backends); `backends` has each one's.
+const last = runs[runs.length - 1];
+const lastRatio = ratioOf(last);
 console.log(
   JSON.stringify({
     snapshots: truth.snapshots.length,
     faces: truthFaceCount,
-    backend: engine.backend,
+    backend: last.backend,
     rule: FACE_MODEL.identification,
     gates: RULE.gates,
-    engine: figures(a),
-    pipeline: figures(b),
-    ratio: ratio === null ? null : round(ratio, 3),
+    engine: figures(last.engine),
+    pipeline: figures(last.pipeline),
+    ratio: lastRatio === null ? null : round(lastRatio, 3),
+    ...(runs.length > 1
+      ? {
+          backends: runs.map((run) => ({
+            asked: run.asked,
+            backend: run.backend,
+            engine: figures(run.engine),
+            pipeline: figures(run.pipeline),
+            ratio: ratioOf(run) === null ? null : round(ratioOf(run)!, 3),
+          })),
+          speedups,
+        }
+      : {}),
   }),
 );
