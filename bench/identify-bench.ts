@@ -7,6 +7,7 @@
  *   npm run bench:identify -- --parts engine --snapshots 100   # a smaller night (default 300 snapshots)
  *   npm run bench:identify -- --parts engine --profile          # and where a snapshot's time goes
  *   npm run bench:identify -- --parts engine --backends wasm,onnx # each backend on the same night
+ *   npm run bench:identify -- --parts engine --backends wasm,onnx --gallery-backend onnx  # one gallery for both
  *
  * Builds (or reuses) the synthetic night under reports/night (bench/night/build-night.ts: ~300
  * snapshots of 1280x720 with ~710 faces, a gallery of 1,768 persons from one photo each, ~40% of
@@ -25,7 +26,9 @@
  * after the other on the same night files. Each backend enrolls the gallery with its own engine: the
  * backends' embeddings differ slightly, and a probe must meet a gallery of its own embeddings. With
  * more than one backend the scores file gets the backend's name before its extension, and the JSON
- * line lists each backend's figures and each one's engine snapshots/s over the first's.
+ * line lists each backend's figures and each one's engine snapshots/s over the first's, and how many
+ * faces found by both were named differently. --gallery-backend enrolls the gallery once, with that
+ * backend, for all of them (the engine-alone timing never includes enrollment either way).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -75,6 +78,7 @@ const options = optionsOrExit('bench:identify', () =>
       snapshots: { type: 'string', default: String(DEFAULT_NIGHT_PARAMS.snapshots) },
       profile: { type: 'boolean', default: false },
       backends: { type: 'string', default: '' },
+      'gallery-backend': { type: 'string', default: '' },
     },
     z.object({
       out: z.string().min(1),
@@ -90,6 +94,7 @@ const options = optionsOrExit('bench:identify', () =>
         .string()
         .transform((s) => (s.trim() === '' ? [] : s.split(',').map((b) => b.trim())))
         .pipe(z.array(z.enum(BACKEND_NAMES))),
+      'gallery-backend': z.union([z.literal(''), z.enum(BACKEND_NAMES)]),
     }),
   ),
 );
@@ -168,14 +173,17 @@ interface PartResult {
   metrics: NightMetrics;
   /** With --profile: the engine's stage timings of the snapshots, and the bench's search and write. */
   profile?: StageProfile;
+  /** Engine alone: each snapshot's boxes and the person named for each. */
+  detected?: Map<string, DetectedSnapshot>;
 }
 
 // --- a. the engine alone ------------------------------------------------------------------------
-async function engineAlone(engine: FaceEngine, scoresFile: string): Promise<PartResult> {
+/** The gallery enrolled by `engine` into an in-memory index (one photo per person). */
+async function enrollGallery(engine: FaceEngine): Promise<FaceIndex> {
   const files = await galleryFiles();
   const index = new FaceIndex({ dim: FACE_MODEL.embeddingSize, initialCapacity: files.length });
   let enrollFailed = 0;
-  let started = performance.now();
+  const started = performance.now();
   await forEachConcurrent(files, concurrency, async ({ personId, file }) => {
     try {
       const { faces } = await engine.analyze(file, { largestOnly: true });
@@ -186,8 +194,14 @@ async function engineAlone(engine: FaceEngine, scoresFile: string): Promise<Part
     }
   });
   console.log(
-    `engine: enrolled ${index.size} of ${files.length} gallery photos (${enrollFailed} without a face) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `engine (${engine.backend}): enrolled ${index.size} of ${files.length} gallery photos (${enrollFailed} without a face) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
+  return index;
+}
+
+/** The night through the engine alone, searched in `gallery` (else in a gallery this engine enrolls). */
+async function engineAlone(engine: FaceEngine, scoresFile: string, gallery?: FaceIndex): Promise<PartResult> {
+  const index = gallery ?? (await enrollGallery(engine));
 
   // Warm-up on a few snapshots (SSD's kernels at 1280x720 compile on first use); not timed.
   await Promise.all(
@@ -198,7 +212,7 @@ async function engineAlone(engine: FaceEngine, scoresFile: string): Promise<Part
   const matchesOf = new Map<string, Array<Array<{ personId: string; distance: number }>>>();
   const profile = options.profile ? new StageProfile() : undefined;
   const qualityOf = new Map<string, Array<Pick<ScoredFace, 'detectorScore' | 'quality'>>>();
-  started = performance.now();
+  const started = performance.now();
   await forEachConcurrent(snapshotKeys, concurrency, async (key) => {
     try {
       const { faces, timings } = await engine.analyze(path.join(nightDir, key));
@@ -279,7 +293,7 @@ async function engineAlone(engine: FaceEngine, scoresFile: string): Promise<Part
     });
     console.log(`  ${String(w).padEnd(6)}${cells.join('')}`);
   }
-  return { seconds, snapshotsPerSecond: snapshotKeys.length / seconds, metrics, profile };
+  return { seconds, snapshotsPerSecond: snapshotKeys.length / seconds, metrics, profile, detected };
 }
 
 // --- b. the pipeline ----------------------------------------------------------------------------
@@ -354,6 +368,19 @@ interface BackendRun {
   pipeline?: PartResult;
 }
 
+// --gallery-backend: the gallery enrolled once, by that backend, and every backend's probes searched
+// in it (saves enrolling 1,768 photos per backend on a busy machine; the decisions then differ only
+// through the probes' embeddings, and the comparison below counts how often they do).
+let sharedGallery: FaceIndex | undefined;
+if (options['gallery-backend'] !== '') {
+  const engine = await FaceEngine.start({ ...engineOptions, backend: options['gallery-backend'] });
+  try {
+    sharedGallery = await enrollGallery(engine);
+  } finally {
+    await engine.close();
+  }
+}
+
 const runs: BackendRun[] = [];
 for (const asked of backends) {
   const engine = await FaceEngine.start({ ...engineOptions, ...(asked === undefined ? {} : { backend: asked }) });
@@ -364,7 +391,7 @@ for (const asked of backends) {
   runs.push(run);
   try {
     if (parts.has('engine')) {
-      const a = await engineAlone(engine, scoresFileOf(asked));
+      const a = await engineAlone(engine, scoresFileOf(asked), sharedGallery);
       run.engine = a;
       console.log(
         `engine alone (${engine.backend}): ${a.snapshotsPerSecond.toFixed(3)} snapshots/s (${a.seconds.toFixed(1)} s)`,
@@ -423,6 +450,40 @@ for (const s of speedups)
   console.log(
     `ratio (engine alone, ${s.backend} / ${s.over}): ${s.engineRatio === null ? 'n/a' : s.engineRatio.toFixed(3)}`,
   );
+
+/** Faces both backends found (boxes paired by IoU), and how many of them each named differently. */
+function agreement(a: Map<string, DetectedSnapshot>, b: Map<string, DetectedSnapshot>) {
+  let paired = 0;
+  let sameName = 0;
+  for (const [key, first] of a) {
+    const other = b.get(key);
+    if (!other) continue;
+    const pairOf = pairDetections(
+      first.faces.map((f) => f.box),
+      other.faces.map((f) => f.box),
+    );
+    pairOf.forEach((i, d) => {
+      if (i === -1) return;
+      paired++;
+      if (first.faces[i].personId === other.faces[d].personId) sameName++;
+    });
+  }
+  return { paired, sameName, differentName: paired - sameName };
+}
+const agreements =
+  runs.length > 1 && first.engine?.detected
+    ? runs
+        .slice(1)
+        .flatMap((run) =>
+          run.engine?.detected
+            ? [{ backend: run.asked, with: first.asked, ...agreement(first.engine!.detected!, run.engine.detected) }]
+            : [],
+        )
+    : [];
+for (const g of agreements)
+  console.log(
+    `decisions (engine alone, ${g.backend} vs ${g.with}): of ${g.paired} faces both found, ${g.sameName} named alike (the same person or nobody), ${g.differentName} differently`,
+  );
 // The top-level fields are the last backend's (as before --backends); `backends` has each one's.
 const last = runs[runs.length - 1];
 const lastRatio = ratioOf(last);
@@ -446,6 +507,9 @@ console.log(
             ratio: ratioOf(run) === null ? null : round(ratioOf(run)!, 3),
           })),
           speedups,
+          agreements,
+          gallery:
+            options['gallery-backend'] === '' ? 'each backend its own' : `enrolled by ${options['gallery-backend']}`,
         }
       : {}),
   }),
