@@ -6,6 +6,8 @@
  *   npm run bench:identify -- --out reports/night --seed 1
  *   npm run bench:identify -- --parts engine --snapshots 100   # a smaller night (default 300 snapshots)
  *   npm run bench:identify -- --parts engine --profile          # and where a snapshot's time goes
+ *   npm run bench:identify -- --parts engine --backends wasm,onnx # each backend on the same night
+ *   npm run bench:identify -- --parts engine --backends wasm,onnx --gallery-backend onnx  # one gallery for both
  *   npm run bench:identify -- --parts engine --embeddings reports/night-embeddings.json
  *                                   # also the gallery's and every scored face's embedding, so that
  *                                   # cohort normalisation (hubs) can be recomputed offline
@@ -22,6 +24,14 @@
  *      runIdentify(night) and read the result files back.
  * Prints snapshots/s of both, the ratio pipeline / engine, detection recall, TPIR and FPIR of both,
  * and as the last line one JSON object with those figures.
+ *
+ * With --backends (default: the configured one, FACEPIPE_BACKEND) the parts run once per backend, one
+ * after the other on the same night files. Each backend enrolls the gallery with its own engine: the
+ * backends' embeddings differ slightly, and a probe must meet a gallery of its own embeddings. With
+ * more than one backend the scores file gets the backend's name before its extension, and the JSON
+ * line lists each backend's figures and each one's engine snapshots/s over the first's, and how many
+ * faces found by both were named differently. --gallery-backend enrolls the gallery once, with that
+ * backend, for all of them (the engine-alone timing never includes enrollment either way).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -36,6 +46,7 @@ import { loadEngineConfig } from '../src/config/engine-config.js';
 import { loadQualityGates } from '../src/config/identification-config.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
 import { FACE_MODEL } from '../src/engine/face-model.js';
+import { BACKEND_NAMES } from '../src/engine/tf-backend.js';
 import { FaceIndex } from '../src/index/face-index.js';
 import { identifyFace, type DecisionRule } from '../src/identification/identification-rule.js';
 import type { ResultJson } from '../src/results/result-types.js';
@@ -69,6 +80,8 @@ const options = optionsOrExit('bench:identify', () =>
       scores: { type: 'string', default: 'reports/night-scores.jsonl' },
       snapshots: { type: 'string', default: String(DEFAULT_NIGHT_PARAMS.snapshots) },
       profile: { type: 'boolean', default: false },
+      backends: { type: 'string', default: '' },
+      'gallery-backend': { type: 'string', default: '' },
       embeddings: { type: 'string', default: '' },
     },
     z.object({
@@ -81,6 +94,11 @@ const options = optionsOrExit('bench:identify', () =>
       scores: z.string().min(1),
       snapshots: integer(),
       profile: z.boolean(),
+      backends: z
+        .string()
+        .transform((s) => (s.trim() === '' ? [] : s.split(',').map((b) => b.trim())))
+        .pipe(z.array(z.enum(BACKEND_NAMES))),
+      'gallery-backend': z.union([z.literal(''), z.enum(BACKEND_NAMES)]),
       embeddings: z.string(),
     }),
   ),
@@ -160,32 +178,41 @@ interface PartResult {
   metrics: NightMetrics;
   /** With --profile: the engine's stage timings of the snapshots, and the bench's search and write. */
   profile?: StageProfile;
+  /** Engine alone: each snapshot's boxes and the person named for each. */
+  detected?: Map<string, DetectedSnapshot>;
 }
 
 // --- a. the engine alone ------------------------------------------------------------------------
-async function engineAlone(engine: FaceEngine): Promise<PartResult> {
+/** The gallery enrolled by `engine` into an in-memory index (one photo per person). */
+async function enrollGallery(engine: FaceEngine): Promise<FaceIndex> {
   const files = await galleryFiles();
   const index = new FaceIndex({ dim: FACE_MODEL.embeddingSize, initialCapacity: files.length });
-  const galleryEmbeddings: Array<{ personId: string; embedding: number[] }> = [];
-  const faceEmbeddings = new Map<string, number[][]>();
-  const rounded = (e: ArrayLike<number>) => Array.from(e, (v) => round(v, 5));
   let enrollFailed = 0;
-  let started = performance.now();
+  const started = performance.now();
   await forEachConcurrent(files, concurrency, async ({ personId, file }) => {
     try {
       const { faces } = await engine.analyze(file, { largestOnly: true });
       if (faces.length === 0) enrollFailed++;
-      else {
-        index.add([{ faceId: path.relative(galleryDir, file), personId, embedding: faces[0].embedding }]);
-        if (options.embeddings) galleryEmbeddings.push({ personId, embedding: rounded(faces[0].embedding) });
-      }
+      else index.add([{ faceId: path.relative(galleryDir, file), personId, embedding: faces[0].embedding }]);
     } catch {
       enrollFailed++;
     }
   });
   console.log(
-    `engine: enrolled ${index.size} of ${files.length} gallery photos (${enrollFailed} without a face) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `engine (${engine.backend}): enrolled ${index.size} of ${files.length} gallery photos (${enrollFailed} without a face) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
+  return index;
+}
+
+/** The night through the engine alone, searched in `gallery` (else in a gallery this engine enrolls). */
+async function engineAlone(
+  engine: FaceEngine,
+  { scoresFile, embeddingsFile }: { scoresFile: string; embeddingsFile: string },
+  gallery?: FaceIndex,
+): Promise<PartResult> {
+  const index = gallery ?? (await enrollGallery(engine));
+  const rounded = (e: ArrayLike<number>) => Array.from(e, (v) => round(v, 5));
+  const faceEmbeddings = new Map<string, number[][]>();
 
   // Warm-up on a few snapshots (SSD's kernels at 1280x720 compile on first use); not timed.
   await Promise.all(
@@ -196,7 +223,7 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
   const matchesOf = new Map<string, Array<Array<{ personId: string; distance: number }>>>();
   const profile = options.profile ? new StageProfile() : undefined;
   const qualityOf = new Map<string, Array<Pick<ScoredFace, 'detectorScore' | 'quality'>>>();
-  started = performance.now();
+  const started = performance.now();
   await forEachConcurrent(snapshotKeys, concurrency, async (key) => {
     try {
       const { faces, timings } = await engine.analyze(path.join(nightDir, key));
@@ -220,7 +247,7 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
         key,
         faces.map((f) => ({ detectorScore: round(f.score), quality: f.quality })),
       );
-      if (options.embeddings)
+      if (embeddingsFile)
         faceEmbeddings.set(
           key,
           faces.map((f) => rounded(f.embedding)),
@@ -261,20 +288,23 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
         matches: matchesOf.get(snapshot.key)![d],
         ...qualityOf.get(snapshot.key)![d],
       });
-      if (options.embeddings) scoredEmbeddings.push(faceEmbeddings.get(snapshot.key)![d]);
+      if (embeddingsFile) scoredEmbeddings.push(faceEmbeddings.get(snapshot.key)![d]);
     });
   }
   const writeStarted = performance.now();
-  await mkdir(path.dirname(path.resolve(options.scores)), { recursive: true });
-  await writeFile(options.scores, `${scored.map((s) => JSON.stringify(s)).join('\n')}\n`);
+  await mkdir(path.dirname(path.resolve(scoresFile)), { recursive: true });
+  await writeFile(scoresFile, `${scored.map((s) => JSON.stringify(s)).join('\n')}\n`);
   profile?.addStage('write', performance.now() - writeStarted);
-  console.log(`engine: wrote ${scored.length} scored faces to ${options.scores}`);
-  if (options.embeddings) {
-    // faces[i] is the embedding of the scores file's line i.
-    galleryEmbeddings.sort((a, b) => a.personId.localeCompare(b.personId));
-    await writeFile(options.embeddings, JSON.stringify({ gallery: galleryEmbeddings, faces: scoredEmbeddings }));
+  console.log(`engine: wrote ${scored.length} scored faces to ${scoresFile}`);
+  if (embeddingsFile) {
+    // faces[i] is the embedding of the scores file's line i; the gallery is one face per person.
+    const galleryEmbeddings = index
+      .persons()
+      .map(({ personId }) => ({ personId, embedding: rounded(index.embedding(index.personFaces(personId)[0])!) }))
+      .sort((a, b) => a.personId.localeCompare(b.personId));
+    await writeFile(embeddingsFile, JSON.stringify({ gallery: galleryEmbeddings, faces: scoredEmbeddings }));
     console.log(
-      `engine: wrote ${galleryEmbeddings.length} gallery and ${scoredEmbeddings.length} face embeddings to ${options.embeddings}`,
+      `engine: wrote ${galleryEmbeddings.length} gallery and ${scoredEmbeddings.length} face embeddings to ${embeddingsFile}`,
     );
   }
 
@@ -292,7 +322,7 @@ async function engineAlone(engine: FaceEngine): Promise<PartResult> {
     });
     console.log(`  ${String(w).padEnd(6)}${cells.join('')}`);
   }
-  return { seconds, snapshotsPerSecond: snapshotKeys.length / seconds, metrics, profile };
+  return { seconds, snapshotsPerSecond: snapshotKeys.length / seconds, metrics, profile, detected };
 }
 
 // --- b. the pipeline ----------------------------------------------------------------------------
@@ -351,26 +381,68 @@ async function pipeline(engine: FaceEngine): Promise<PartResult> {
   }
 }
 
-const engine = await FaceEngine.start(engineOptions);
-console.log(
-  `engine: ${engine.backend}, ${engineOptions.threads} threads, ${concurrency} snapshots at once; rule ${JSON.stringify(FACE_MODEL.identification)}; gates ${JSON.stringify(RULE.gates)}`,
-);
-let a: PartResult | undefined;
-let b: PartResult | undefined;
-try {
-  if (parts.has('engine')) {
-    a = await engineAlone(engine);
-    console.log(`engine alone: ${a.snapshotsPerSecond.toFixed(3)} snapshots/s (${a.seconds.toFixed(1)} s)`);
-    printMetrics('engine alone', a.metrics);
-    if (a.profile) console.log(a.profile.table(`engine alone (${engine.backend})`));
+const backends = options.backends.length > 0 ? options.backends : [engineOptions.backend];
+/** One file per backend when several run, so that one does not overwrite the other's. */
+const perBackend = (file: string, backend: string | undefined) => {
+  if (file === '' || backends.length < 2 || backend === undefined) return file;
+  const ext = path.extname(file);
+  return `${file.slice(0, file.length - ext.length)}-${backend}${ext}`;
+};
+
+interface BackendRun {
+  /** As asked (--backends), and as the engine reports it. */
+  asked: string;
+  backend: string;
+  engine?: PartResult;
+  pipeline?: PartResult;
+}
+
+// --gallery-backend: the gallery enrolled once, by that backend, and every backend's probes searched
+// in it (saves enrolling 1,768 photos per backend on a busy machine; the decisions then differ only
+// through the probes' embeddings, and the comparison below counts how often they do).
+let sharedGallery: FaceIndex | undefined;
+if (options['gallery-backend'] !== '') {
+  const engine = await FaceEngine.start({ ...engineOptions, backend: options['gallery-backend'] });
+  try {
+    sharedGallery = await enrollGallery(engine);
+  } finally {
+    await engine.close();
   }
-  if (parts.has('pipeline')) {
-    b = await pipeline(engine);
-    console.log(`pipeline: ${b.snapshotsPerSecond.toFixed(3)} snapshots/s (${b.seconds.toFixed(1)} s)`);
-    printMetrics('pipeline', b.metrics);
+}
+
+const runs: BackendRun[] = [];
+for (const asked of backends) {
+  const engine = await FaceEngine.start({ ...engineOptions, ...(asked === undefined ? {} : { backend: asked }) });
+  console.log(
+    `engine: ${engine.backend}, ${engineOptions.threads} threads, ${concurrency} snapshots at once; rule ${JSON.stringify(FACE_MODEL.identification)}; gates ${JSON.stringify(RULE.gates)}`,
+  );
+  const run: BackendRun = { asked: asked ?? 'default', backend: engine.backend };
+  runs.push(run);
+  try {
+    if (parts.has('engine')) {
+      const a = await engineAlone(
+        engine,
+        { scoresFile: perBackend(options.scores, asked), embeddingsFile: perBackend(options.embeddings, asked) },
+        sharedGallery,
+      );
+      run.engine = a;
+      console.log(
+        `engine alone (${engine.backend}): ${a.snapshotsPerSecond.toFixed(3)} snapshots/s (${a.seconds.toFixed(1)} s)`,
+      );
+      printMetrics(`engine alone (${run.asked})`, a.metrics);
+      if (a.profile) console.log(a.profile.table(`engine alone (${engine.backend})`));
+    }
+    if (parts.has('pipeline')) {
+      const b = await pipeline(engine);
+      run.pipeline = b;
+      console.log(
+        `pipeline (${engine.backend}): ${b.snapshotsPerSecond.toFixed(3)} snapshots/s (${b.seconds.toFixed(1)} s)`,
+      );
+      printMetrics(`pipeline (${run.asked})`, b.metrics);
+    }
+  } finally {
+    await engine.close();
   }
-} finally {
-  await engine.close();
 }
 
 const figures = (r: PartResult | undefined) =>
@@ -391,17 +463,87 @@ const figures = (r: PartResult | undefined) =>
         duplicateBoxesNamed: r.metrics.duplicateBoxesNamed,
         falseAlarmsByPerson: r.metrics.falseAlarmsByPerson.slice(0, FALSE_ALARM_TOP),
       };
-const ratio = a && b ? b.snapshotsPerSecond / a.snapshotsPerSecond : null;
-if (ratio !== null) console.log(`ratio (pipeline / engine): ${ratio.toFixed(3)}`);
+const ratioOf = (run: BackendRun) =>
+  run.engine && run.pipeline ? run.pipeline.snapshotsPerSecond / run.engine.snapshotsPerSecond : null;
+for (const run of runs) {
+  const ratio = ratioOf(run);
+  if (ratio !== null) console.log(`ratio (pipeline / engine, ${run.asked}): ${ratio.toFixed(3)}`);
+}
+// Each backend's rate over the first's, engine alone (the part that compares runtimes).
+const first = runs[0];
+const speedups =
+  runs.length > 1 && first.engine
+    ? runs.slice(1).map((run) => ({
+        backend: run.asked,
+        over: first.asked,
+        engineRatio: run.engine ? round(run.engine.snapshotsPerSecond / first.engine!.snapshotsPerSecond, 3) : null,
+      }))
+    : [];
+for (const s of speedups)
+  console.log(
+    `ratio (engine alone, ${s.backend} / ${s.over}): ${s.engineRatio === null ? 'n/a' : s.engineRatio.toFixed(3)}`,
+  );
+
+/** Faces both backends found (boxes paired by IoU), and how many of them each named differently. */
+function agreement(a: Map<string, DetectedSnapshot>, b: Map<string, DetectedSnapshot>) {
+  let paired = 0;
+  let sameName = 0;
+  for (const [key, first] of a) {
+    const other = b.get(key);
+    if (!other) continue;
+    const pairOf = pairDetections(
+      first.faces.map((f) => f.box),
+      other.faces.map((f) => f.box),
+    );
+    pairOf.forEach((i, d) => {
+      if (i === -1) return;
+      paired++;
+      if (first.faces[i].personId === other.faces[d].personId) sameName++;
+    });
+  }
+  return { paired, sameName, differentName: paired - sameName };
+}
+const agreements =
+  runs.length > 1 && first.engine?.detected
+    ? runs
+        .slice(1)
+        .flatMap((run) =>
+          run.engine?.detected
+            ? [{ backend: run.asked, with: first.asked, ...agreement(first.engine!.detected!, run.engine.detected) }]
+            : [],
+        )
+    : [];
+for (const g of agreements)
+  console.log(
+    `decisions (engine alone, ${g.backend} vs ${g.with}): of ${g.paired} faces both found, ${g.sameName} named alike (the same person or nobody), ${g.differentName} differently`,
+  );
+// The top-level fields are the last backend's (as before --backends); `backends` has each one's.
+const last = runs[runs.length - 1];
+const lastRatio = ratioOf(last);
 console.log(
   JSON.stringify({
     snapshots: truth.snapshots.length,
     faces: truthFaceCount,
-    backend: engine.backend,
+    backend: last.backend,
     rule: FACE_MODEL.identification,
     gates: RULE.gates,
-    engine: figures(a),
-    pipeline: figures(b),
-    ratio: ratio === null ? null : round(ratio, 3),
+    engine: figures(last.engine),
+    pipeline: figures(last.pipeline),
+    ratio: lastRatio === null ? null : round(lastRatio, 3),
+    ...(runs.length > 1
+      ? {
+          backends: runs.map((run) => ({
+            asked: run.asked,
+            backend: run.backend,
+            engine: figures(run.engine),
+            pipeline: figures(run.pipeline),
+            ratio: ratioOf(run) === null ? null : round(ratioOf(run)!, 3),
+          })),
+          speedups,
+          agreements,
+          gallery:
+            options['gallery-backend'] === '' ? 'each backend its own' : `enrolled by ${options['gallery-backend']}`,
+        }
+      : {}),
   }),
 );

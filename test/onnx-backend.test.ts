@@ -1,10 +1,10 @@
 /**
- * The onnx backend end to end: selected by name, SSD on onnxruntime inside the engine's worker
- * threads finding what the wasm backend finds, and the per-stage timings of an image.
+ * The onnx backend end to end: selected by name, SSD and the tiny detector on onnxruntime inside the
+ * engine's worker threads finding what the wasm backend finds, and the per-stage timings of an image.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceEngine } from '../src/engine/face-engine.js';
-import { sample } from './support/sample-faces.js';
+import { faceImage, sample } from './support/sample-faces.js';
 
 let onnx: FaceEngine;
 let wasm: FaceEngine;
@@ -35,6 +35,22 @@ describe('onnx backend', () => {
         for (const k of ['x', 'y', 'width', 'height'] as const)
           expect(Math.abs(face.box[k] - b.faces[i]!.box[k])).toBeLessThan(0.05);
       });
+    }
+  }, 300_000);
+
+  it('finds the face of a portrait (the tiny detector) where the wasm backend finds it', async () => {
+    for (const person of ['A', 'B', 'C', 'D'] as const) {
+      // A margin of half the face keeps each crop under 640 px: the portrait path.
+      const bytes = await (await faceImage(person, 0.5)).jpeg({ quality: 90 }).toBuffer();
+      const input = { bytes, name: `${person}.jpg` };
+      const [a, b, timed] = await Promise.all([onnx.detect(input), wasm.detect(input), onnx.analyze(input)]);
+      expect(a.faces).toHaveLength(1);
+      expect(b.faces).toHaveLength(1);
+      expect(a.faces[0]!.score).toBeCloseTo(b.faces[0]!.score, 4);
+      for (const k of ['x', 'y', 'width', 'height'] as const)
+        expect(Math.abs(a.faces[0]!.box[k] - b.faces[0]!.box[k])).toBeLessThan(0.05);
+      // The portrait went through the tiny detector, not SSD.
+      expect(timed.timings?.['detect.tiny.margin'], person).toBeGreaterThan(0);
     }
   }, 300_000);
 

@@ -26,6 +26,7 @@ import { OnnxDlibResnetEmbedder } from './onnx/onnx-dlib-resnet-embedder.js';
 import { OnnxFaceLandmarks } from './onnx/onnx-face-landmarks.js';
 import { OnnxFaceResEmbedder } from './onnx/onnx-faceres-embedder.js';
 import { OnnxSsdMobilenet } from './onnx/onnx-ssd-mobilenet.js';
+import { OnnxTinyFaceDetector } from './onnx/onnx-tiny-face-detector.js';
 
 /**
  * The norm of FaceRes's descriptor against the ResNet's embedding (norm about 1.4) in the fusion.
@@ -51,9 +52,13 @@ const faceres = async ({ backend }: ComponentContext) =>
 
 registerDetector('face-api', async ({ backend, options }) => {
   const faceapi = await loadFaceApiNets(backend, ['ssdMobilenetv1', 'tinyFaceDetector']);
-  // On onnx, SSD's network (most of a scene's cost) runs on onnxruntime; the tiny detector stays on tfjs.
-  const ssd = backend.onnx ? await OnnxSsdMobilenet.create(backend.onnx, backend.tf, faceapi) : undefined;
-  return new FaceApiDetector(backend.tf, faceapi, options, ssd);
+  // On onnx, both detectors' networks run on onnxruntime; their input and decoding stay face-api's.
+  if (!backend.onnx) return new FaceApiDetector(backend.tf, faceapi, options);
+  const [ssd, tiny] = await Promise.all([
+    OnnxSsdMobilenet.create(backend.onnx, backend.tf, faceapi),
+    OnnxTinyFaceDetector.create(backend.onnx, backend.tf, faceapi),
+  ]);
+  return new FaceApiDetector(backend.tf, faceapi, options, ssd, tiny);
 });
 registerLandmarkModel('face-api-68+dlib-5', async ({ backend }) => {
   if (backend.onnx) {
