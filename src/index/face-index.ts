@@ -39,9 +39,8 @@ export const DEFAULT_EF = 96;
  * fixed ef falls as a graph grows (1,000,000 faces in one graph at ef 96: recall@1 0.939).
  * Each row: [shard size up to, ef]. Measured with bench:index (docs/benchmarks.md, "Index"):
  * 2 shards of 100,000, efConstruction 100: ef 48 recall@1 0.989, ef 64 0.996, ef 96 0.998;
- * 2 shards of 200,000: ef 64 0.984, ef 96 0.994, ef 128 0.996, ef 160 0.998. The row for larger
- * shards (160) follows that trend and the one-graph 1,000,000 figure; it is not yet measured with
- * shards of 500,000 (`npm run bench:index -- --n 1000000` on an idle machine).
+ * 2 shards of 200,000: ef 64 0.984, ef 96 0.994, ef 128 0.996, ef 160 0.998;
+ * 2 shards of 500,000: ef 96 0.968, ef 128 0.980, ef 160 0.994, ef 192 0.996 (p50 2.0 ms at 160).
  */
 export const EF_BY_SHARD_SIZE: ReadonlyArray<readonly [number, number]> = [
   [200_000, DEFAULT_EF],
