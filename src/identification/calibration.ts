@@ -48,9 +48,9 @@ function nameableScore(p: ScoredProbe, maxDistance: number): number {
 }
 
 /**
- * The largest threshold (at most `rule.maxDistance`, beyond which only the distance cap decides, and
- * at least 0) that names at most floor(targetFpir x strangers) of the strangers; with it, the TPIR
- * of the mated probes. `rule` gives the margin weight the scores were computed with and the cap.
+ * A threshold (at most `rule.maxDistance`, beyond which only the distance cap decides, and at least
+ * 0) that names at most floor(targetFpir x strangers) of the strangers, in the middle of the gap
+ * between the last stranger named and the first refused; with it, the TPIR of the mated probes. `rule` gives the margin weight the scores were computed with and the cap.
  */
 export function calibrateThreshold(
   strangers: readonly ScoredProbe[],
@@ -63,9 +63,17 @@ export function calibrateThreshold(
   if (strangers.length === 0) throw new RangeError('calibration needs at least one stranger face');
   const scores = strangers.map((p) => nameableScore(p, rule.maxDistance)).sort((a, b) => a - b);
   const allowed = Math.floor(targetFpir * scores.length + 1e-9);
-  // Named when score <= threshold: stay just under the first stranger that must not be named.
+  // Named when score <= threshold. Between the last stranger it may name and the first it must
+  // refuse, take the middle of the gap: a threshold right under the refused one names any stranger
+  // of the next night that lands a hair lower (calibrated on one bench night and checked on another,
+  // that cost one stranger over 1% in one direction; the middle held both: docs/experiments/
+  // 2026-12-06-calibration-midpoint.md). With no stranger to name (or a tie), just under it.
   const firstRefused = scores[allowed];
-  let threshold = firstRefused === undefined || !Number.isFinite(firstRefused) ? rule.maxDistance : firstRefused - 1e-6;
+  const lastNamed = allowed > 0 ? scores[allowed - 1] : undefined;
+  let threshold: number;
+  if (firstRefused === undefined || !Number.isFinite(firstRefused)) threshold = rule.maxDistance;
+  else if (lastNamed !== undefined && lastNamed < firstRefused) threshold = (lastNamed + firstRefused) / 2;
+  else threshold = firstRefused - 1e-6;
   threshold = Math.max(0, Math.min(rule.maxDistance, threshold));
   const rates = identificationRates(strangers, mated, {
     threshold,
