@@ -8,38 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { FACE_MODEL } from '../src/engine/face-model.js';
 import { entryOffsets, scoreAgainstCohort } from '../src/identification/cohort-normalisation.js';
 import { identifyFace, type DecisionRule, type PersonMatch } from '../src/identification/identification-rule.js';
+import { plantedHub } from './support/planted-hub.js';
 
 const DIM = 128;
 
-/** Park-Miller: the same embeddings on every run. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 48271) % 2147483647;
-    return state / 2147483647;
-  };
-}
-
-function gaussian(next: () => number): number {
-  return Math.sqrt(-2 * Math.log(next() + 1e-12)) * Math.cos(2 * Math.PI * next());
-}
-
-/** A point at about `radius` from `centre` in a random direction. */
-function around(centre: Float32Array, radius: number, next: () => number): Float32Array {
-  const sigma = radius / Math.sqrt(DIM);
-  return centre.map((v) => v + sigma * gaussian(next));
-}
-
-const next = random(22);
-const origin = new Float32Array(DIM);
-const junkCentre = around(origin, 1, next);
-// 60 persons about 1.4 from each other and from the junk (unrelated faces).
-const persons = Array.from({ length: 60 }, (_, i) => ({ personId: `p${i}`, embedding: around(junkCentre, 1.4, next) }));
-const hub = { personId: 'hub', embedding: Float32Array.from(junkCentre) };
+// The gallery of test/support/planted-hub.ts at 128 dimensions: 60 persons spread out, junk around
+// one point, the hub at that point.
+const { persons, hub, cohort, laterJunk, around } = plantedHub(DIM);
 const gallery = [...persons, hub];
-// Junk lands about 0.45 from its centre: the cohort scored, and other junk seen on a later night.
-const cohort = Array.from({ length: 200 }, () => around(junkCentre, 0.45, next));
-const laterJunk = Array.from({ length: 100 }, () => around(junkCentre, 0.45, next));
 
 /** A brute-force search: every person's distance, ascending. */
 function search(probe: Float32Array): PersonMatch[] {
@@ -77,7 +53,7 @@ describe('cohort normalisation of the 1:N score (hubs)', () => {
 
   it("still names other persons' own faces, and shows the real distances", () => {
     const offsets = entryOffsets(scores);
-    const probes = persons.slice(0, 20).map((p) => around(p.embedding, 0.3, next));
+    const probes = persons.slice(0, 20).map((p) => around(p.embedding, 0.3));
     const before = namedOf(probes, RULE);
     expect(before).toEqual(persons.slice(0, 20).map((p) => p.personId));
     expect(namedOf(probes, { ...RULE, entryOffsets: offsets })).toEqual(before);

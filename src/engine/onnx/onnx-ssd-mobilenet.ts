@@ -15,8 +15,8 @@ import {
   SSD_INPUT,
   SSD_INPUT_SIZE,
   type SsdMobilenetWeights,
-  type WeightTensor,
 } from './ssd-mobilenet-graph.js';
+import { type FaceApiTensor, readWeightTensor } from './face-api-weights.js';
 
 /** Bumped whenever the graph builder writes a different graph for the same weights. */
 const GRAPH_VERSION = 'ssd-mobilenetv1/1';
@@ -25,24 +25,17 @@ const WEIGHT_FILES = ['ssd_mobilenetv1_model-weights_manifest.json', 'ssd_mobile
 type FaceDetection = InstanceType<FaceApi['FaceDetection']>;
 type Params = NonNullable<FaceApi['nets']['ssdMobilenetv1']['params']>;
 
-/** A tensor of face-api's bundled tfjs (its own types, the same runtime objects). */
-interface AnyTensor {
-  shape: readonly number[];
-  dataSync(): ArrayLike<number>;
-}
-
-function read(tensor: AnyTensor): WeightTensor {
-  return { data: Float32Array.from(tensor.dataSync()), shape: [...tensor.shape] };
-}
-
 /** face-api's loaded SSD parameters (its weight files, dequantised by face-api) as float32 arrays. */
 function weightsOf(params: Params): SsdMobilenetWeights {
   const body = params.mobilenetv1;
-  const pointwise = (p: { filters: AnyTensor; batch_norm_offset: AnyTensor }) => ({
-    filters: read(p.filters),
-    batch_norm_offset: read(p.batch_norm_offset),
+  const pointwise = (p: { filters: FaceApiTensor; batch_norm_offset: FaceApiTensor }) => ({
+    filters: readWeightTensor(p.filters),
+    batch_norm_offset: readWeightTensor(p.batch_norm_offset),
   });
-  const conv = (p: { filters: AnyTensor; bias: AnyTensor }) => ({ filters: read(p.filters), bias: read(p.bias) });
+  const conv = (p: { filters: FaceApiTensor; bias: FaceApiTensor }) => ({
+    filters: readWeightTensor(p.filters),
+    bias: readWeightTensor(p.bias),
+  });
   const pairs = [
     body.conv_1,
     body.conv_2,
@@ -59,11 +52,11 @@ function weightsOf(params: Params): SsdMobilenetWeights {
     body.conv_13,
   ].map(({ depthwise_conv: d, pointwise_conv }) => ({
     depthwise_conv: {
-      filters: read(d.filters),
-      batch_norm_scale: read(d.batch_norm_scale),
-      batch_norm_offset: read(d.batch_norm_offset),
-      batch_norm_mean: read(d.batch_norm_mean),
-      batch_norm_variance: read(d.batch_norm_variance),
+      filters: readWeightTensor(d.filters),
+      batch_norm_scale: readWeightTensor(d.batch_norm_scale),
+      batch_norm_offset: readWeightTensor(d.batch_norm_offset),
+      batch_norm_mean: readWeightTensor(d.batch_norm_mean),
+      batch_norm_variance: readWeightTensor(d.batch_norm_variance),
     },
     pointwise_conv: pointwise(pointwise_conv),
   }));
@@ -84,7 +77,7 @@ function weightsOf(params: Params): SsdMobilenetWeights {
         class_predictor: conv(b.class_predictor),
       })),
     },
-    extra_dim: read(params.output_layer.extra_dim),
+    extra_dim: readWeightTensor(params.output_layer.extra_dim),
   };
 }
 
@@ -120,7 +113,14 @@ export class OnnxSsdMobilenet {
       buildSsdMobilenetGraph(weightsOf(params)),
     );
     const session = await runtime.ort.InferenceSession.create(file, runtime.sessionOptions);
-    return new OnnxSsdMobilenet(runtime, session, tf, faceapi, read(params.output_layer.extra_dim).data, file);
+    return new OnnxSsdMobilenet(
+      runtime,
+      session,
+      tf,
+      faceapi,
+      readWeightTensor(params.output_layer.extra_dim).data,
+      file,
+    );
   }
 
   /**

@@ -7,13 +7,13 @@ import type { TfBackend } from '../tf-backend.js';
 import { buildKey, onnxCacheDir } from './onnx-graph-cache.js';
 import { cachedOnnxModel } from './onnx-model-cache.js';
 import type { OnnxRuntime } from './onnx-runtime.js';
-import type { WeightTensor } from './ssd-mobilenet-graph.js';
 import {
   buildTinyFaceDetectorGraph,
   TINY_INPUT_NAME,
   TINY_OUTPUT_NAME,
   type TinyFaceDetectorWeights,
 } from './tiny-face-detector-graph.js';
+import { type FaceApiTensor, readWeightTensor } from './face-api-weights.js';
 
 /** Bumped whenever the graph builder writes a different graph for the same weights. */
 const GRAPH_VERSION = 'tiny-face-detector/1';
@@ -23,23 +23,16 @@ const BOX_ENCODING = 5;
 
 type FaceDetection = InstanceType<FaceApi['FaceDetection']>;
 
-/** A tensor of face-api's bundled tfjs (its own types, the same runtime objects). */
-interface AnyTensor {
-  shape: readonly number[];
-  dataSync(): ArrayLike<number>;
-}
-
-function read(tensor: AnyTensor): WeightTensor {
-  return { data: Float32Array.from(tensor.dataSync()), shape: [...tensor.shape] };
-}
-
 /** face-api's loaded tiny-detector parameters (its weight files, dequantised by face-api) as float32 arrays. */
 function weightsOf(faceapi: FaceApi): TinyFaceDetectorWeights {
   const params = faceapi.nets.tinyFaceDetector.params as unknown as
-    | Record<string, Record<string, AnyTensor>>
+    | Record<string, Record<string, FaceApiTensor>>
     | undefined;
   if (!params) throw new Error('OnnxTinyFaceDetector: load face-api tinyFaceDetector first');
-  const conv = (p: Record<string, AnyTensor>) => ({ filters: read(p.filters!), bias: read(p.bias!) });
+  const conv = (p: Record<string, FaceApiTensor>) => ({
+    filters: readWeightTensor(p.filters!),
+    bias: readWeightTensor(p.bias!),
+  });
   if (params.conv6 || params.conv7)
     throw new Error('OnnxTinyFaceDetector: unexpected conv6/conv7 (not the tiny face detector)');
   return {
@@ -47,9 +40,9 @@ function weightsOf(faceapi: FaceApi): TinyFaceDetectorWeights {
     separable: ['conv1', 'conv2', 'conv3', 'conv4', 'conv5'].map((name) => {
       const p = params[name]!;
       return {
-        depthwise_filter: read(p.depthwise_filter!),
-        pointwise_filter: read(p.pointwise_filter!),
-        bias: read(p.bias!),
+        depthwise_filter: readWeightTensor(p.depthwise_filter!),
+        pointwise_filter: readWeightTensor(p.pointwise_filter!),
+        bias: readWeightTensor(p.bias!),
       };
     }),
     conv8: conv(params.conv8!),
