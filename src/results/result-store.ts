@@ -71,16 +71,28 @@ export class ResultStore {
    * Reads every result (`concurrency` at a time): a file's name cannot say what it holds.
    */
   async doneInputKeys(run: string, concurrency = 16): Promise<Set<string>> {
-    const prefix = this.prefix(run);
-    const resultKeys: string[] = [];
-    for await (const { key } of listAll(this.storage, prefix)) if (key.endsWith('.json')) resultKeys.push(key);
     const keys = new Set<string>();
+    for (const { result } of await this.readValid(run, concurrency)) {
+      // The key inside the file: a long name's file is named by a hash.
+      if (!isTransientResult(result)) keys.add(result.input.key);
+    }
+    return keys;
+  }
+
+  /**
+   * Every result of a run that reads as one (`concurrency` files at a time), in no order: a file
+   * removed meanwhile or not JSON is left out (it is written again).
+   */
+  async readValid(run: string, concurrency = 16): Promise<Array<{ resultKey: string; result: ResultJson }>> {
+    const resultKeys: string[] = [];
+    for await (const { key } of listAll(this.storage, this.prefix(run)))
+      if (key.endsWith('.json')) resultKeys.push(key);
+    const results: Array<{ resultKey: string; result: ResultJson }> = [];
     await forEachConcurrent(resultKeys, concurrency, async (resultKey) => {
       const result = await this.readIfValid(resultKey);
-      // The key inside the file: a long name's file is named by a hash.
-      if (result !== undefined && !isTransientResult(result)) keys.add(result.input.key);
+      if (result !== undefined) results.push({ resultKey, result });
     });
-    return keys;
+    return results;
   }
 
   /** Every result of a run. */

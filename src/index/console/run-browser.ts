@@ -1,9 +1,7 @@
-import { forEachConcurrent } from '../../util/for-each-concurrent.js';
 import type { IdentifyRunRecord } from '../../producers/types.js';
 import type { RunStore } from '../../producers/run-store.js';
 import type { ResultStore } from '../../results/result-store.js';
 import type { ResultJson } from '../../results/result-types.js';
-import { listAll } from '../../storage/list-all.js';
 import { InvalidStorageKeyError } from '../../storage/invalid-storage-key-error.js';
 import { StorageNotFoundError } from '../../storage/storage-not-found-error.js';
 import type { RunCounts, RunFilter, RunSnapshot, RunSummary } from './console-schemas.js';
@@ -86,22 +84,11 @@ export class RunBrowser {
     if (cached !== undefined && (cached.complete || Date.now() - cached.readAt < OPEN_RUN_TTL_MS)) return cached;
     const complete = record.completedAt !== undefined;
     const readAt = Date.now();
-    const keys: string[] = [];
-    for await (const { key } of listAll(this.results.storage, this.results.prefix(record.run)))
-      if (key.endsWith('.json')) keys.push(key);
     const snapshots: RunSnapshot[] = [];
-    await forEachConcurrent(keys, READ_CONCURRENCY, async (resultKey) => {
-      let result: ResultJson;
-      try {
-        result = await this.results.get(resultKey);
-      } catch (err) {
-        // Removed meanwhile, or not JSON: not a result the console can show.
-        if (err instanceof StorageNotFoundError || err instanceof SyntaxError) return;
-        throw err;
-      }
-      if (typeof result?.input?.key !== 'string' || !Array.isArray(result.faces)) return;
+    for (const { resultKey, result } of await this.results.readValid(record.run, READ_CONCURRENCY)) {
+      if (typeof result.input?.key !== 'string' || !Array.isArray(result.faces)) continue;
       snapshots.push(snapshotOf(resultKey, result));
-    });
+    }
     snapshots.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const counts: RunCounts = { results: snapshots.length, faces: 0, named: 0, unknown: 0, errors: 0 };
     for (const snapshot of snapshots) {
